@@ -389,4 +389,3 @@ func TestConfigValidation(t *testing.T) {
 		})
 	}
 }
-

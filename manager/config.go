@@ -33,6 +33,9 @@ type Config struct {
 	ManagerID string `json:"manager_id,omitempty"`
 	// BlockID is the provider block the manager belongs to.
 	BlockID string `json:"block_id,omitempty"`
+	// RunID marks every process of one endpoint run: workers get it as
+	// FUNCX_RUN_ID, so that leftovers of a crashed run can be found.
+	RunID string `json:"run_id,omitempty"`
 
 	// MaxWorkers caps the workers on this node (max_workers_per_node).
 	// Defaults to no cap beyond cores and memory.

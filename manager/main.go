@@ -22,6 +22,8 @@ const (
 	EnvConfig = "FUNCX_MANAGER_CONFIG"
 	// EnvLogLevel sets the manager's log level (debug, info, warn, error).
 	EnvLogLevel = "FUNCX_LOG_LEVEL"
+	// EnvRunID marks the processes of one endpoint run (see Config.RunID).
+	EnvRunID = "FUNCX_RUN_ID"
 )
 
 // Main runs this process as a manager if it was started as one

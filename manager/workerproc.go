@@ -62,6 +62,7 @@ func (m *manager) startWorker(idx int) (*workerProc, error) {
 		"FUNCX_WORKER_ID="+strconv.Itoa(idx),
 		"FUNCX_WORKER_FD=3",
 		"FUNCX_MANAGER_ID="+m.cfg.ManagerID,
+		EnvRunID+"="+m.cfg.RunID,
 	)
 	for k, v := range m.cfg.WorkerEnv {
 		cmd.Env = append(cmd.Env, k+"="+v)
