@@ -115,7 +115,8 @@ func (p *Provider) Submit(ctx context.Context, j provider.Job) (provider.JobID, 
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Its own group, so that Cancel reaches every process of the block
 	// and signals to the endpoint (Ctrl-C) do not.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A session of its own, not just a process group: see SessionAlive.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("submit local block %s: start %s: %w", j.BlockID, p.cfg.Shell, err)
 	}
@@ -171,16 +172,17 @@ func envList(env map[string]string) []string {
 }
 
 // reap waits for the block's first process, kills what it left behind in
-// its group, and records how it ended.
+// its session, and records how it ended.
 func (p *Provider) reap(j *job, cmd *exec.Cmd) {
 	defer p.wg.Done()
 	err := cmd.Wait()
 	if j.timer != nil {
 		j.timer.Stop()
 	}
-	_ = syscall.Kill(-j.pid, syscall.SIGKILL)
-	for deadline := time.Now().Add(groupGoneTimeout); GroupAlive(j.pid) && time.Now().Before(deadline); {
+	signalSession(j.pid, syscall.SIGKILL)
+	for deadline := time.Now().Add(groupGoneTimeout); SessionAlive(j.pid) && time.Now().Before(deadline); {
 		time.Sleep(groupPollInterval)
+		signalSession(j.pid, syscall.SIGKILL) // a process forking as it died
 	}
 
 	code, msg := exitStatus(cmd.ProcessState, err)
@@ -233,7 +235,7 @@ func (p *Provider) terminateLocked(j *job) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			_ = syscall.Kill(-j.pid, syscall.SIGTERM)
+			signalSession(j.pid, syscall.SIGTERM)
 			t := time.NewTimer(p.cfg.CancelGrace)
 			defer t.Stop()
 			select {
@@ -242,7 +244,7 @@ func (p *Provider) terminateLocked(j *job) {
 			case <-t.C:
 			}
 			p.log.Warn("block ignored SIGTERM; killing it", "block", j.blockID, "job", j.id, "grace", p.cfg.CancelGrace)
-			_ = syscall.Kill(-j.pid, syscall.SIGKILL)
+			signalSession(j.pid, syscall.SIGKILL)
 			<-j.done
 		}()
 	})

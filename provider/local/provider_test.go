@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,16 +36,67 @@ func newProvider(t *testing.T, cfg local.Config) *local.Provider {
 	return p
 }
 
-// groupGone reports, as an error, a job whose process group is alive.
+// groupGone reports, as an error, a job with any process of its session
+// (and so of its process group) alive.
 func groupGone(p provider.Provider, id provider.JobID) error {
 	pid, ok := p.(*local.Provider).PID(id)
 	if !ok {
 		return fmt.Errorf("no pid for %s", id)
 	}
-	if local.GroupAlive(pid) {
-		return fmt.Errorf("process group %d is alive", pid)
+	if local.GroupAlive(pid) || local.SessionAlive(pid) {
+		return fmt.Errorf("session %d is alive", pid)
 	}
 	return nil
+}
+
+// A worker puts each shell task in a process group of its own; such
+// processes must not outlive their block.
+func TestProcessesInOtherGroupsEndWithTheBlock(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{"cancelled", "exited"} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			p, err := local.New(local.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+			pidFile := filepath.Join(t.TempDir(), "escapee")
+			// set -m gives the background job its own process group.
+			script := "set -m; sleep 300 & echo $! > " + pidFile + "; "
+			if end == "cancelled" {
+				script += "wait"
+			} else {
+				script += "sleep 0.2"
+			}
+			id, err := p.Submit(context.Background(), provider.Job{BlockID: "b", Command: script})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var escapee int
+			providertest.WaitFor(t, 10*time.Second, "the escapee's pid", func() bool {
+				b, err := os.ReadFile(pidFile)
+				escapee, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+				return err == nil && escapee > 0
+			})
+			// It leads its own group, as a worker's shell task does.
+			if pgid, _ := syscall.Getpgid(escapee); pgid != escapee {
+				t.Fatalf("test setup: escapee %d is in group %d, not its own", escapee, pgid)
+			}
+			if end == "cancelled" {
+				if err := p.Cancel(context.Background(), []provider.JobID{id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			providertest.WaitFor(t, 15*time.Second, "the block to end", func() bool {
+				st, err := p.Status(context.Background(), []provider.JobID{id})
+				return err == nil && st[0].State.Terminal()
+			})
+			providertest.WaitFor(t, 5*time.Second, "the escapee gone", func() bool {
+				return syscall.Kill(escapee, 0) != nil || local.ProcessIsZombie(escapee)
+			})
+		})
+	}
 }
 
 func TestConformance(t *testing.T) {
