@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every check of the project: formatting, vet, and the whole test
+# suite with the race detector, real processes included. This is the test
+# command in README.md, and CI runs exactly it (through .ci/run).
+#
+# Environment:
+#   FUZZTIME=10s   also fuzz every fuzz target for that long (default: only
+#                  their seed corpora run, as part of the normal tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null || { echo "test.sh: Go is not installed (expected in /usr/local/go/bin)" >&2; exit 1; }
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-formatted (run gofmt -w):" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go test -race (unit and integration tests)"
+go test -race -count=1 -timeout 20m ./...
+
+if [ -n "${FUZZTIME:-}" ]; then
+  step "fuzzing each target for $FUZZTIME"
+  for pkg in $(go list ./...); do
+    for target in $(go test -list 'Fuzz.*' "$pkg" | grep '^Fuzz' || true); do
+      echo "-- $pkg $target"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+    done
+  done
+fi
+
+step "all checks passed"
