@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/funcx-go/funcx/internal/procfs"
 )
 
 // WithEnv returns the live (not zombie) processes whose initial
@@ -36,22 +38,11 @@ func WithEnv(key, value string) []int {
 				break
 			}
 		}
-		if found && !zombie(e.Name()) {
+		if st, ok := procfs.ReadStat(pid); found && ok && st.Live() {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
-}
-
-func zombie(pid string) bool {
-	stat, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return true // gone
-	}
-	// The state follows the command name, which is in parentheses and may
-	// itself hold spaces or parentheses.
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X'
 }
 
 // WaitGone fails the test unless no process with key=value remains

@@ -1,11 +1,10 @@
 package local
 
 import (
-	"bytes"
 	"errors"
-	"os"
-	"strconv"
 	"syscall"
+
+	"github.com/funcx-go/funcx/internal/procfs"
 )
 
 // GroupAlive reports whether any process of the process group pgid is
@@ -18,74 +17,12 @@ func GroupAlive(pgid int) bool {
 	if errors.Is(err, syscall.ESRCH) {
 		return false
 	}
-	entries, rerr := os.ReadDir("/proc")
-	if rerr != nil {
-		return true // cannot tell zombies apart: trust kill
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, ok := procStat(pid)
-		if ok && st.pgrp == pgid && st.live() {
-			return true
-		}
-	}
-	return false
-}
-
-// procState is what /proc/<pid>/stat says of a process's identity.
-type procState struct {
-	state         byte
-	pgrp, session int
-}
-
-// live reports whether the process runs (is neither zombie nor dead).
-func (s procState) live() bool { return s.state != 'Z' && s.state != 'X' }
-
-// procStat reads a process's state letter, process group and session from
-// /proc/<pid>/stat. The command name may contain spaces and parentheses,
-// so fields are counted from the last ')'.
-func procStat(pid int) (procState, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procState{}, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return procState{}, false
-	}
-	fields := bytes.Fields(b[i+1:])
-	// fields: state ppid pgrp session ...
-	if len(fields) < 4 || len(fields[0]) != 1 {
-		return procState{}, false
-	}
-	pgrp, err1 := strconv.Atoi(string(fields[2]))
-	session, err2 := strconv.Atoi(string(fields[3]))
-	if err1 != nil || err2 != nil {
-		return procState{}, false
-	}
-	return procState{state: fields[0][0], pgrp: pgrp, session: session}, true
+	return len(procfs.Find(func(_ int, st procfs.Stat) bool { return st.PGRP == pgid })) > 0
 }
 
 // sessionMembers lists the live processes of session sid.
 func sessionMembers(sid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := procStat(pid); ok && st.session == sid && st.live() {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return procfs.Find(func(_ int, st procfs.Stat) bool { return st.Session == sid })
 }
 
 // SessionAlive reports whether any process of session sid still runs.
@@ -106,6 +43,6 @@ func signalSession(sid int, sig syscall.Signal) {
 
 // ProcessIsZombie reports whether pid has exited and waits to be reaped.
 func ProcessIsZombie(pid int) bool {
-	st, ok := procStat(pid)
-	return ok && !st.live()
+	st, ok := procfs.ReadStat(pid)
+	return ok && !st.Live()
 }
