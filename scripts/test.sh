@@ -25,6 +25,7 @@ fi
 step "go vet"
 go vet ./...
 
+step "start services" && bash scripts/start-services.sh
 step "go test -race (unit and integration tests)"
 go test -race -count=1 -timeout 20m ./...
 

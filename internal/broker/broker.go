@@ -77,7 +77,10 @@ type Service interface {
 	// ConsumeResults delivers messages from the endpoints' result queues
 	// (of every endpoint registered with EnsureEndpoint, including later
 	// ones) to handle until ctx ends. A message is acknowledged only
-	// after handle returns nil; an error requeues it.
+	// after handle returns nil; an error requeues it (after a pause that
+	// grows while errors continue), so return errors for transient
+	// failures only. handle is called from one goroutine at a time.
+	// ConsumeResults returns nil once ctx ends, ErrClosed after Close.
 	ConsumeResults(ctx context.Context, handle func(ctx context.Context, endpointID string, m Message) error) error
 	Close() error
 }

@@ -7,6 +7,11 @@
 // wrong or expired token, 403 not yours, 404 unknown (or not yours, for
 // reads: existence is not disclosed), 409 conflict, 413 too large, 503
 // broker unavailable.
+//
+// Success is 200 with the body named by the route (DELETE: 204, no body).
+// Another identity's endpoint or function is 404 for reads, submissions
+// and uses alike; only re-registering another identity's endpoint ID is
+// 403. A results wait longer than MaxWait is shortened to it, not refused.
 package api
 
 import (

@@ -1,0 +1,154 @@
+// Command bench measures the funcx-go fabric end to end and sets each
+// figure beside a baseline measured in the same run, so that a noisy,
+// shared machine moves both alike and the ratio stays meaningful:
+//
+//   - interchange dispatch to zero-work fake managers, beside raw framed
+//     TCP echo with the same codec, frames and window;
+//   - no-op Go tasks through an Engine (interchange, manager and worker
+//     processes), beside the same worker processes driven directly, with
+//     2 and 4 workers, and one-task-at-a-time latency;
+//   - shell tasks running `true`, beside os/exec at the same parallelism.
+//
+// Each pair is measured in alternating rounds and the median reported.
+// Targets are marked met or not; a missed target is not an error, and
+// the exit status is non-zero only when something broke.
+//
+//	go run ./bench            # the full run, well under two minutes on 2 cores
+//	go run ./bench -quick     # small counts: a smoke test
+//	go run ./bench -json      # the report as JSON on stdout
+//
+// Progress goes to stderr, the table to stdout.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/funcx-go/funcx/endpoint"
+)
+
+func main() {
+	// The engine starts managers and workers by re-executing this binary.
+	endpoint.ServeChildRole()
+
+	o, err := parseOptions(os.Args[1:], os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return
+	case errors.Is(err, errUsage): // the flag package has said what
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	// Ctrl-C cancels the run; the deferred stops still end every engine.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rep, runErr := run(ctx, o, os.Stderr)
+	stop()
+	if len(rep.Rows) > 0 || runErr == nil {
+		write := writeTable
+		if o.JSON {
+			write = writeJSON
+		}
+		if err := write(os.Stdout, rep); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+	}
+	if runErr != nil {
+		fmt.Fprintln(os.Stderr, "bench:", runErr)
+		os.Exit(1)
+	}
+}
+
+// options are the harness's settings.
+type options struct {
+	DispatchTasks int  `json:"dispatch_tasks"`
+	Managers      int  `json:"managers"`
+	Tasks         int  `json:"tasks"`
+	Pings         int  `json:"pings"`
+	ShellTasks    int  `json:"shell_tasks"`
+	Workers       int  `json:"workers"`
+	Rounds        int  `json:"rounds"`
+	Quick         bool `json:"quick"`
+	JSON          bool `json:"-"`
+}
+
+// Default counts: chosen so that the full run stays well under two
+// minutes on a 2-core machine (about 40 s) while each round lasts long
+// enough for a rate to mean something. Five rounds, because single
+// dispatch rounds on a shared machine were seen to range over almost 2x.
+var defaults = options{
+	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
+}
+
+// quickDefaults replace the counts under -quick, except those set on the
+// command line: enough to exercise every path, fast even under -race.
+var quickDefaults = options{
+	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
+}
+
+// errUsage is a command line the flag package refused and reported.
+var errUsage = errors.New("bad command line")
+
+// parseOptions reads the flags; -quick swaps in quickDefaults for the
+// counts not given explicitly.
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	o := defaults
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.DispatchTasks, "dispatch-tasks", o.DispatchTasks, "tasks per dispatch round (interchange and raw TCP echo)")
+	fs.IntVar(&o.Managers, "managers", o.Managers, "fake managers in the dispatch rounds (and raw TCP connections)")
+	fs.IntVar(&o.Tasks, "tasks", o.Tasks, "no-op Go tasks per engine round (and per direct-worker round)")
+	fs.IntVar(&o.Pings, "pings", o.Pings, "one-task round trips per latency round")
+	fs.IntVar(&o.ShellTasks, "shell-tasks", o.ShellTasks, "runs of \"true\" per shell round (engine and os/exec)")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "workers P of the first engine and the shell parallelism; a second engine runs 2P")
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "alternating rounds of each measurement; the median is reported")
+	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, errUsage
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.Quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, p := range map[string]struct{ dst, quick *int }{
+			"dispatch-tasks": {&o.DispatchTasks, &quickDefaults.DispatchTasks},
+			"managers":       {&o.Managers, &quickDefaults.Managers},
+			"tasks":          {&o.Tasks, &quickDefaults.Tasks},
+			"pings":          {&o.Pings, &quickDefaults.Pings},
+			"shell-tasks":    {&o.ShellTasks, &quickDefaults.ShellTasks},
+			"workers":        {&o.Workers, &quickDefaults.Workers},
+			"rounds":         {&o.Rounds, &quickDefaults.Rounds},
+		} {
+			if !set[name] {
+				*p.dst = *p.quick
+			}
+		}
+	}
+	return o, o.validate()
+}
+
+func (o *options) validate() error {
+	var errs []error
+	for name, v := range map[string]int{
+		"-dispatch-tasks": o.DispatchTasks, "-managers": o.Managers, "-tasks": o.Tasks, "-pings": o.Pings,
+		"-shell-tasks": o.ShellTasks, "-workers": o.Workers, "-rounds": o.Rounds,
+	} {
+		if v < 1 {
+			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, v))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/internal/broker/membroker"
+	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
+)
+
+// brokerFlags choose and reach the broker.
+type brokerFlags struct {
+	AMQPURL         string `name:"amqp-url" env:"FUNCX_AMQP_URL" default:"amqp://guest:guest@localhost:5672/" placeholder:"URL" help:"AMQP URL of RabbitMQ, with a user that may declare and delete the endpoints' queues (default: ${default})."`
+	RabbitMQAPI     string `name:"rabbitmq-api" env:"FUNCX_RABBITMQ_API" placeholder:"URL" help:"RabbitMQ management API base URL with administrator credentials, e.g. http://admin:pw@rabbit:15672 (default: port 15672 of the AMQP host, as the AMQP user)."`
+	EndpointAMQPURL string `name:"endpoint-amqp-url" env:"FUNCX_ENDPOINT_AMQP_URL" placeholder:"URL" help:"AMQP URL endpoints dial (scheme, host, port) as they see RabbitMQ (default: the --amqp-url host)."`
+	InProcessBroker bool   `name:"in-process-broker" help:"Use an in-process broker instead of RabbitMQ, to try the API: only endpoints inside this process could reach it, so tasks wait forever."`
+}
+
+// newBroker builds the broker the flags name.
+func newBroker(f *brokerFlags, log *slog.Logger) (broker.Service, error) {
+	if f.InProcessBroker {
+		b, err := membroker.New(membroker.Config{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("start in-process broker: %w", err)
+		}
+		return b, nil
+	}
+	b, err := rabbitmq.New(rabbitmq.Config{
+		URL:           f.AMQPURL,
+		ManagementURL: f.RabbitMQAPI,
+		EndpointURL:   f.EndpointAMQPURL,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configure RabbitMQ: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/service/api"
+)
+
+// Exit statuses of `funcx run` besides the command's own.
+const (
+	// exitTaskFailed: the task failed (its error kind is printed), or the
+	// command did not exit normally.
+	exitTaskFailed = 125
+)
+
+type runCmd struct {
+	Endpoint string        `required:"" short:"e" placeholder:"ID" help:"Endpoint to run on."`
+	Timeout  time.Duration `help:"Kill the command after this long on the endpoint; 0 means no limit."`
+	Wait     time.Duration `help:"Stop waiting for the result after this long (the task keeps running); 0 waits until it ends."`
+	Stdin    bool          `help:"Send this command's standard input to the remote command."`
+	Image    string        `placeholder:"IMAGE" help:"Container image to run in."`
+	Argv     []string      `arg:"" passthrough:"" name:"command" help:"Command and arguments, after --."`
+}
+
+// Help is shown by `funcx run --help` below the summary.
+func (runCmd) Help() string {
+	return `Registers the command as a shell function, runs it once on the endpoint and
+waits. Its stdout and stderr are written to this command's, and the exit
+status is the command's own; 125 if the task failed (the error kind, such as
+WorkerLost or TaskTimeout, is printed) or the command did not exit normally;
+1 for any other error.
+
+    funcx run -e $ENDPOINT -- hostname
+    funcx run -e $ENDPOINT --timeout 10m --stdin -- sort -u < names.txt`
+}
+
+func (r *runCmd) Run(e *env) error {
+	r.Argv = commandArgs(r.Argv)
+	if len(r.Argv) == 0 {
+		return errors.New("no command: give it after --, as in `funcx run -e ID -- hostname`")
+	}
+	var stdin []byte
+	if r.Stdin {
+		var err error
+		if stdin, err = io.ReadAll(e.sys.stdin); err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+	}
+	return e.withClient(func(c *client.Client) error { return r.run(e, c, stdin) })
+}
+
+func (r *runCmd) run(e *env, c *client.Client, stdin []byte) error {
+	// A shell function per run: one small request, and no cache of
+	// function IDs to go stale. The command is literal, so its braces are
+	// escaped from argument substitution.
+	fid, err := c.RegisterFunction(e.ctx, api.RegisterFunctionRequest{
+		Name: "run: " + strings.Join(r.Argv, " "), Kind: "shell", Argv: escapeBraces(r.Argv),
+		Timeout: durationText(r.Timeout), ContainerImage: r.Image,
+	})
+	if err != nil {
+		return err
+	}
+	ex := c.Executor(r.Endpoint)
+	defer ex.Close()
+	f := ex.SubmitRaw(fid, nil, stdin)
+
+	ctx := e.ctx
+	if r.Wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Wait)
+		defer cancel()
+	}
+	res, err := f.Result(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("gave up waiting for task %s after %s: it keeps running; see `funcx result --wait 1m %s`", f.TaskID(), r.Wait, f.TaskID())
+	}
+	if res != nil {
+		_, _ = e.sys.stdout.Write(res.Stdout())
+		_, _ = e.sys.stderr.Write(res.Stderr())
+		if res.Truncated() {
+			fmt.Fprintln(e.sys.stderr, "funcx: the output was cut at the function's output limit")
+		}
+	}
+	var te *funcx.TaskError
+	switch {
+	case errors.As(err, &te):
+		return &exitStatus{code: exitTaskFailed, message: fmt.Sprintf("task %s failed: %v", f.TaskID(), te)}
+	case err != nil:
+		return err
+	case res.ExitCode() < 0 || res.ExitCode() > 255:
+		return &exitStatus{code: exitTaskFailed, message: fmt.Sprintf("the command did not exit normally (exit code %d)", res.ExitCode())}
+	case res.ExitCode() != 0:
+		return &exitStatus{code: res.ExitCode()}
+	}
+	return nil
+}
+
+// commandArgs drops the "--" that kong passes through in front of a
+// command.
+func commandArgs(argv []string) []string {
+	if len(argv) > 0 && argv[0] == "--" {
+		return argv[1:]
+	}
+	return argv
+}
+
+// escapeBraces doubles every brace, so that the worker's {key}
+// substitution leaves the command as typed.
+func escapeBraces(argv []string) []string {
+	r := strings.NewReplacer("{", "{{", "}", "}}")
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = r.Replace(a)
+	}
+	return out
+}

@@ -1,0 +1,395 @@
+package endpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/internal/journal"
+)
+
+// Defaults of RunConfig.
+const (
+	DefaultStopGrace      = 30 * time.Second
+	DefaultReconnectMax   = 30 * time.Second
+	DefaultPublishBatch   = 4096
+	defaultReconnectFirst = 200 * time.Millisecond
+)
+
+// DialFunc connects to the endpoint's broker. Run calls it again after a
+// connection is lost, so it must make a fresh connection each time.
+type DialFunc = func(ctx context.Context) (broker.EndpointConn, error)
+
+// RunConfig is an endpoint's configuration for Run: the engine's Config
+// plus what links it to its service.
+type RunConfig struct {
+	Config
+	// EndpointID is the ID the service gave the endpoint at registration.
+	// Required.
+	EndpointID string
+	// JournalPath is the endpoint's journal file. Required: without a
+	// journal a crash would lose tasks.
+	JournalPath string
+	// Dial connects to the broker with the endpoint's credentials.
+	// Required.
+	Dial DialFunc
+	// StopGrace is how long a stop lets tasks in flight finish and
+	// results reach the broker. Defaults to DefaultStopGrace.
+	StopGrace time.Duration
+	// ReconnectMax caps the wait between reconnection attempts. Defaults
+	// to DefaultReconnectMax.
+	ReconnectMax time.Duration
+	// Ready, if set, is called once the endpoint is up: the journal is
+	// open, the engine started and the first broker connection made.
+	Ready func()
+}
+
+// Run runs an endpoint until ctx ends: tasks arrive from the broker, are
+// written to the journal and only then acknowledged, run on the engine,
+// and their results wait in the journal's outbox until the broker has
+// confirmed them. After a crash, the next Run re-publishes the outbox and
+// re-runs journaled tasks that have no result: every task runs at least
+// once and gets exactly one recorded result.
+//
+// A stop (ctx ends) stops taking tasks, lets tasks in flight finish for
+// StopGrace, publishes their results, sends a last heartbeat and stops the
+// engine; tasks still unfinished stay in the journal for the next run.
+func Run(ctx context.Context, rc RunConfig) error {
+	rc.Config = rc.Config.WithDefaults()
+	if err := rc.validate(); err != nil {
+		return err
+	}
+	j, err := journal.Open(rc.JournalPath, journal.Options{Logger: rc.Logger})
+	if err != nil {
+		return fmt.Errorf("endpoint: %w", err)
+	}
+	defer j.Close()
+
+	eng, err := NewEngine(rc.Config)
+	if err != nil {
+		return err
+	}
+	r := &runner{rc: rc, log: rc.Logger.With("component", "endpoint", "endpoint", rc.EndpointID), j: j, eng: eng,
+		published: make(chan struct{}, 1), conns: newConnHolder()}
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), rc.StopGrace)
+		defer cancel()
+		if err := eng.Stop(sctx); err != nil {
+			r.log.Error("stopping the engine", "err", err)
+		}
+	}()
+	return r.run(ctx)
+}
+
+func (rc *RunConfig) validate() error {
+	var errs []error
+	if err := rc.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if rc.EndpointID == "" {
+		errs = append(errs, errors.New("endpoint_id is empty: register the endpoint with the service first"))
+	}
+	if rc.JournalPath == "" {
+		errs = append(errs, errors.New("journal path is empty"))
+	}
+	if rc.Dial == nil {
+		errs = append(errs, errors.New("no broker to dial"))
+	}
+	if rc.StopGrace == 0 {
+		rc.StopGrace = DefaultStopGrace
+	}
+	if rc.ReconnectMax == 0 {
+		rc.ReconnectMax = DefaultReconnectMax
+	}
+	return errors.Join(errs...)
+}
+
+type runner struct {
+	rc        RunConfig
+	log       *slog.Logger
+	j         *journal.Journal
+	eng       *Engine
+	conns     *connHolder
+	published chan struct{} // wakes the publisher: the outbox grew
+	recorded  atomic.Uint64 // results taken from the engine and journaled
+}
+
+func (r *runner) run(ctx context.Context) error {
+	// Recover what a previous run left: results to publish, tasks to run.
+	pending, err := r.j.PendingTasks()
+	if err != nil {
+		return fmt.Errorf("endpoint: read journal: %w", err)
+	}
+	if len(pending) > 0 {
+		r.log.Info("re-running tasks journaled by the previous run", "tasks", len(pending))
+		if err := r.eng.Submit(pending...); err != nil {
+			return err
+		}
+	}
+	r.wakePublisher()
+
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(3)
+	linkErr := make(chan error, 1)
+	consumeCtx, stopConsuming := context.WithCancel(runCtx)
+	go func() { defer wg.Done(); linkErr <- r.linkLoop(consumeCtx) }()
+	go func() { defer wg.Done(); r.resultLoop(runCtx) }()
+	go func() { defer wg.Done(); r.publishLoop(runCtx) }()
+	heartbeatDone := make(chan struct{})
+	go func() { defer close(heartbeatDone); r.heartbeatLoop(consumeCtx) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		r.log.Info("stopping: no new tasks; letting tasks in flight finish", "grace", r.rc.StopGrace)
+	case runErr = <-linkErr:
+		r.log.Error("endpoint link failed", "err", runErr)
+	}
+	stopConsuming()
+	<-heartbeatDone
+	// Tasks in flight get the grace period; their results go out.
+	graceCtx, cancelGrace := context.WithTimeout(context.Background(), r.rc.StopGrace)
+	defer cancelGrace()
+	if err := r.eng.Drain(graceCtx); err != nil {
+		r.log.Warn("tasks still running at the end of the grace period stay journaled for the next run", "err", err)
+	}
+	r.waitRecorded(graceCtx)
+	r.flushOutbox(graceCtx)
+	if c := r.conns.current(); c != nil {
+		hb := r.heartbeat()
+		hb.Stopping = true
+		_ = c.PublishHeartbeat(graceCtx, hb)
+	}
+	cancelRun()
+	wg.Wait()
+	r.conns.closeCurrent()
+	return runErr
+}
+
+// linkLoop keeps a broker connection and journals, acks and submits each
+// delivery. It returns only when ctx ends (nil).
+func (r *runner) linkLoop(ctx context.Context) error {
+	backoff := defaultReconnectFirst
+	ready := r.rc.Ready
+	for ctx.Err() == nil {
+		conn, err := r.rc.Dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.log.Warn("cannot reach the broker; retrying", "err", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, r.rc.ReconnectMax)
+			continue
+		}
+		backoff = defaultReconnectFirst
+		r.log.Info("connected to the broker")
+		r.conns.set(conn)
+		r.wakePublisher() // results may have waited for a connection
+		if ready != nil {
+			ready()
+			ready = nil
+		}
+		r.consume(ctx, conn)
+		r.conns.clear(conn)
+		_ = conn.Close()
+		if ctx.Err() == nil {
+			r.log.Warn("lost the broker connection; reconnecting", "err", conn.Err())
+		}
+	}
+	return nil
+}
+
+// consume handles deliveries until the connection ends or ctx does.
+func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-conn.Done():
+			return
+		case d, ok := <-conn.Deliveries():
+			if !ok {
+				return
+			}
+			fresh, err := r.j.AddTasks(ctx, d.Tasks)
+			if err != nil {
+				// Not journaled: leave it unacked; the broker redelivers it.
+				r.log.Error("journaling tasks failed; the broker will redeliver them", "tasks", len(d.Tasks), "err", err)
+				_ = d.Nack()
+				return
+			}
+			if err := d.Ack(); err != nil {
+				// Journaled already: a redelivery is recognised as a duplicate.
+				r.log.Warn("ack failed after journaling; a redelivery will be ignored", "err", err)
+			}
+			if len(fresh) > 0 {
+				if err := r.eng.Submit(fresh...); err != nil {
+					r.log.Error("engine refused tasks; they stay journaled for the next run", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// resultLoop moves results from the engine into the journal's outbox.
+func (r *runner) resultLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case batch, ok := <-r.eng.Results():
+			if !ok {
+				return
+			}
+			if _, err := r.j.AddResults(ctx, batch); err != nil {
+				r.log.Error("recording results failed; the tasks stay journaled and will run again", "results", len(batch), "err", err)
+			}
+			r.recorded.Add(uint64(len(batch)))
+			r.wakePublisher()
+		}
+	}
+}
+
+// waitRecorded waits until every result the engine has produced went
+// through the result loop, so that a stop publishes all of them.
+func (r *runner) waitRecorded(ctx context.Context) {
+	for r.recorded.Load() < r.eng.Status().Interchange.Counters.Completed {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (r *runner) wakePublisher() {
+	select {
+	case r.published <- struct{}{}:
+	default:
+	}
+}
+
+// publishLoop sends the outbox to the broker whenever it grows or a
+// connection comes back, and removes what the broker confirmed.
+func (r *runner) publishLoop(ctx context.Context) {
+	tick := time.NewTicker(time.Second) // retries after a failed publish
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.published:
+		case <-tick.C:
+		}
+		r.flushOutbox(ctx)
+	}
+}
+
+// flushOutbox publishes the outbox until it is empty, the connection is
+// gone, or ctx ends.
+func (r *runner) flushOutbox(ctx context.Context) {
+	for ctx.Err() == nil {
+		conn := r.conns.current()
+		if conn == nil {
+			return
+		}
+		results, err := r.j.Outbox(DefaultPublishBatch)
+		if err != nil {
+			r.log.Error("reading the outbox failed", "err", err)
+			return
+		}
+		if len(results) == 0 {
+			return
+		}
+		if err := conn.PublishResults(ctx, results); err != nil {
+			r.log.Warn("publishing results failed; they stay in the outbox", "results", len(results), "err", err)
+			return
+		}
+		ids := make([]funcx.TaskID, len(results))
+		for i := range results {
+			ids[i] = results[i].TaskID
+		}
+		if err := r.j.Confirm(ctx, ids); err != nil {
+			// Published but still in the outbox: they go out again and the
+			// service drops the duplicates.
+			r.log.Error("removing confirmed results from the outbox failed", "err", err)
+			return
+		}
+	}
+}
+
+func (r *runner) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(r.rc.HeartbeatPeriod)
+	defer t.Stop()
+	for {
+		if c := r.conns.current(); c != nil {
+			if err := c.PublishHeartbeat(ctx, r.heartbeat()); err != nil && ctx.Err() == nil {
+				r.log.Warn("heartbeat failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *runner) heartbeat() broker.Heartbeat {
+	st := r.eng.Status().Interchange
+	hb := broker.Heartbeat{EndpointID: r.rc.EndpointID, Time: time.Now(), Managers: len(st.Managers), Outstanding: st.Pending + st.InFlight}
+	for _, m := range st.Managers {
+		hb.Workers += m.Workers
+	}
+	return hb
+}
+
+// connHolder shares the current broker connection between the link loop
+// that owns it and the publishers that use it.
+type connHolder struct {
+	mu   sync.Mutex
+	conn broker.EndpointConn
+}
+
+func newConnHolder() *connHolder { return &connHolder{} }
+
+func (h *connHolder) set(c broker.EndpointConn) { h.mu.Lock(); h.conn = c; h.mu.Unlock() }
+
+func (h *connHolder) clear(c broker.EndpointConn) {
+	h.mu.Lock()
+	if h.conn == c {
+		h.conn = nil
+	}
+	h.mu.Unlock()
+}
+
+func (h *connHolder) current() broker.EndpointConn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conn
+}
+
+func (h *connHolder) closeCurrent() {
+	h.mu.Lock()
+	c := h.conn
+	h.conn = nil
+	h.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+}

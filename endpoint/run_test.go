@@ -1,0 +1,198 @@
+package endpoint_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/endpoint"
+	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/internal/broker/membroker"
+	"github.com/funcx-go/funcx/service"
+	"github.com/funcx-go/funcx/service/api"
+	"github.com/funcx-go/funcx/service/sqlitestore"
+	"github.com/funcx-go/funcx/worker"
+)
+
+// fabric is a service on loopback HTTP with an in-process broker, a client
+// logged in to it and an endpoint registered with it.
+type fabric struct {
+	brk        *membroker.Broker
+	cl         *client.Client
+	endpointID string
+	creds      broker.Credentials
+}
+
+func startFabric(t *testing.T) *fabric {
+	t.Helper()
+	ctx := context.Background()
+	brk, err := membroker.New(membroker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(t.TempDir(), "service.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{Store: st, Broker: brk, Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveCtx, stopServe := context.WithCancel(ctx)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = svc.Serve(serveCtx, ln) }()
+	id, secret, err := svc.AddIdentity(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(client.Config{ServiceURL: "http://" + ln.Addr().String(), ClientID: id, ClientSecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := cl.RegisterEndpoint(ctx, api.RegisterEndpointRequest{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cl.Close()
+		stopServe()
+		<-served
+		_ = svc.Stop(context.Background())
+		_ = brk.Close()
+		_ = st.Close()
+	})
+	b := reg.Broker
+	return &fabric{brk: brk, cl: cl, endpointID: reg.EndpointID, creds: broker.Credentials{
+		URL: b.URL, Username: b.Username, Password: b.Password, TaskQueue: b.TaskQueue, ResultExchange: b.ResultExchange}}
+}
+
+// runEndpoint runs endpoint.Run until the returned stop is called.
+func (f *fabric) runEndpoint(t *testing.T, journal string) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	cfg := endpoint.RunConfig{
+		Config: endpoint.Config{
+			MaxWorkersPerNode: 2, PrefetchCapacity: 8, LogDir: t.TempDir(),
+			HeartbeatPeriod: 200 * time.Millisecond, HeartbeatThreshold: 5 * time.Second,
+			Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		},
+		EndpointID: f.endpointID, JournalPath: journal, StopGrace: 5 * time.Second,
+		Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return f.brk.DialEndpoint(ctx, f.creds) },
+		Ready: func() { close(ready) },
+	}
+	go func() { done <- endpoint.Run(ctx, cfg) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("endpoint did not come up: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("endpoint not ready within 30s")
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("endpoint.Run: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestEndToEndInProcess(t *testing.T) {
+	t.Parallel()
+	f := startFabric(t)
+	f.runEndpoint(t, filepath.Join(t.TempDir(), "journal.db"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	echo, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "echo", Kind: "go", GoName: worker.NameEcho})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "sh", Kind: "shell", Script: "echo shell-{n}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := f.cl.Executor(f.endpointID)
+	defer ex.Close()
+	const n = 2000
+	futures := make([]*client.Future, n)
+	for i := range futures {
+		if i%50 == 0 {
+			futures[i] = ex.Submit(sh, map[string]int{"n": i})
+		} else {
+			futures[i] = ex.Submit(echo, i)
+		}
+	}
+	for i, fu := range futures {
+		r, err := fu.Result(ctx)
+		if err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+		if i%50 == 0 {
+			if got := string(r.Stdout()); got != fmt.Sprintf("shell-%d\n", i) {
+				t.Fatalf("shell task %d: %q", i, got)
+			}
+			continue
+		}
+		var out int
+		if err := r.Output(&out); err != nil || out != i {
+			t.Fatalf("task %d: output %d, %v", i, out, err)
+		}
+	}
+}
+
+// A stopped endpoint's queued work waits in the broker; the restarted
+// endpoint (same journal) runs it, and every task gets one result.
+func TestEndpointRestartLosesNothing(t *testing.T) {
+	t.Parallel()
+	f := startFabric(t)
+	journal := filepath.Join(t.TempDir(), "journal.db")
+	stop := f.runEndpoint(t, journal)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fn, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "nap", Kind: "shell", Script: "sleep 0.05; echo {i}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := f.cl.Executor(f.endpointID)
+	defer ex.Close()
+	var inputs []any
+	for i := range 200 {
+		inputs = append(inputs, map[string]int{"i": i})
+	}
+	futures, err := ex.Map(ctx, fn, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stop while most tasks are queued or running, then start again.
+	if _, err := futures[5].Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	f.runEndpoint(t, journal)
+	for i, fu := range futures {
+		r, err := fu.Result(ctx)
+		if err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+		if got := string(r.Stdout()); got != fmt.Sprintf("%d\n", i) {
+			t.Fatalf("task %d: %q", i, got)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+// Package service is the funcX web service: the HTTP API of package api,
+// client identities and bearer tokens, endpoints, functions, tasks and
+// results, and the broker link to the endpoints.
+//
+// # Running it
+//
+// New takes a Config with a Store (package sqlitestore) and a
+// broker.Service. ListenAndServe serves until its context ends; embedders
+// can instead mount Handler on their own server and call Start and Stop.
+// Identities are administered with AddIdentity, ListIdentities and
+// RemoveIdentity (the funcx-service CLI's user commands).
+//
+// # Ownership
+//
+// Every endpoint, function, task and result belongs to the identity that
+// created it. Reads of another identity's resources, submissions to its
+// endpoints and uses of its functions answer 404, exactly as if they did
+// not exist; only re-registering another identity's endpoint ID answers
+// 403, since the registration must say why it cannot have that ID.
+//
+// # Submissions
+//
+// POST /v1/tasks stores the batch in one transaction, publishes it as one
+// broker batch and answers with the task IDs only once the broker has
+// confirmed it.
+//
+// A task whose client-supplied task_id is already stored (same owner,
+// endpoint and function) is not stored again: the same IDs come back, and
+// it is published again only if no publish of it was ever confirmed and it
+// has no result. The same ID with another owner, endpoint or function is
+// 409 and nothing of the batch is stored.
+//
+// If the broker does not confirm, the answer is 503. Tasks with
+// client-supplied IDs stay stored for Config.PublishRetryWindow:
+// resubmitting them with the same IDs publishes them, and past the window
+// they fail with InternalError, so no task waits forever (this also covers
+// a service that died between storing and publishing). Tasks with
+// service-assigned IDs, which the client never learnt, are deleted. A
+// task too large for any broker message is 413, and the batch's new tasks
+// are deleted.
+//
+// # Results
+//
+// Results from endpoints are stored idempotently: the first
+// terminal result of a task wins, later ones are counted
+// (funcx_service_duplicate_results_total) and dropped. Each stored result
+// gets a seq, increasing in commit order, which GET /v1/results pages and
+// long-polls by.
+//
+// # Metrics
+//
+// /metrics serves, from Config.Registry: funcx_service_tasks_submitted_total,
+// _tasks_completed_total, _tasks_failed_total{kind},
+// _duplicate_results_total, _dropped_results_total{reason},
+// _publish_failures_total, _task_latency_seconds (submitted to stored),
+// _endpoints_online and _http_requests_total{route,code}.
+package service

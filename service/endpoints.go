@@ -1,0 +1,147 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/funcx-go/funcx/service/api"
+)
+
+// handleRegisterEndpoint registers a new endpoint or re-registers one.
+//
+// An endpoint_id that is not stored yet is taken as the new endpoint's ID
+// (endpoints may choose their own, so a retried registration is
+// idempotent); one stored by another identity is 403. Each registration
+// creates or rotates the endpoint's broker user: the previous credentials
+// stop working.
+func (s *Service) handleRegisterEndpoint(w http.ResponseWriter, r *http.Request, who Identity) error {
+	var req api.RegisterEndpointRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := validName("name", req.Name, 256); err != nil {
+		return badRequest("%v", err)
+	}
+	if len(req.DisplayName) > 256 || len(req.Version) > 64 {
+		return badRequest("display_name (256 bytes) or version (64 bytes) is too long")
+	}
+	if s.broker == nil {
+		return errNoBroker
+	}
+	id := uuid.NewString()
+	if req.EndpointID != "" {
+		var err error
+		if id, err = parseID("endpoint_id", req.EndpointID); err != nil {
+			return err
+		}
+	}
+	// The store claims the ID first, atomically, so that the broker
+	// credentials are only ever rotated for the owner.
+	ep := Endpoint{ID: id, Owner: who.ID, Name: req.Name, DisplayName: req.DisplayName, Version: req.Version, RegisteredAt: s.now()}
+	created, err := s.store.RegisterEndpoint(r.Context(), ep)
+	if errors.Is(err, ErrNotOwner) {
+		return newAPIError(http.StatusForbidden, "forbidden", "endpoint %s belongs to another identity", id)
+	}
+	if err != nil {
+		return fmt.Errorf("store endpoint %s: %w", id, err)
+	}
+	creds, err := s.broker.EnsureEndpoint(r.Context(), id)
+	if err != nil {
+		if created {
+			// Leave nothing half made; the client will register again.
+			if derr := s.store.DeleteEndpoint(context.WithoutCancel(r.Context()), id); derr != nil {
+				s.log.Error("could not undo an endpoint registration", "endpoint", id, "err", derr)
+			}
+		}
+		s.log.Warn("broker could not set up endpoint", "endpoint", id, "err", err)
+		return unavailable("the broker could not set up endpoint %s: %v; register again", id, err)
+	}
+	s.log.Info("endpoint registered", "endpoint", id, "owner", who.Name, "new", created)
+	writeJSON(w, http.StatusOK, api.RegisterEndpointResponse{EndpointID: id, Broker: api.BrokerCredentials(creds)})
+	return nil
+}
+
+func (s *Service) handleListEndpoints(w http.ResponseWriter, r *http.Request, who Identity) error {
+	eps, err := s.store.Endpoints(r.Context(), who.ID)
+	if err != nil {
+		return fmt.Errorf("list endpoints: %w", err)
+	}
+	out := api.EndpointList{Endpoints: make([]api.EndpointStatus, 0, len(eps))}
+	for _, ep := range eps {
+		out.Endpoints = append(out.Endpoints, s.endpointStatus(ep, who))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Service) handleGetEndpoint(w http.ResponseWriter, r *http.Request, who Identity) error {
+	ep, err := s.ownEndpoint(r.Context(), r.PathValue("id"), who)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.endpointStatus(ep, who))
+	return nil
+}
+
+// handleDeleteEndpoint removes the endpoint's broker resources, then the
+// endpoint. Its tasks and results stay readable.
+func (s *Service) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request, who Identity) error {
+	ep, err := s.ownEndpoint(r.Context(), r.PathValue("id"), who)
+	if err != nil {
+		return err
+	}
+	if s.broker == nil {
+		return errNoBroker
+	}
+	if err := s.broker.DeleteEndpoint(r.Context(), ep.ID); err != nil {
+		s.log.Warn("broker could not delete endpoint", "endpoint", ep.ID, "err", err)
+		return unavailable("the broker could not delete endpoint %s: %v; try again", ep.ID, err)
+	}
+	if err := s.store.DeleteEndpoint(r.Context(), ep.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("delete endpoint %s: %w", ep.ID, err)
+	}
+	s.live.forget(ep.ID)
+	s.log.Info("endpoint deleted", "endpoint", ep.ID, "owner", who.Name)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ownEndpoint returns the caller's endpoint; another identity's is 404,
+// so that its existence is not disclosed.
+func (s *Service) ownEndpoint(ctx context.Context, rawID string, who Identity) (Endpoint, error) {
+	id, err := parseID("endpoint id", rawID)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	ep, err := s.store.Endpoint(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && ep.Owner != who.ID) {
+		return Endpoint{}, notFound("endpoint %s not found", id)
+	}
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("read endpoint %s: %w", id, err)
+	}
+	return ep, nil
+}
+
+func (s *Service) endpointStatus(ep Endpoint, owner Identity) api.EndpointStatus {
+	status := "offline"
+	if isOnline(ep.Heartbeat, s.now(), s.offlineAfter()) {
+		status = "online"
+	}
+	return api.EndpointStatus{
+		EndpointID:    ep.ID,
+		Name:          ep.Name,
+		DisplayName:   ep.DisplayName,
+		Owner:         owner.ID,
+		Status:        status,
+		RegisteredAt:  utc(ep.RegisteredAt),
+		LastHeartbeat: utc(ep.Heartbeat.Time),
+		Managers:      ep.Heartbeat.Managers,
+		Workers:       ep.Heartbeat.Workers,
+		Outstanding:   ep.Heartbeat.Outstanding,
+	}
+}

@@ -1,0 +1,7 @@
+package service
+
+import "context"
+
+// SweepNow runs one sweep (expired tokens, unpublished tasks) for tests,
+// which move a fake clock instead of waiting for the ticker.
+func (s *Service) SweepNow(ctx context.Context) { s.sweepOnce(ctx) }

@@ -1,0 +1,52 @@
+package service_test
+
+import (
+	"testing"
+
+	"github.com/funcx-go/funcx/service/api"
+)
+
+// fuzzHandler feeds arbitrary bodies to a route through the real handler
+// with a valid token: whatever the input, the answer is a client error or
+// a success, never a 500 or a panic.
+func fuzzHandler(f *testing.F, method, path string, seeds ...string) {
+	b := setup(f)
+	b.broker.discard = true
+	ep := b.registerEndpoint(f, b.alice)
+	fn := b.registerFunction(f, b.alice, echo)
+	f.Add([]byte(`{"endpoint_id":"` + ep + `","tasks":[{"function_id":"` + fn + `","args":{"msg":"x"}}]}`))
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		code, data := b.do(t, method, path, b.alice.token, body)
+		if code >= 500 {
+			t.Fatalf("%s %s with %q: %d %s", method, path, body, code, data)
+		}
+	})
+}
+
+func FuzzSubmitRequest(f *testing.F) {
+	fuzzHandler(f, "POST", api.PathTasks,
+		``, `{}`, `{"endpoint_id":"x","tasks":[]}`, `{"tasks":[{"stdin":"!!"}]}`, `{"tasks":[{"args":`, `null`, `[]`,
+		`{"endpoint_id":"00000000-0000-0000-0000-000000000000","tasks":[{"task_id":"00000000-0000-0000-0000-000000000000"}]}`)
+}
+
+func FuzzRegisterFunction(f *testing.F) {
+	fuzzHandler(f, "POST", api.PathFunctions,
+		`{"kind":"shell","argv":["echo"]}`, `{"kind":"go","go_name":"f","timeout":"1h"}`, `{"kind":"shell","script":"x","env":{"":""}}`,
+		`{"kind":"shell","script":"x","timeout":"9999999999999h"}`, `{"kind":"shell","argv":[""],"output_limit":-1}`)
+}
+
+func FuzzTokenRequest(f *testing.F) {
+	fuzzHandler(f, "POST", api.PathToken,
+		`{"grant_type":"client_credentials","client_id":"a","client_secret":"b"}`, `{"client_id":1}`, `grant_type=x`)
+}
+
+func FuzzRegisterEndpoint(f *testing.F) {
+	fuzzHandler(f, "POST", api.PathEndpoints, `{"name":"x"}`, `{"endpoint_id":"x","name":"y"}`, `{"name":"\u0000"}`)
+}
+
+func FuzzTaskStatus(f *testing.F) {
+	fuzzHandler(f, "POST", api.PathTaskStatus, `{"task_ids":["00000000-0000-0000-0000-000000000000"]}`, `{"task_ids":null}`)
+}

@@ -1,0 +1,81 @@
+package service
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/funcx-go/funcx/service/api"
+)
+
+// handleResults answers GET /v1/results?after=SEQ&wait=DURATION&limit=N
+// with the caller's results with seq > after, oldest first. With wait, it
+// returns as soon as there is at least one, or with none once wait has
+// passed (wait is capped at Config.MaxWait; a longer one is shortened,
+// not refused, so that SDKs can ask for "as long as you allow").
+func (s *Service) handleResults(w http.ResponseWriter, r *http.Request, who Identity) error {
+	q := r.URL.Query()
+	after, err := queryInt(q.Get("after"), "after", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(q.Get("limit"), "limit", int64(s.cfg.MaxResultsPage), 1, int64(s.cfg.MaxResultsPage))
+	if err != nil {
+		return err
+	}
+	var wait time.Duration
+	if v := q.Get("wait"); v != "" {
+		if wait, err = time.ParseDuration(v); err != nil || wait < 0 {
+			return badRequest("wait %q is not a duration like \"20s\"", v)
+		}
+		wait = min(wait, s.cfg.MaxWait)
+	}
+
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		// Take the channel before reading, so that results stored after
+		// the read still wake this poll.
+		changed := s.notify.wait(who.ID)
+		recs, err := s.store.Results(r.Context(), who.ID, after, int(limit))
+		if err != nil {
+			return fmt.Errorf("read results: %w", err)
+		}
+		if len(recs) > 0 || timeout == nil {
+			page := api.ResultsPage{Results: make([]api.TaskResult, len(recs)), Next: after}
+			for i := range recs {
+				page.Results[i] = taskResult(&recs[i])
+				page.Next = recs[i].Seq
+			}
+			writeJSON(w, http.StatusOK, page)
+			return nil
+		}
+		select {
+		case <-changed:
+			continue
+		case <-timeout:
+		case <-s.stopping:
+		case <-r.Context().Done():
+			return nil // the client has gone
+		}
+		timeout = nil // answer with what the next read finds
+	}
+}
+
+// queryInt parses an integer query parameter within [lo, hi]; empty is
+// def.
+func queryInt(v, name string, def, lo, hi int64) (int64, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("%s %q is not an integer in %d..%d", name, v, lo, hi)
+	}
+	return n, nil
+}

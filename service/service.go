@@ -1,0 +1,181 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/funcx-go/funcx/internal/broker"
+)
+
+// Service is the funcX web service: the HTTP API, its store, and the
+// broker link that publishes tasks and consumes results and heartbeats.
+type Service struct {
+	cfg     Config
+	store   Store
+	broker  broker.Service
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	notify  *notifier
+	live    *liveness
+	handler http.Handler
+
+	mu       sync.Mutex
+	started  bool
+	cancel   context.CancelFunc // ends the background goroutines
+	wg       sync.WaitGroup
+	stopping chan struct{} // closed by Stop; wakes long polls
+	stopOnce sync.Once
+	addr     atomic.Pointer[net.Addr]
+}
+
+// New returns a service configured by cfg. It starts nothing: see Start
+// and ListenAndServe.
+func New(cfg Config) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg:      cfg,
+		store:    cfg.Store,
+		broker:   cfg.Broker,
+		log:      cfg.Logger.With("component", "service"),
+		now:      cfg.Clock,
+		notify:   newNotifier(),
+		live:     newLiveness(),
+		stopping: make(chan struct{}),
+	}
+	m, err := newMetrics(cfg.Registry, func() float64 { return float64(s.live.online(s.now(), s.offlineAfter())) })
+	if err != nil {
+		return nil, fmt.Errorf("service: register metrics: %w", err)
+	}
+	s.metrics = m
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler is the service's HTTP API.
+func (s *Service) Handler() http.Handler { return s.handler }
+
+// Start starts the background work: the consumer of results and
+// heartbeats, and the sweeper of expired tokens and unpublished tasks. It
+// returns once they run; Stop ends them.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.broker == nil:
+		return errors.New("service: start: Config.Broker is required")
+	case s.started:
+		return errors.New("service: start: already started")
+	}
+	select {
+	case <-s.stopping:
+		return errors.New("service: start: already stopped")
+	default:
+	}
+	// The background work outlives Start's ctx (often a request's or a
+	// setup's); Stop ends it.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.started = true
+	s.wg.Go(func() { s.consume(runCtx) })
+	s.wg.Go(func() { s.sweep(runCtx) })
+	return nil
+}
+
+// Stop ends the background work and wakes long polls, which answer with
+// what they have. It returns ctx.Err() if ctx ends first. Stop may be
+// called more than once, and before Start.
+func (s *Service) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
+	s.mu.Lock()
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("service: stop: %w", ctx.Err())
+	}
+}
+
+// Addr is the address ListenAndServe or Serve listens on, nil before.
+func (s *Service) Addr() net.Addr {
+	if a := s.addr.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
+// ListenAndServe listens on Config.Listen and serves the API with Start's
+// background work until ctx ends, then shuts down gracefully (within
+// Config.ShutdownTimeout) and returns nil.
+func (s *Service) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("service: listen on %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is ListenAndServe on a listener of the caller's; it closes ln.
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	addr := ln.Addr()
+	s.addr.Store(&addr)
+	if err := s.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.log.Info("serving", "addr", addr.String())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	// Stop first: it wakes long polls, which Shutdown would otherwise
+	// wait for.
+	stopErr := s.Stop(sctx)
+	shutErr := srv.Shutdown(sctx)
+	if serveErr == nil {
+		serveErr = <-served
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	if serveErr != nil {
+		serveErr = fmt.Errorf("service: serve: %w", serveErr)
+	}
+	if shutErr != nil {
+		shutErr = fmt.Errorf("service: shut down: %w", shutErr)
+	}
+	return errors.Join(serveErr, stopErr, shutErr)
+}
+
+// offlineAfter is how long after its last heartbeat an endpoint is
+// offline.
+func (s *Service) offlineAfter() time.Duration { return MissedHeartbeats * s.cfg.HeartbeatPeriod }

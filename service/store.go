@@ -1,0 +1,199 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/funcx-go/funcx"
+)
+
+// Store keeps the service's identities, tokens, endpoints, functions, tasks
+// and results. The SQLite implementation is in package sqlitestore; a
+// PostgreSQL one can be added behind the same interface.
+//
+// Implementations return ErrNotFound for missing rows and must make each
+// method atomic. StoreResults must assign seq numbers that increase in
+// commit order, so that a reader that has seen seq N never later finds a
+// new result below N (a single writer gives that for free).
+type Store interface {
+	CreateIdentity(ctx context.Context, id IdentityRecord) error
+	IdentityByClientID(ctx context.Context, clientID string) (IdentityRecord, error)
+	Identities(ctx context.Context) ([]Identity, error)
+	// DeleteIdentity deletes the identity and everything it owns.
+	DeleteIdentity(ctx context.Context, id string) error
+
+	CreateToken(ctx context.Context, t Token) error
+	// TokenIdentity returns the identity a token belongs to and when the
+	// token expires (expired tokens are kept until DeleteExpiredTokens).
+	TokenIdentity(ctx context.Context, hash []byte) (id Identity, expires time.Time, err error)
+	DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, error)
+
+	// RegisterEndpoint creates the endpoint, or updates its names and
+	// registration time if the same owner registered it before. It
+	// returns ErrNotOwner if another identity owns the ID.
+	RegisterEndpoint(ctx context.Context, e Endpoint) (created bool, err error)
+	Endpoint(ctx context.Context, id string) (Endpoint, error)
+	Endpoints(ctx context.Context, owner string) ([]Endpoint, error)
+	DeleteEndpoint(ctx context.Context, id string) error
+	RecordHeartbeat(ctx context.Context, endpointID string, hb Heartbeat) error
+
+	CreateFunction(ctx context.Context, f FunctionRecord) error
+	Function(ctx context.Context, id string) (FunctionRecord, error)
+
+	// AddTasks stores the tasks as one submission, in one transaction.
+	// New tasks are stored in state waiting-for-ep. A task whose ID is
+	// already stored with the same owner, endpoint and function is not
+	// stored again; if it was never published and has no result, it moves
+	// into this submission, so that publishing the submission publishes
+	// it again. A task ID stored with another owner, endpoint or function
+	// fails the whole call with a *TaskConflictError.
+	AddTasks(ctx context.Context, tasks []TaskRecord) (Submission, error)
+	// MarkPublished records that the broker confirmed a submission.
+	MarkPublished(ctx context.Context, submission int64) error
+	// DeleteUnpublished deletes those of the tasks that are still in the
+	// submission, if it was never published.
+	DeleteUnpublished(ctx context.Context, submission int64, ids []funcx.TaskID) error
+	// Unpublished lists up to limit tasks without a result from
+	// submissions made before the given time and never published, oldest
+	// first. Such submissions with no task left to list are closed: never
+	// listed again.
+	Unpublished(ctx context.Context, before time.Time, limit int) ([]TaskRecord, error)
+	// Tasks returns those of the tasks that exist and belong to owner, in
+	// no particular order, each with its result once it has one.
+	Tasks(ctx context.Context, owner string, ids []funcx.TaskID) ([]TaskRecord, error)
+
+	// StoreResults stores results reported by an endpoint in one
+	// transaction. The first terminal result of a task wins; later ones
+	// are counted as duplicates. Results for tasks that do not exist or
+	// were not sent to endpointID are counted as unknown and dropped.
+	StoreResults(ctx context.Context, endpointID string, results []funcx.Result, stored time.Time) (StoredResults, error)
+	// Results returns up to limit of owner's results with seq > after, in
+	// seq order.
+	Results(ctx context.Context, owner string, after int64, limit int) ([]ResultRecord, error)
+
+	Close() error
+}
+
+// Errors of a Store.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrNotOwner = errors.New("owned by another identity")
+	ErrConflict = errors.New("already exists")
+)
+
+// TaskConflictError is AddTasks' error for a task ID already used by
+// another owner, endpoint or function.
+type TaskConflictError struct{ ID funcx.TaskID }
+
+func (e *TaskConflictError) Error() string {
+	return fmt.Sprintf("task_id %s is already used by another task", e.ID)
+}
+
+// Identity is a client identity: whoever holds its client ID and secret.
+type Identity struct {
+	ID        string
+	Name      string
+	ClientID  string
+	CreatedAt time.Time
+}
+
+// IdentityRecord is an identity with the SHA-256 hash of its secret.
+type IdentityRecord struct {
+	Identity
+	SecretHash []byte
+}
+
+// Token is a bearer token, stored as its SHA-256 hash.
+type Token struct {
+	Hash       []byte
+	IdentityID string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// Endpoint is a registered endpoint and its latest heartbeat.
+type Endpoint struct {
+	ID          string
+	Owner       string
+	Name        string
+	DisplayName string
+	Version     string
+	// RegisteredAt is the time of its latest registration.
+	RegisteredAt time.Time
+	Heartbeat    Heartbeat
+}
+
+// Heartbeat is an endpoint's latest status report. Time is when the
+// service received it (not the endpoint's clock, which may be skewed);
+// zero if none arrived yet.
+type Heartbeat struct {
+	Time        time.Time
+	Managers    int
+	Workers     int
+	Outstanding int
+	Stopping    bool
+}
+
+// FunctionRecord is a registered function.
+type FunctionRecord struct {
+	ID             string
+	Owner          string
+	Name           string
+	Function       funcx.Function
+	ContainerImage string
+	CreatedAt      time.Time
+}
+
+// TaskRecord is a stored task.
+type TaskRecord struct {
+	ID         funcx.TaskID
+	Owner      string
+	EndpointID string
+	FunctionID string
+	// State is the state of its result if it has one, else its stored
+	// state.
+	State     funcx.TaskState
+	Submitted time.Time
+	// Result is set by Tasks once the task has a result.
+	Result *ResultRecord
+}
+
+// Submission is what AddTasks stored: the submission's ID (0 if it holds
+// no task) and, in request order, what became of each task.
+type Submission struct {
+	ID    int64
+	Tasks []AddedTask
+}
+
+// AddedTask reports what AddTasks did with one task.
+type AddedTask struct {
+	// Existing is set if the task was stored before.
+	Existing bool
+	// Publish is set if the task is in this submission: new, or moved
+	// into it because it was never published.
+	Publish bool
+	// State is its state (of its result, if it has one).
+	State funcx.TaskState
+}
+
+// ResultRecord is a stored result.
+type ResultRecord struct {
+	Seq        int64
+	Owner      string
+	EndpointID string
+	Submitted  time.Time
+	Stored     time.Time
+	Result     funcx.Result
+}
+
+// StoredResults is the outcome of StoreResults.
+type StoredResults struct {
+	Stored     []ResultRecord
+	Duplicates int
+	Unknown    int
+	// NotTerminal counts results whose state was not terminal, which
+	// endpoints never send; they are dropped.
+	NotTerminal int
+}
