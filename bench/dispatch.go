@@ -64,7 +64,7 @@ func dispatchRound(ctx context.Context, managers, n int) (result float64, err er
 	}()
 	for range managers {
 		f, err := interchangetest.Dial(interchangetest.FakeManagerConfig{
-			Addr: ix.Addr().String(), Secret: dispatchSecret, Workers: fakeWorkers, Prefetch: fakePrefetch,
+			Addr: ix.Addr().String(), Secret: dispatchSecret, Workers: fakeWorkers, Prefetch: fakePrefetch, CountOnly: true,
 		})
 		if err != nil {
 			return 0, fmt.Errorf("connect fake manager: %w", err)

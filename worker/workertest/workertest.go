@@ -92,10 +92,14 @@ func (c *Conn) WriteFrame(typ wire.MsgType, payload []byte) error {
 func (c *Conn) Close() error { return c.conn.Close() }
 
 func (c *Conn) expect(want wire.MsgType) ([]byte, error) {
+	// An unbounded read clears the deadline an earlier bounded read left,
+	// so that setting Timeout to zero after ReadReady really unbounds.
+	var deadline time.Time
 	if c.Timeout > 0 {
-		if err := c.conn.SetReadDeadline(time.Now().Add(c.Timeout)); err != nil {
-			return nil, fmt.Errorf("set read deadline: %w", err)
-		}
+		deadline = time.Now().Add(c.Timeout)
+	}
+	if err := c.conn.SetReadDeadline(deadline); err != nil {
+		return nil, fmt.Errorf("set read deadline: %w", err)
 	}
 	typ, p, err := c.r.ReadFrame()
 	if err != nil {
