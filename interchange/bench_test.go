@@ -17,7 +17,9 @@ func BenchmarkDispatch(b *testing.B) {
 		b.Run(fmt.Sprintf("managers=%d", managers), func(b *testing.B) {
 			ix := setup(b, nil)
 			for range managers {
-				dial(b, ix, func(c *interchangetest.FakeManagerConfig) { c.Workers, c.Prefetch, c.CountOnly = 64, 8192/managers, true })
+				dial(b, ix, func(c *interchangetest.FakeManagerConfig) {
+					c.Workers, c.Prefetch, c.CountOnly = 64, 8192/managers, true
+				})
 			}
 			const batch = 4096
 			in := make([]funcx.Task, batch)
