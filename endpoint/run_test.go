@@ -1,10 +1,12 @@
 package endpoint_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/broker"
 	"github.com/funcx-go/funcx/internal/broker/membroker"
+	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"
@@ -22,19 +25,43 @@ import (
 // fabric is a service on loopback HTTP with an in-process broker, a client
 // logged in to it and an endpoint registered with it.
 type fabric struct {
-	brk        *membroker.Broker
+	dial       func(ctx context.Context, creds broker.Credentials) (broker.EndpointConn, error)
 	cl         *client.Client
 	endpointID string
 	creds      broker.Credentials
 }
 
-func startFabric(t *testing.T) *fabric {
-	t.Helper()
-	ctx := context.Background()
+// inProcessBroker is the embedded broker.
+func inProcessBroker(t *testing.T) (broker.Service, func(context.Context, broker.Credentials) (broker.EndpointConn, error)) {
 	brk, err := membroker.New(membroker.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return brk, brk.DialEndpoint
+}
+
+// rabbitBroker is the RabbitMQ that scripts/start-services.sh runs.
+func rabbitBroker(t *testing.T) (broker.Service, func(context.Context, broker.Credentials) (broker.EndpointConn, error)) {
+	if testing.Short() {
+		t.Skip("needs RabbitMQ; runs without -short")
+	}
+	url := cmp.Or(os.Getenv("FUNCX_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672/")
+	svc, err := rabbitmq.New(rabbitmq.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Ping(context.Background()); err != nil {
+		t.Fatalf("RabbitMQ at %s: %v (run scripts/start-services.sh as root to install and start it)", url, err)
+	}
+	return svc, func(ctx context.Context, c broker.Credentials) (broker.EndpointConn, error) {
+		return rabbitmq.DialEndpoint(ctx, c, rabbitmq.EndpointConfig{})
+	}
+}
+
+func startFabric(t *testing.T, newBroker func(*testing.T) (broker.Service, func(context.Context, broker.Credentials) (broker.EndpointConn, error))) *fabric {
+	t.Helper()
+	ctx := context.Background()
+	brk, dial := newBroker(t)
 	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(t.TempDir(), "service.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +90,7 @@ func startFabric(t *testing.T) *fabric {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		_ = cl.DeleteEndpoint(context.Background(), reg.EndpointID) // removes its queues and broker user
 		_ = cl.Close()
 		stopServe()
 		<-served
@@ -71,7 +99,7 @@ func startFabric(t *testing.T) *fabric {
 		_ = st.Close()
 	})
 	b := reg.Broker
-	return &fabric{brk: brk, cl: cl, endpointID: reg.EndpointID, creds: broker.Credentials{
+	return &fabric{dial: dial, cl: cl, endpointID: reg.EndpointID, creds: broker.Credentials{
 		URL: b.URL, Username: b.Username, Password: b.Password, TaskQueue: b.TaskQueue, ResultExchange: b.ResultExchange}}
 }
 
@@ -88,7 +116,7 @@ func (f *fabric) runEndpoint(t *testing.T, journal string) (stop func()) {
 			Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		},
 		EndpointID: f.endpointID, JournalPath: journal, StopGrace: 5 * time.Second,
-		Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return f.brk.DialEndpoint(ctx, f.creds) },
+		Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return f.dial(ctx, f.creds) },
 		Ready: func() { close(ready) },
 	}
 	go func() { done <- endpoint.Run(ctx, cfg) }()
@@ -116,7 +144,18 @@ func (f *fabric) runEndpoint(t *testing.T, journal string) (stop func()) {
 
 func TestEndToEndInProcess(t *testing.T) {
 	t.Parallel()
-	f := startFabric(t)
+	endToEnd(t, startFabric(t, inProcessBroker), 2000)
+}
+
+func TestEndToEndRabbitMQ(t *testing.T) {
+	t.Parallel()
+	endToEnd(t, startFabric(t, rabbitBroker), 10000)
+}
+
+// endToEnd sends n tasks (every 50th a shell command, the rest a Go echo)
+// through the SDK, the service, the broker and the endpoint, and checks
+// each result.
+func endToEnd(t *testing.T, f *fabric, n int) {
 	f.runEndpoint(t, filepath.Join(t.TempDir(), "journal.db"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -130,7 +169,6 @@ func TestEndToEndInProcess(t *testing.T) {
 	}
 	ex := f.cl.Executor(f.endpointID)
 	defer ex.Close()
-	const n = 2000
 	futures := make([]*client.Future, n)
 	for i := range futures {
 		if i%50 == 0 {
@@ -161,7 +199,7 @@ func TestEndToEndInProcess(t *testing.T) {
 // endpoint (same journal) runs it, and every task gets one result.
 func TestEndpointRestartLosesNothing(t *testing.T) {
 	t.Parallel()
-	f := startFabric(t)
+	f := startFabric(t, inProcessBroker)
 	journal := filepath.Join(t.TempDir(), "journal.db")
 	stop := f.runEndpoint(t, journal)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
