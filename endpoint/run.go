@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,7 @@ type RunConfig struct {
 // StopGrace, publishes their results, sends a last heartbeat and stops the
 // engine; tasks still unfinished stay in the journal for the next run.
 func Run(ctx context.Context, rc RunConfig) error {
-	rc.Config = rc.Config.WithDefaults()
+	rc = rc.withDefaults()
 	if err := rc.validate(); err != nil {
 		return err
 	}
@@ -104,13 +105,18 @@ func (rc *RunConfig) validate() error {
 	if rc.Dial == nil {
 		errs = append(errs, errors.New("no broker to dial"))
 	}
-	if rc.StopGrace == 0 {
-		rc.StopGrace = DefaultStopGrace
-	}
-	if rc.ReconnectMax == 0 {
-		rc.ReconnectMax = DefaultReconnectMax
+	if rc.StopGrace < 0 || rc.ReconnectMax < 0 {
+		errs = append(errs, errors.New("stop grace and reconnect max must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// withDefaults returns a copy of rc with zero fields defaulted.
+func (rc RunConfig) withDefaults() RunConfig {
+	rc.Config = rc.Config.WithDefaults()
+	rc.StopGrace = cmp.Or(rc.StopGrace, DefaultStopGrace)
+	rc.ReconnectMax = cmp.Or(rc.ReconnectMax, DefaultReconnectMax)
+	return rc
 }
 
 type runner struct {
