@@ -18,6 +18,7 @@ import (
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/proctest"
+	"github.com/funcx-go/funcx/internal/testlog"
 	"github.com/funcx-go/funcx/manager"
 	"github.com/funcx-go/funcx/worker"
 )
@@ -29,21 +30,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// tlog sends log lines to the test's log while it runs.
-type tlog struct{ t *testing.T }
-
-func (w tlog) Write(p []byte) (int, error) {
-	defer func() { _ = recover() }() // a line logged after the test ended
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
 // startEngine runs an engine for the test and checks, when the test ends,
 // that Stop leaves no manager or worker process behind.
 func startEngine(t *testing.T, cfg endpoint.Config) *endpoint.Engine {
 	t.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(tlog{t}, nil))
+		cfg.Logger = testlog.New(t, slog.LevelInfo)
 	}
 	if cfg.HeartbeatPeriod == 0 {
 		cfg.HeartbeatPeriod, cfg.HeartbeatThreshold = 200*time.Millisecond, 5*time.Second

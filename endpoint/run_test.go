@@ -16,6 +16,7 @@ import (
 	"github.com/funcx-go/funcx/internal/broker"
 	"github.com/funcx-go/funcx/internal/broker/membroker"
 	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
+	"github.com/funcx-go/funcx/internal/testlog"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"
@@ -66,7 +67,7 @@ func startFabric(t *testing.T, newBroker func(*testing.T) (broker.Service, func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := service.New(service.Config{Store: st, Broker: brk, Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	svc, err := service.New(service.Config{Store: st, Broker: brk, Logger: testlog.New(t, slog.LevelWarn)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func (f *fabric) runEndpoint(t *testing.T, journal string) (stop func()) {
 		Config: endpoint.Config{
 			MaxWorkersPerNode: 2, PrefetchCapacity: 8, LogDir: t.TempDir(),
 			HeartbeatPeriod: 200 * time.Millisecond, HeartbeatThreshold: 5 * time.Second,
-			Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Logger: testlog.New(t, slog.LevelWarn),
 		},
 		EndpointID: f.endpointID, JournalPath: journal, StopGrace: 5 * time.Second,
 		Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return f.dial(ctx, f.creds) },

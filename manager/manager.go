@@ -22,9 +22,8 @@ type manager struct {
 	idle         []*workerProc
 	queue        []funcx.Task // tasks waiting for a worker
 	workerEvents chan workerEvent
-	restarts     chan int
+	restarts     chan restart
 	timers       map[int]*time.Timer // pending worker restarts
-	pendingQuick map[int]int         // crash-loop counts carried to replacements
 	wg           sync.WaitGroup      // worker watchers
 	draining     bool
 	stopping     bool
@@ -56,7 +55,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg: cfg, log: log, ln: ln,
 		workers:      make([]*workerProc, n),
 		workerEvents: make(chan workerEvent, 2*n+4),
-		restarts:     make(chan int, n),
+		restarts:     make(chan restart, n),
 		timers:       map[int]*time.Timer{},
 	}
 	ln.writeWG.Add(1)
@@ -131,9 +130,9 @@ func (m *manager) loop(ctx context.Context, linkEvents <-chan linkEvent, started
 			}
 		case ev := <-m.workerEvents:
 			m.onWorkerEvent(ev)
-		case idx := <-m.restarts:
-			delete(m.timers, idx)
-			m.restartWorker(idx)
+		case r := <-m.restarts:
+			delete(m.timers, r.idx)
+			m.restartWorker(r)
 		case <-drainC:
 			m.log.Info("walltime ends soon: draining", "walltime", m.cfg.Walltime, "drain_period", m.cfg.DrainPeriod)
 			m.drain()
@@ -247,31 +246,29 @@ func (m *manager) onWorkerExit(w *workerProc, exitErr error) {
 				"worker", w.idx, "command", m.cfg.WorkerCommand, "exit", how, "retry_in", delay)
 		}
 	}
-	idx := w.idx
-	m.timers[idx] = time.AfterFunc(delay, func() { m.restarts <- idx })
-	m.quickAfterRestart(idx, quick)
+	m.scheduleRestart(restart{idx: w.idx, quick: quick}, delay)
 }
 
-// quickAfterRestart remembers the crash-loop count for the replacement.
-func (m *manager) quickAfterRestart(idx, quick int) {
-	if m.pendingQuick == nil {
-		m.pendingQuick = map[int]int{}
-	}
-	m.pendingQuick[idx] = quick
+// restart asks the loop to replace worker idx; quick is the crash-loop
+// count the replacement inherits, for backoff.
+type restart struct{ idx, quick int }
+
+func (m *manager) scheduleRestart(r restart, delay time.Duration) {
+	m.timers[r.idx] = time.AfterFunc(delay, func() { m.restarts <- r })
 }
 
-func (m *manager) restartWorker(idx int) {
-	if m.stopping || m.draining || m.workers[idx] != nil {
+func (m *manager) restartWorker(r restart) {
+	if m.stopping || m.draining || m.workers[r.idx] != nil {
 		return
 	}
-	w, err := m.startWorker(idx)
+	w, err := m.startWorker(r.idx)
 	if err != nil {
-		m.log.Error("replacing a worker failed; retrying", "worker", idx, "err", err)
-		m.timers[idx] = time.AfterFunc(5*time.Second, func() { m.restarts <- idx })
+		m.log.Error("replacing a worker failed; retrying", "worker", r.idx, "err", err)
+		m.scheduleRestart(r, 5*time.Second)
 		return
 	}
-	w.quick = m.pendingQuick[idx]
-	m.workers[idx] = w
+	w.quick = r.quick
+	m.workers[r.idx] = w
 }
 
 // drain stops taking tasks and hands queued ones back to the interchange.

@@ -16,6 +16,7 @@ import (
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/interchange"
 	"github.com/funcx-go/funcx/internal/proctest"
+	"github.com/funcx-go/funcx/internal/testlog"
 	"github.com/funcx-go/funcx/internal/wire"
 	"github.com/funcx-go/funcx/manager"
 	"github.com/funcx-go/funcx/worker"
@@ -38,7 +39,7 @@ type bundle struct {
 func setup(t *testing.T, mod func(*manager.Config)) *bundle {
 	t.Helper()
 	ix, err := interchange.New(interchange.Config{Secret: secret, HeartbeatPeriod: 100 * time.Millisecond, HeartbeatThreshold: 3 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+		Logger: testlog.New(t, slog.LevelInfo)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func start(t *testing.T, ctx context.Context, cfg manager.Config) <-chan error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Logger = testlog.New(t, slog.LevelDebug)
 	}
 	done := make(chan error, 1)
 	finished := make(chan struct{})
@@ -86,15 +87,6 @@ func start(t *testing.T, ctx context.Context, cfg manager.Config) <-chan error {
 		}
 	})
 	return done
-}
-
-// tlog sends log lines to the test's log while it runs.
-type tlog struct{ t *testing.T }
-
-func (w tlog) Write(p []byte) (int, error) {
-	defer func() { _ = recover() }() // a line logged after the test ended
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
 }
 
 func collect(t *testing.T, ix *interchange.Interchange, n int) map[funcx.TaskID]funcx.Result {
