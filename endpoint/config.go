@@ -24,6 +24,9 @@ const (
 	DefaultMaxIdleTime        = 2 * time.Minute
 	DefaultWorkerMode         = WorkerModeNoContainer
 	DefaultContainerRouting   = RoutingHard
+	// DefaultSchedulerCommandTimeout bounds sbatch, squeue, qsub and
+	// friends.
+	DefaultSchedulerCommandTimeout = 30 * time.Second
 )
 
 // Worker modes (worker_mode).
@@ -45,73 +48,77 @@ const (
 // machine.
 type Config struct {
 	// DisplayName is shown in listings. Defaults to the profile name.
-	DisplayName string
+	DisplayName string `toml:"display_name"`
 
 	// HeartbeatPeriod is how often the interchange and managers signal
 	// they are alive. Defaults to DefaultHeartbeatPeriod (30s).
-	HeartbeatPeriod time.Duration
+	HeartbeatPeriod time.Duration `toml:"heartbeat_period"`
 	// HeartbeatThreshold is how long silence lasts before a manager (or,
 	// from its side, the interchange) counts as lost. Defaults to
 	// DefaultHeartbeatThreshold (120s).
-	HeartbeatThreshold time.Duration
+	HeartbeatThreshold time.Duration `toml:"heartbeat_threshold"`
 
 	// MaxWorkersPerNode caps the workers a manager runs. Defaults to 0:
 	// as many as cores and memory allow.
-	MaxWorkersPerNode int
+	MaxWorkersPerNode int `toml:"max_workers_per_node"`
 	// CoresPerWorker is the cores each worker gets. Defaults to 1.
-	CoresPerWorker float64
+	CoresPerWorker float64 `toml:"cores_per_worker"`
 	// MemPerWorker is the memory in bytes each worker gets; it bounds the
 	// worker count by the node's available memory. Defaults to 0: unbounded.
-	MemPerWorker int64
+	MemPerWorker int64 `toml:"mem_per_worker"`
 	// AvailableAccelerators lists device IDs; one worker runs per device,
 	// with CUDA_VISIBLE_DEVICES and friends set. Defaults to none.
-	AvailableAccelerators []string
+	AvailableAccelerators []string `toml:"available_accelerators"`
 	// PrefetchCapacity is how many tasks a manager queues beyond one per
 	// worker. Defaults to 0.
-	PrefetchCapacity int
+	PrefetchCapacity int `toml:"prefetch_capacity"`
 	// MaxRetriesOnSystemFailure is how often a task lost with its manager
 	// or worker is run again before it fails. Defaults to 0.
-	MaxRetriesOnSystemFailure int
+	MaxRetriesOnSystemFailure int `toml:"max_retries_on_system_failure"`
 
 	// WorkerMode is no_container, docker, singularity or shifter.
 	// Defaults to no_container. Only no_container is available in this
 	// release; the others are refused by Validate.
-	WorkerMode string
+	WorkerMode string `toml:"worker_mode"`
 	// ContainerRouting is hard or soft. Defaults to hard.
-	ContainerRouting string
+	ContainerRouting string `toml:"container_routing"`
 
 	// WorkerInit is shell code run in each block before the manager
 	// starts (module loads, environment activation). Defaults to none.
-	WorkerInit string
+	WorkerInit string `toml:"worker_init"`
 	// ManagerCommand starts a manager; it must call manager.Main (or
 	// ServeChildRole). Defaults to the running executable.
-	ManagerCommand []string
+	ManagerCommand []string `toml:"manager_command"`
 	// WorkerCommand starts a worker; it must call worker.Main (or
 	// ServeChildRole). Defaults to the manager's own executable.
-	WorkerCommand []string
+	WorkerCommand []string `toml:"worker_command"`
 
 	// InterchangeAddr is where the interchange listens for managers.
 	// Defaults to 127.0.0.1 on a free port, which suits the local
 	// provider; batch providers need an address compute nodes reach.
-	InterchangeAddr string
+	InterchangeAddr string `toml:"interchange_addr"`
 	// AdvertiseAddr is the address managers are told to dial, when it
 	// differs from InterchangeAddr (a wildcard listen address, NAT).
 	// Defaults to the listener's address.
-	AdvertiseAddr string
+	AdvertiseAddr string `toml:"advertise_addr"`
 
 	// LogDir receives block scripts and their output. Defaults to a
 	// temporary directory removed when the engine stops.
-	LogDir string
+	LogDir string `toml:"log_dir"`
 
-	Provider ProviderConfig
-	Strategy StrategyConfig
+	// Container is the [container] table: images and runtime options for
+	// worker_mode docker, singularity and shifter.
+	Container ContainerConfig `toml:"container"`
+
+	Provider ProviderConfig `toml:"provider"`
+	Strategy StrategyConfig `toml:"strategy"`
 
 	// Logger receives the engine's log; nil means quiet. Managers log to
 	// their block's output in LogDir.
-	Logger *slog.Logger
+	Logger *slog.Logger `toml:"-"`
 	// ManagerLogLevel is the log level of managers: debug, info, warn or
 	// error. Defaults to info.
-	ManagerLogLevel string
+	ManagerLogLevel string `toml:"manager_log_level"`
 }
 
 // ProviderConfig is the [provider] table: where blocks come from and how
@@ -119,34 +126,53 @@ type Config struct {
 type ProviderConfig struct {
 	// Type is local, slurm, pbs or kubernetes. Defaults to local. Only
 	// local is available in this release.
-	Type string
+	Type string `toml:"type"`
 	// InitBlocks are started at once. Defaults to 1.
-	InitBlocks int
+	InitBlocks int `toml:"init_blocks"`
 	// MinBlocks are kept even when idle. Defaults to 0.
-	MinBlocks int
+	MinBlocks int `toml:"min_blocks"`
 	// MaxBlocks is the most blocks at once. Defaults to 1.
-	MaxBlocks int
+	MaxBlocks int `toml:"max_blocks"`
 	// NodesPerBlock is the nodes in each block. Defaults to 1.
-	NodesPerBlock int
+	NodesPerBlock int `toml:"nodes_per_block"`
 	// Parallelism is the ratio of task slots to tasks the scaler aims for
 	// (Parsl's parallelism). Defaults to 1.
-	Parallelism float64
+	Parallelism float64 `toml:"parallelism"`
 	// Walltime is the life of a block; managers drain before it ends.
 	// Defaults to 0: no limit (local blocks).
-	Walltime time.Duration
+	Walltime time.Duration `toml:"walltime"`
 	// Launcher starts managers on the block's nodes: single_node, simple,
 	// srun, mpiexec or aprun. Defaults to single_node.
-	Launcher string
+	Launcher string `toml:"launcher"`
 	// ManagersPerNode is how many managers the launcher starts per node.
 	// Defaults to 1.
-	ManagersPerNode int
+	ManagersPerNode int `toml:"managers_per_node"`
 	// SchedulerOptions, Partition, Account, QOS, Queue pass through to
 	// batch schedulers.
-	SchedulerOptions string
-	Partition        string
-	Account          string
-	QOS              string
-	Queue            string
+	SchedulerOptions string `toml:"scheduler_options"`
+	Partition        string `toml:"partition"`
+	Account          string `toml:"account"`
+	QOS              string `toml:"qos"`
+	Queue            string `toml:"queue"`
+	// Constraint selects node features (Slurm --constraint). Defaults to
+	// none.
+	Constraint string `toml:"constraint"`
+	// Exclusive asks for whole nodes. Defaults to false.
+	Exclusive bool `toml:"exclusive"`
+	// CoresPerNode and MemPerNode (bytes) request resources per node from
+	// the scheduler. Default to 0: the scheduler's default.
+	CoresPerNode int   `toml:"cores_per_node"`
+	MemPerNode   int64 `toml:"mem_per_node"`
+	// GPUsPerNode requests that many GPUs per node (Slurm --gpus-per-node,
+	// PBS ngpus). Defaults to 0.
+	GPUsPerNode int `toml:"gpus_per_node"`
+	// CommandTimeout bounds every scheduler command (sbatch, squeue,
+	// qsub, ...). Defaults to DefaultSchedulerCommandTimeout.
+	CommandTimeout time.Duration `toml:"command_timeout"`
+
+	// Kubernetes is the [provider.kubernetes] table, used when Type is
+	// kubernetes.
+	Kubernetes KubernetesConfig `toml:"kubernetes"`
 
 	// Implementation, when set, is used instead of building a provider
 	// from Type: for tests and for embedders with their own provider.
@@ -157,7 +183,7 @@ type ProviderConfig struct {
 type StrategyConfig struct {
 	// MaxIdleTime is how long a block may idle before it is scaled in.
 	// Defaults to DefaultMaxIdleTime (2m).
-	MaxIdleTime time.Duration
+	MaxIdleTime time.Duration `toml:"max_idletime"`
 }
 
 // WithDefaults returns a copy of c with zero fields set to their defaults.
@@ -210,6 +236,11 @@ func (c Config) WithDefaults() Config {
 	if p.ManagersPerNode == 0 {
 		p.ManagersPerNode = 1
 	}
+	if p.CommandTimeout == 0 {
+		p.CommandTimeout = DefaultSchedulerCommandTimeout
+	}
+	p.Kubernetes = p.Kubernetes.withDefaults()
+	c.Container = c.Container.withDefaults()
 	if c.Strategy.MaxIdleTime == 0 {
 		c.Strategy.MaxIdleTime = DefaultMaxIdleTime
 	}
@@ -305,6 +336,21 @@ func (c *Config) Validate() error {
 	if c.Strategy.MaxIdleTime < 0 {
 		bad("strategy.max_idletime", "%s is negative", c.Strategy.MaxIdleTime)
 	}
+	for _, f := range []struct {
+		key   string
+		value int64
+	}{
+		{"provider.cores_per_node", int64(p.CoresPerNode)},
+		{"provider.mem_per_node", p.MemPerNode},
+		{"provider.gpus_per_node", int64(p.GPUsPerNode)},
+		{"provider.command_timeout", int64(p.CommandTimeout)},
+	} {
+		if f.value < 0 {
+			bad(f.key, "%d is negative", f.value)
+		}
+	}
+	p.Kubernetes.validate(c, bad)
+	c.Container.validate(c, bad)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("endpoint config: %w", err)
 	}

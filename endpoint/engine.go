@@ -205,6 +205,12 @@ func (e *Engine) job(blockID, addr string, launcher provider.Launcher) provider.
 		QOS:              p.QOS,
 		Queue:            p.Queue,
 		SchedulerOptions: p.SchedulerOptions,
+		Constraint:       p.Constraint,
+		Exclusive:        p.Exclusive,
+		CoresPerNode:     p.CoresPerNode,
+		MemoryPerNode:    p.MemPerNode,
+		GPUsPerNode:      p.GPUsPerNode,
+		Labels:           map[string]string{"funcx-run": e.runID},
 	}
 }
 

@@ -105,6 +105,8 @@ type Job struct {
 	// MemoryPerNode requests that many bytes of memory on each node.
 	// Defaults to 0: the scheduler's default.
 	MemoryPerNode int64
+	// GPUsPerNode requests that many GPUs on each node. Defaults to 0.
+	GPUsPerNode int
 	// Walltime is the longest the block may run; past it the scheduler
 	// ends the job and its state is JobTimeout. Defaults to 0: no limit
 	// for providers that allow none, the scheduler's default otherwise.
@@ -180,6 +182,7 @@ func (j Job) Validate() error {
 		{"TasksPerNode", int64(j.TasksPerNode)},
 		{"CoresPerNode", int64(j.CoresPerNode)},
 		{"MemoryPerNode", j.MemoryPerNode},
+		{"GPUsPerNode", int64(j.GPUsPerNode)},
 		{"Walltime", int64(j.Walltime)},
 	} {
 		if f.value < 0 {
