@@ -389,3 +389,41 @@ func TestConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+// A manager whose prefetched tasks still cover its workers is refilled
+// only once half its prefetch is spent, and then in one go: a frame per
+// few tasks rather than one per result.
+func TestRefillWaitsForHalfThePrefetch(t *testing.T) {
+	t.Parallel()
+	ix := setup(t, nil)
+	hold := func(*funcx.Task) (funcx.Result, bool) { return funcx.Result{}, false }
+	f := dial(t, ix, func(c *interchangetest.FakeManagerConfig) { c.Workers, c.Prefetch, c.Answer = 1, 4, hold })
+	if err := ix.Submit(tasks(20)...); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(f.Received()) == 5 })
+	finish := func(i int) {
+		t.Helper()
+		task := f.Received()[i]
+		if err := f.SendResults(funcx.Result{TaskID: task.ID, State: funcx.StateSuccess, Attempt: task.Attempt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// In flight 4 then 3: 3 and 2 queued beyond the one worker, at least
+	// half the prefetch of 4, so no refill yet.
+	for i := range 2 {
+		finish(i)
+		waitFor(t, func() bool { return ix.Stats().InFlight == 4-i })
+		time.Sleep(50 * time.Millisecond)
+		if n := len(f.Received()); n != 5 {
+			t.Fatalf("after %d results the manager got %d tasks, want 5 until half its prefetch is spent", i+1, n)
+		}
+	}
+	// In flight 2: one queued, fewer than half the prefetch: the three
+	// free slots are filled.
+	finish(2)
+	waitFor(t, func() bool { return len(f.Received()) == 8 })
+	if s := ix.Stats(); s.InFlight != 5 || s.Pending != 12 {
+		t.Fatalf("in flight %d pending %d, want 5 and 12", s.InFlight, s.Pending)
+	}
+}

@@ -52,7 +52,7 @@ type managerConn struct {
 
 func (m *managerConn) snapshot() routing.Manager {
 	free := m.capacity - len(m.inflight)
-	if m.draining {
+	if m.draining || m.holdRefill() {
 		free = 0
 	}
 	s := routing.Manager{ID: m.id, Free: free, Types: m.hello.ContainerTypes}
@@ -63,6 +63,17 @@ func (m *managerConn) snapshot() routing.Manager {
 		}
 	}
 	return s
+}
+
+// holdRefill reports whether the manager's prefetched tasks still keep
+// every worker supplied for a while, so that the free slots can wait and
+// go in one larger frame. Refilling a slot per result would cost a frame
+// each way per task; waiting until half the prefetch is spent sends one
+// frame per prefetch/2 tasks, and no worker goes idle for it, since the
+// manager still queues tasks beyond one per worker.
+func (m *managerConn) holdRefill() bool {
+	queued := len(m.inflight) - m.hello.Workers // beyond one per worker
+	return m.hello.Prefetch >= 2 && queued >= (m.hello.Prefetch+1)/2
 }
 
 func (m *managerConn) wakeWriter() {

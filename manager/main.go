@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/funcx-go/funcx/internal/cpuprofile"
 )
 
 // Environment variables through which a provider starts a manager process.
@@ -34,7 +36,10 @@ func Main() {
 	if os.Getenv(EnvRole) != RoleManager {
 		return
 	}
-	os.Exit(runFromEnv())
+	stopProfile := cpuprofile.Start(RoleManager)
+	code := runFromEnv()
+	stopProfile()
+	os.Exit(code)
 }
 
 func runFromEnv() int {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/funcx-go/funcx/internal/cpuprofile"
 )
 
 // The environment through which a manager starts a worker. Main reads
@@ -75,7 +77,10 @@ func Main() {
 	if os.Getenv(EnvRole) != RoleWorker {
 		return
 	}
-	os.Exit(runWorker())
+	stopProfile := cpuprofile.Start(RoleWorker)
+	code := runWorker()
+	stopProfile()
+	os.Exit(code)
 }
 
 func runWorker() int {

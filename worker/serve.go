@@ -71,6 +71,8 @@ type server struct {
 	r    *wire.Reader // used by readLoop only
 	w    *wire.Writer // used by the serve loop only
 	in   *inbox
+	// paths spares shell tasks the PATH search (see pathCache).
+	paths pathCache
 
 	buf     []byte         // reused for encoding frames
 	results []funcx.Result // reused for each batch

@@ -59,15 +59,6 @@ func (s *server) runShell(ctx context.Context, t *funcx.Task, res *funcx.Result)
 
 	tctx, cancel := taskContext(ctx, f.Timeout)
 	defer cancel()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = f.Dir
-	cmd.Env = env
-	if len(t.Stdin) > 0 {
-		cmd.Stdin = bytes.NewReader(t.Stdin)
-	}
-	cmd.SysProcAttr = processGroupAttr()
-	// Bounds the wait for the stdin copier if a grandchild holds stdin.
-	cmd.WaitDelay = s.cfg.CancelGrace
 
 	limit := cmp.Or(f.OutputLimit, funcx.DefaultOutputLimit)
 	stdout, stderr, err := newCaptures(limit)
@@ -75,13 +66,33 @@ func (s *server) runShell(ctx context.Context, t *funcx.Task, res *funcx.Result)
 		res.Error = funcx.Errorf(funcx.InternalError, "shell function: create output pipes: %v", err)
 		return
 	}
-	cmd.Stdout, cmd.Stderr = stdout.w, stderr.w
-	if err := cmd.Start(); err != nil {
+	newCmd := func() (*exec.Cmd, bool) {
+		cmd, cached := s.paths.command(argv[0], argv[1:])
+		cmd.Dir = f.Dir
+		cmd.Env = env
+		if len(t.Stdin) > 0 {
+			cmd.Stdin = bytes.NewReader(t.Stdin)
+		}
+		cmd.SysProcAttr = processGroupAttr()
+		// Bounds the wait for the stdin copier if a grandchild holds stdin.
+		cmd.WaitDelay = s.cfg.CancelGrace
+		cmd.Stdout, cmd.Stderr = stdout.w, stderr.w
+		return cmd, cached
+	}
+	cmd, cached := newCmd()
+	err = cmd.Start()
+	if err != nil && cached { // the remembered path went stale: search again
+		s.paths.forget(argv[0])
+		cmd, _ = newCmd()
+		err = cmd.Start()
+	}
+	if err != nil {
 		stdout.abandon()
 		stderr.abandon()
 		res.Error, res.ExitCode = startFailure(argv[0], err)
 		return
 	}
+	s.paths.started(argv[0], cmd)
 	stdout.start()
 	stderr.start()
 	// Cancellation without exec.CommandContext's watcher goroutine: the
