@@ -154,12 +154,12 @@ func (p *Provider) status(id provider.JobID, r record) provider.JobStatus {
 			// they beat Slurm's kill the job is COMPLETED, but it ended
 			// because its time was up.
 			st.State = provider.JobTimeout
-			st.Message = fmt.Sprintf("ran to its time limit (%s): its managers left at the walltime", FormatWalltime(r.Limit))
+			st.Message = fmt.Sprintf("ran to its time limit (%s): its managers left at the walltime", r.Limit)
 		}
 	case provider.JobTimeout:
 		msg := "reached its time limit"
 		if r.Limit > 0 {
-			msg += " (" + FormatWalltime(r.Limit) + ")"
+			msg += " (" + r.Limit.String() + ")"
 		}
 		if !strings.EqualFold(word, "TIMEOUT") {
 			msg = "Slurm state " + r.State
