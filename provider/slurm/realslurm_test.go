@@ -75,7 +75,10 @@ func cancelLabelled(t *testing.T, label string) {
 	}
 }
 
+// The provider contract, on the real cluster; Slurm's walltimes are
+// whole minutes, so the walltime case takes one.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	requireSlurm(t)
 	label := "funcx-test=conformance-" + time.Now().Format("150405.000")
 	t.Cleanup(func() { cancelLabelled(t, label) })
@@ -85,6 +88,7 @@ func TestConformance(t *testing.T) {
 		},
 		StderrInMessage: true,
 		UnknownID:       "999999999",
+		Walltime:        time.Minute,
 		Timeout:         2 * time.Minute,
 		PollInterval:    200 * time.Millisecond,
 	})
