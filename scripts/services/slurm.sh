@@ -42,6 +42,23 @@ slurm_node_usable() {
   return 1
 }
 
+# slurm_node_ready resumes the node when an earlier run left it down or
+# drained (slurmd killed, machine restarted; ReturnToService=2 covers most
+# of it) and reports whether it takes jobs. A node still registering
+# ("down*": not responding yet) is left to come up by itself.
+slurm_node_ready() {
+  local state
+  state=$(slurm_node_state)
+  case "$state" in
+    *'*') ;;
+    down* | drain* | fail*)
+      say "node $SLURM_NODE is $state: resuming it"
+      scontrol update NodeName="$SLURM_NODE" State=RESUME >/dev/null 2>&1 || true
+      ;;
+  esac
+  slurm_node_usable
+}
+
 # slurm_write_conf writes the one-node slurm.conf when there is none or
 # when ours is outdated, and then sets SLURM_CONF_CHANGED=1.
 slurm_write_conf() {
@@ -100,6 +117,19 @@ EOF
   SLURM_CONF_CHANGED=1
 }
 
+# slurm_stop NAME PIDFILE stops the daemon this script started (by the
+# pid file our slurm.conf names) and waits until it is gone.
+slurm_stop() {
+  local pid
+  pid=$(cat "$2" 2>/dev/null) || die "$1 runs but $2 is missing: stop $1 yourself, then run this again"
+  kill "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || die "$1 (pid $pid) did not stop within ${TIMEOUT}s"
+    sleep 1
+  done
+}
+
 ensure_munge() {
   if [ ! -s /etc/munge/munge.key ]; then
     say "creating /etc/munge/munge.key"
@@ -136,10 +166,8 @@ ensure_slurm() {
     # A new configuration: restart both daemons to read it (a node
     # definition change is not taken by `scontrol reconfigure`).
     say "slurm.conf changed: restarting slurmctld and slurmd"
-    pkill -x slurmd || true
-    pkill -x slurmctld || true
-    local deadline=$((SECONDS + TIMEOUT))
-    while { slurm_running slurmd || slurm_running slurmctld; } && [ "$SECONDS" -lt "$deadline" ]; do sleep 1; done
+    slurm_stop slurmd /run/slurmd.pid
+    slurm_stop slurmctld /run/slurmctld.pid
   fi
 
   if slurm_running slurmctld && slurmctld_ok; then
@@ -157,16 +185,6 @@ ensure_slurm() {
     slurmd </dev/null || { slurm_logs; die "slurmd failed to start"; }
   fi
 
-  # A node an earlier run left down or drained (slurmd killed, machine
-  # restarted) is resumed; ReturnToService=2 covers most cases by itself.
-  local state
-  state=$(slurm_node_state)
-  case "$state" in
-    down* | drain* | fail*)
-      say "node $SLURM_NODE is $state: resuming it"
-      scontrol update NodeName="$SLURM_NODE" State=RESUME >/dev/null 2>&1 || true
-      ;;
-  esac
-  wait_for "slurm node $SLURM_NODE (idle)" slurm_node_usable ||
+  wait_for "slurm node $SLURM_NODE (idle)" slurm_node_ready ||
     { sinfo -N -l >&2 || true; slurm_logs; die "slurm node $SLURM_NODE not usable within ${TIMEOUT}s (state: $(slurm_node_state))"; }
 }
