@@ -8,8 +8,9 @@
 #   rabbitmq   rabbitmq-server with the management plugin:
 #              AMQP on 127.0.0.1:5672, HTTP API on 127.0.0.1:15672
 #              (guest/guest, which RabbitMQ admits on loopback only)
-#   slurm      munged, slurmctld and slurmd: a one-node cluster, this host
-#              in partition "debug" (see docs/slurm.md)
+#   slurm      munged, MariaDB + slurmdbd (for sacct), slurmctld and slurmd:
+#              a one-node cluster, this host in partition "debug"
+#              (see docs/slurm.md)
 #
 # Environment:
 #   SERVICES_TIMEOUT=60   seconds to wait for each service to answer

@@ -2,6 +2,7 @@ package slurm_test
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -24,17 +25,6 @@ func requireSlurm(t *testing.T) {
 	if !strings.Contains(string(out), "up") {
 		t.Fatalf("Slurm has no partition up (sinfo: %s): run scripts/start-services.sh", strings.TrimSpace(string(out)))
 	}
-}
-
-// newRealProvider returns a provider on the real cluster; jobs the test
-// gets IDs for are cancelled by the caller's cleanups.
-func newRealProvider(t *testing.T) *slurm.Provider {
-	t.Helper()
-	p, err := slurm.New(slurm.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // queued lists the IDs of the jobs squeue shows as pending or running
@@ -75,20 +65,38 @@ func cancelLabelled(t *testing.T, label string) {
 	}
 }
 
-// The provider contract, on the real cluster; Slurm's walltimes are
+// The provider contract, on the real cluster, reading states from sacct
+// (scripts/start-services.sh sets up slurmdbd); Slurm's walltimes are
 // whole minutes, so the walltime case takes one.
 func TestConformance(t *testing.T) {
 	t.Parallel()
+	runConformance(t, slurm.StatusSacct, time.Minute)
+}
+
+// The same, reading states from squeue only, as on clusters without
+// accounting.
+func TestConformanceSqueue(t *testing.T) {
+	t.Parallel()
+	runConformance(t, slurm.StatusSqueue, 0)
+}
+
+func runConformance(t *testing.T, status string, walltime time.Duration) {
 	requireSlurm(t)
-	label := "funcx-test=conformance-" + time.Now().Format("150405.000")
-	t.Cleanup(func() { cancelLabelled(t, label) })
-	providertest.RunConformance(t, func(t *testing.T) provider.Provider { return newRealProvider(t) }, providertest.Options{
+	tag := fmt.Sprintf("conformance-%s-%d", status, time.Now().UnixNano())
+	t.Cleanup(func() { cancelLabelled(t, "funcx-test="+tag) })
+	providertest.RunConformance(t, func(t *testing.T) provider.Provider {
+		p, err := slurm.New(slurm.Config{StatusCommand: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}, providertest.Options{
 		Job: func(t *testing.T) provider.Job {
-			return provider.Job{ScriptDir: t.TempDir(), Labels: map[string]string{"funcx-test": strings.TrimPrefix(label, "funcx-test=")}}
+			return provider.Job{ScriptDir: t.TempDir(), Labels: map[string]string{"funcx-test": tag}}
 		},
 		StderrInMessage: true,
 		UnknownID:       "999999999",
-		Walltime:        time.Minute,
+		Walltime:        walltime,
 		Timeout:         2 * time.Minute,
 		PollInterval:    200 * time.Millisecond,
 	})

@@ -3,17 +3,20 @@
 # ---- Slurm (one-node cluster) -----------------------------------------
 #
 # A one-node Slurm for the provider/slurm integration tests: munged, then
-# slurmctld and slurmd started directly (no systemd needed), this host's
-# short name being both SlurmctldHost and the only node, in partition
-# "debug" (the default). There is no slurmdbd, so `sacct` does not work
-# here: provider/slurm then asks `squeue --states=all`, and MinJobAge keeps
-# ended jobs in squeue for an hour so that their end state can be read.
+# MariaDB and slurmdbd (accounting, so that `sacct` works), then slurmctld
+# and slurmd, all started directly (no systemd needed), this host's short
+# name being both SlurmctldHost and the only node, in partition "debug"
+# (the default). slurmdbd reaches MariaDB as root over its socket, so no
+# database password is written anywhere. MinJobAge keeps ended jobs in
+# squeue for an hour too, for provider/slurm's squeue fallback.
 #
 # The slurm.conf this writes starts with SLURM_CONF_MARK. A slurm.conf
 # without it is someone else's and is left alone (the daemons are still
 # started with it).
 
 SLURM_CONF=/etc/slurm/slurm.conf
+SLURMDBD_CONF=/etc/slurm/slurmdbd.conf
+SLURM_CLUSTER=funcx
 SLURM_CONF_MARK="# Written by funcx scripts/services/slurm.sh"
 SLURM_PARTITION=debug
 SLURM_LOG_DIR=/var/log/slurm
@@ -22,7 +25,7 @@ SLURM_SPOOL_DIR=/var/lib/slurm/slurmd
 
 slurm_logs() {
   local log
-  for log in "$SLURM_LOG_DIR/slurmctld.log" "$SLURM_LOG_DIR/slurmd.log" /var/log/munge/munged.log; do
+  for log in "$SLURM_LOG_DIR/slurmctld.log" "$SLURM_LOG_DIR/slurmd.log" "$SLURM_LOG_DIR/slurmdbd.log" /var/log/munge/munged.log /var/log/mysql/error.log; do
     [ -f "$log" ] && { echo "--- last lines of $log" >&2; tail -n 30 "$log" >&2; }
   done
   return 0
@@ -69,7 +72,7 @@ slurm_write_conf() {
   mem_mb=$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)
   conf=$(cat <<EOF
 $SLURM_CONF_MARK; rewritten when it changes.
-ClusterName=funcx
+ClusterName=$SLURM_CLUSTER
 SlurmctldHost=$SLURM_NODE
 SlurmUser=root
 SlurmdUser=root
@@ -88,8 +91,9 @@ SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
 # A node that was down comes back by itself once slurmd answers.
 ReturnToService=2
-# No slurmdbd: squeue is the record of ended jobs, so keep them an hour.
-AccountingStorageType=accounting_storage/none
+# Accounting through slurmdbd, for sacct; squeue keeps ended jobs an hour.
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
 JobAcctGatherType=jobacct_gather/none
 MinJobAge=3600
 # Walltime ends jobs promptly: no grace beyond the limit, 5 s from
@@ -130,6 +134,60 @@ slurm_stop() {
   done
 }
 
+mariadb_ok() { mariadb-admin ping >/dev/null 2>&1; }
+slurmdbd_ok() { sacctmgr -n -P list cluster format=cluster </dev/null >/dev/null 2>&1; }
+
+# ensure_slurmdbd starts MariaDB and slurmdbd and registers the cluster,
+# so that slurmctld sends them its jobs and sacct answers.
+ensure_slurmdbd() {
+  if mariadb_ok; then
+    say "mariadb is running"
+  else
+    say "starting mariadb"
+    /etc/init.d/mariadb start </dev/null >/dev/null || { slurm_logs; die "mariadb failed to start"; }
+    wait_for "mariadb" mariadb_ok || { slurm_logs; die "mariadb not answering within ${TIMEOUT}s"; }
+  fi
+
+  local conf
+  conf=$(cat <<EOF
+$SLURM_CONF_MARK; rewritten when it changes.
+AuthType=auth/munge
+DbdHost=localhost
+SlurmUser=root
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=root
+StorageLoc=slurm_acct_db
+PidFile=/run/slurmdbd.pid
+LogFile=$SLURM_LOG_DIR/slurmdbd.log
+EOF
+)
+  if [ -f "$SLURMDBD_CONF" ] && ! head -n1 "$SLURMDBD_CONF" | grep -qF "$SLURM_CONF_MARK"; then
+    say "keeping $SLURMDBD_CONF (not written by this script)"
+  elif [ ! -f "$SLURMDBD_CONF" ] || [ "$(cat "$SLURMDBD_CONF")" != "$conf" ]; then
+    # slurmdbd refuses a configuration others can read.
+    { (umask 077 && printf '%s\n' "$conf" >"$SLURMDBD_CONF.tmp") && mv "$SLURMDBD_CONF.tmp" "$SLURMDBD_CONF"; } ||
+      die "cannot write $SLURMDBD_CONF"
+    say "wrote $SLURMDBD_CONF"
+    if slurm_running slurmdbd; then
+      slurm_stop slurmdbd /run/slurmdbd.pid
+    fi
+  fi
+
+  if slurm_running slurmdbd; then
+    say "slurmdbd is running"
+  else
+    say "starting slurmdbd"
+    slurmdbd </dev/null || { slurm_logs; die "slurmdbd failed to start"; }
+  fi
+  wait_for "slurmdbd (sacctmgr)" slurmdbd_ok || { slurm_logs; die "slurmdbd not answering within ${TIMEOUT}s"; }
+
+  if ! sacctmgr -n -P list cluster format=cluster </dev/null 2>/dev/null | grep -qx "$SLURM_CLUSTER"; then
+    say "registering cluster $SLURM_CLUSTER with slurmdbd"
+    sacctmgr -i add cluster "$SLURM_CLUSTER" </dev/null >/dev/null || { slurm_logs; die "sacctmgr add cluster $SLURM_CLUSTER failed"; }
+  fi
+}
+
 ensure_munge() {
   if [ ! -s /etc/munge/munge.key ]; then
     say "creating /etc/munge/munge.key"
@@ -155,12 +213,18 @@ ensure_slurm() {
   else
     say "slurm-wlm and munge are installed"
   fi
+  if ! command -v slurmdbd >/dev/null || ! command -v mariadb-admin >/dev/null; then
+    apt_install slurmdbd mariadb-server
+  else
+    say "slurmdbd and mariadb-server are installed"
+  fi
   SLURM_NODE=$(hostname -s)
   ensure_munge
-
   mkdir -p "$SLURM_LOG_DIR" "$SLURM_STATE_DIR" "$SLURM_SPOOL_DIR"
   SLURM_CONF_CHANGED=
   slurm_write_conf || die "cannot write $SLURM_CONF"
+  # After slurm.conf, which sacctmgr reads to find slurmdbd.
+  ensure_slurmdbd
 
   if [ -n "$SLURM_CONF_CHANGED" ] && slurm_running slurmctld; then
     # A new configuration: restart both daemons to read it (a node
