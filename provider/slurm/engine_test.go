@@ -133,6 +133,45 @@ func TestEngineRunsTasksOnSlurmBlocks(t *testing.T) {
 	}
 }
 
+// Stopping the engine ends its running blocks: none of its jobs is left
+// in squeue, and none of its processes on this host.
+func TestEngineStopEndsBlocks(t *testing.T) {
+	t.Parallel()
+	e, _ := slurmEngine(t, endpoint.Config{
+		Provider: endpoint.ProviderConfig{InitBlocks: 2, MaxBlocks: 2},
+		Strategy: endpoint.StrategyConfig{MaxIdleTime: time.Hour},
+	})
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	providertest.WaitFor(t, 2*time.Minute, "both blocks to connect", func() bool {
+		n := 0
+		for _, b := range e.Status().Blocks.Blocks {
+			if b.Connected {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if ids := queued(t, engineLabel(e)); len(ids) != 2 {
+		t.Fatalf("squeue shows jobs %v of the run, want its 2 blocks", ids)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ids := queued(t, engineLabel(e)); len(ids) != 0 {
+		t.Errorf("jobs %v of the run still in squeue after Stop", ids)
+	}
+	for _, b := range e.Status().Blocks.Blocks {
+		if !b.State.Terminal() || b.State == provider.JobFailed || b.State == provider.JobMissing {
+			t.Errorf("block %s (job %s) is %s (%q) after Stop", b.ID, b.JobID, b.State, b.Message)
+		}
+	}
+	proctest.WaitGone(t, manager.EnvRunID, e.RunID(), time.Minute)
+}
+
 // A block whose walltime runs out while it works drains its managers
 // (no new task) and ends as timeout: Slurm's TIMEOUT when its kill comes
 // first, or COMPLETED at the time limit when the managers leave at the
