@@ -67,7 +67,7 @@ func (p *Provider) Status(ctx context.Context, ids []provider.JobID) ([]provider
 		r, ok := recs[string(id)]
 		if !ok {
 			out[i] = provider.JobStatus{ID: id, State: provider.JobMissing,
-				Message: "Slurm has no record of job " + string(id) + " (neither squeue nor sacct knows it)"}
+				Message: "Slurm has no record of job " + string(id) + ": it ended and was forgotten (squeue keeps ended jobs for MinJobAge only), or it was never submitted"}
 			continue
 		}
 		out[i] = p.status(id, r)
