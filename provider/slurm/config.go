@@ -14,19 +14,17 @@ import (
 const (
 	// DefaultCommandTimeout bounds each sbatch, squeue, sacct and scancel.
 	DefaultCommandTimeout = 30 * time.Second
-	// DefaultStatusCommand tries sacct and falls back to squeue.
+	// DefaultStatusCommand asks squeue, and sacct for what squeue forgot.
 	DefaultStatusCommand = StatusAuto
 )
 
 // Status commands (Config.StatusCommand).
 const (
-	// StatusAuto asks sacct, then squeue for what sacct does not know;
-	// once sacct says accounting is disabled, only squeue.
+	// StatusAuto asks squeue, then sacct for the jobs squeue no longer
+	// knows; once sacct says accounting is disabled, squeue alone.
 	StatusAuto = "auto"
-	// StatusSacct asks sacct, then squeue for what sacct does not know
-	// yet; an accounting error is an error.
-	StatusSacct = "sacct"
-	// StatusSqueue asks only squeue --states=all.
+	// StatusSqueue asks squeue alone, for clusters where sacct is slow
+	// or broken.
 	StatusSqueue = "squeue"
 )
 
@@ -38,7 +36,7 @@ type Config struct {
 	// CommandTimeout bounds each Slurm command when Runner is defaulted.
 	// Defaults to DefaultCommandTimeout.
 	CommandTimeout time.Duration
-	// StatusCommand is how job states are read: auto, sacct or squeue.
+	// StatusCommand is how job states are read: auto or squeue.
 	// Defaults to DefaultStatusCommand (auto).
 	StatusCommand string
 	// Sbatch, Squeue, Sacct and Scancel are the commands' names or paths.
@@ -71,9 +69,9 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("CommandTimeout (%s) must not be negative", c.CommandTimeout))
 	}
 	switch c.StatusCommand {
-	case StatusAuto, StatusSacct, StatusSqueue:
+	case StatusAuto, StatusSqueue:
 	default:
-		errs = append(errs, fmt.Errorf("StatusCommand %q is unknown: use %s, %s or %s", c.StatusCommand, StatusAuto, StatusSacct, StatusSqueue))
+		errs = append(errs, fmt.Errorf("StatusCommand %q is unknown: use %s or %s", c.StatusCommand, StatusAuto, StatusSqueue))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid slurm provider config: %w", err)

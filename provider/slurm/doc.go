@@ -15,13 +15,14 @@
 //
 // # Watching
 //
-// Status asks one command for all the IDs at once. With accounting
-// (slurmdbd) it is `sacct`, which remembers jobs for good; without it, or
-// for jobs sacct has not recorded yet, `squeue --states=all`, which
-// remembers ended jobs only for the cluster's MinJobAge (300 s by
-// default). [Config.StatusCommand] picks one; the default, auto, tries
-// sacct and falls back to squeue for good once Slurm says accounting is
-// disabled. An ID neither knows is [provider.JobMissing].
+// Status asks `squeue --states=all` about all the IDs at once: it is
+// slurmctld's own view, in which a job whose processes are still being
+// killed is COMPLETING, not yet ended. squeue forgets ended jobs after
+// the cluster's MinJobAge (300 s by default), so the IDs it no longer
+// knows are asked of `sacct`, which keeps them for good where the cluster
+// has accounting (slurmdbd). Once sacct says accounting is disabled it is
+// not asked again. An ID neither knows is [provider.JobMissing].
+// [Config.StatusCommand] can turn sacct off.
 //
 // Slurm's states map onto [provider.JobState] as [MapState] documents.
 // Walltime is always [provider.JobTimeout]: Slurm's TIMEOUT, and also a

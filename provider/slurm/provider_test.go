@@ -129,9 +129,10 @@ func TestSubmitRefusesOutputWithoutID(t *testing.T) {
 	}
 }
 
-// Without accounting: sacct once, then squeue alone, one call per
-// Status for all IDs; IDs squeue lacks are missing.
-func TestStatusFallsBackToSqueue(t *testing.T) {
+// Without accounting: squeue for all, sacct once for what squeue does not
+// know, and after sacct said accounting is disabled, squeue alone. IDs
+// neither knows are missing; IDs that are no Slurm job IDs are not asked.
+func TestStatusWithoutAccounting(t *testing.T) {
 	f := &fakeSlurm{squeue: "7|RUNNING|None|0|0:05|1:00|/x|\n5|PENDING|Priority|0|0:00|1:00|/x|\n"}
 	p, r := newFake(t, f, "")
 	ids := []provider.JobID{"5", "6", "7", "not-slurm"}
@@ -150,23 +151,25 @@ func TestStatusFallsBackToSqueue(t *testing.T) {
 			t.Errorf("pending message %q, want Slurm's reason", got[0].Message)
 		}
 	}
-	if got := names(r.Calls()); !slices.Equal(got, []string{"sacct", "squeue", "squeue"}) {
-		t.Errorf("commands %v, want sacct once then one squeue per Status", got)
+	calls := r.Calls()
+	if got := names(calls); !slices.Equal(got, []string{"squeue", "sacct", "squeue"}) {
+		t.Fatalf("commands %v, want squeue, sacct once, then squeue alone", got)
 	}
-	last := r.Calls()[2]
-	if !slices.Contains(last.Args, "--jobs=5,6,7") || !slices.Contains(last.Args, "--states=all") {
-		t.Errorf("squeue args %v, want --states=all --jobs=5,6,7", last.Args)
+	if !slices.Contains(calls[0].Args, "--jobs=5,6,7") || !slices.Contains(calls[0].Args, "--states=all") {
+		t.Errorf("squeue args %v, want --states=all --jobs=5,6,7", calls[0].Args)
+	}
+	if !slices.Contains(calls[1].Args, "--jobs=6") {
+		t.Errorf("sacct args %v, want --jobs=6", calls[1].Args)
 	}
 }
 
-// With accounting: sacct for all, squeue only for what sacct lacks (not
-// recorded yet).
-func TestStatusPrefersSacct(t *testing.T) {
+// With accounting: sacct answers for the jobs squeue has forgotten.
+func TestStatusAsksSacctForForgottenJobs(t *testing.T) {
 	f := &fakeSlurm{
-		sacct:  "41|COMPLETED|0:0|00:00:05|01:00:00|None\n42|CANCELLED by 0|0:15|00:00:17|00:01:00|None\n",
 		squeue: "43|PENDING|Resources|0|0:00|1:00|/x|\n",
+		sacct:  "41|COMPLETED|0:0|00:00:05|01:00:00|None\n42|CANCELLED by 0|0:15|00:00:17|00:01:00|None\n",
 	}
-	p, r := newFake(t, f, slurm.StatusSacct)
+	p, r := newFake(t, f, "")
 	got, err := p.Status(context.Background(), []provider.JobID{"41", "42", "43", "44"})
 	if err != nil {
 		t.Fatal(err)
@@ -178,18 +181,32 @@ func TestStatusPrefersSacct(t *testing.T) {
 		}
 	}
 	calls := r.Calls()
-	if got := names(calls); !slices.Equal(got, []string{"sacct", "squeue"}) {
+	if got := names(calls); !slices.Equal(got, []string{"squeue", "sacct"}) {
 		t.Fatalf("commands %v", got)
 	}
-	if !slices.Contains(calls[0].Args, "--jobs=41,42,43,44") || !slices.Contains(calls[1].Args, "--jobs=43,44") {
+	if !slices.Contains(calls[0].Args, "--jobs=41,42,43,44") || !slices.Contains(calls[1].Args, "--jobs=41,42,44") {
 		t.Errorf("args %v / %v", calls[0].Args, calls[1].Args)
 	}
 }
 
-func TestStatusSacctErrorIsAnErrorWhenAsked(t *testing.T) {
-	p, _ := newFake(t, &fakeSlurm{}, slurm.StatusSacct)
-	if _, err := p.Status(context.Background(), []provider.JobID{"1"}); err == nil || !strings.Contains(err.Error(), "accounting storage is disabled") {
-		t.Fatalf("Status = %v, want sacct's error", err)
+// sacct failing for another reason than disabled accounting (slurmdbd
+// down) leaves what squeue said standing; the rest is unknown, not
+// missing, so no block is given up on for it.
+func TestStatusSacctDown(t *testing.T) {
+	r := &providertest.FakeRunner{Handler: func(_ context.Context, c providertest.RunCall) (provider.RunResult, error) {
+		if c.Name == "squeue" {
+			return provider.RunResult{Stdout: []byte("2|RUNNING|None|0|0:05|1:00|/x|\n")}, nil
+		}
+		const stderr = "sacct: error: Problem talking to the database: Connection refused\n"
+		return provider.RunResult{Stderr: []byte(stderr), ExitCode: 1}, commandError("sacct", 1, stderr)
+	}}
+	p, _ := slurm.New(slurm.Config{Runner: r})
+	got, err := p.Status(context.Background(), []provider.JobID{"1", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].State != provider.JobUnknown || !strings.Contains(got[0].Message, "Connection refused") || got[1].State != provider.JobRunning {
+		t.Fatalf("Status = %+v; want unknown (with sacct's error), running", got)
 	}
 }
 
@@ -213,7 +230,7 @@ func TestStatusSchedulerDown(t *testing.T) {
 		const stderr = "squeue: error: slurm_receive_msg: Socket timed out on send/recv operation\n"
 		return provider.RunResult{Stderr: []byte(stderr), ExitCode: 1}, commandError(c.Name, 1, stderr)
 	}}
-	p, _ := slurm.New(slurm.Config{Runner: r, StatusCommand: slurm.StatusSqueue})
+	p, _ := slurm.New(slurm.Config{Runner: r})
 	if got, err := p.Status(context.Background(), []provider.JobID{"1"}); err == nil || !strings.Contains(err.Error(), "Socket timed out") {
 		t.Fatalf("Status = %+v, %v; want squeue's error", got, err)
 	}

@@ -3,7 +3,9 @@ package slurm_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,12 +67,11 @@ func cancelLabelled(t *testing.T, label string) {
 	}
 }
 
-// The provider contract, on the real cluster, reading states from sacct
-// (scripts/start-services.sh sets up slurmdbd); Slurm's walltimes are
+// The provider contract, on the real cluster; Slurm's walltimes are
 // whole minutes, so the walltime case takes one.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	runConformance(t, slurm.StatusSacct, time.Minute)
+	runConformance(t, slurm.StatusAuto, time.Minute)
 }
 
 // The same, reading states from squeue only, as on clusters without
@@ -100,4 +101,76 @@ func runConformance(t *testing.T, status string, walltime time.Duration) {
 		Timeout:         2 * time.Minute,
 		PollInterval:    200 * time.Millisecond,
 	})
+}
+
+// Jobs squeue has forgotten (past MinJobAge) are read from the real
+// sacct: a squeue shim answers as squeue does for IDs it no longer knows.
+func TestStatusFromSacctWhenSqueueForgot(t *testing.T) {
+	t.Parallel()
+	requireSlurm(t)
+	tag := fmt.Sprintf("sacct-%d", time.Now().UnixNano())
+	t.Cleanup(func() { cancelLabelled(t, "funcx-test="+tag) })
+	live, err := slurm.New(slurm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	submit := func(block, command string) provider.JobID {
+		t.Helper()
+		id, err := live.Submit(context.Background(), provider.Job{BlockID: block, Command: command, ScriptDir: dir,
+			Labels: map[string]string{"funcx-test": tag}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	ids := []provider.JobID{submit("ok", "exit 0"), submit("fail", "exit 3"), submit("long", "sleep 3600")}
+	t.Cleanup(func() { _ = live.Cancel(context.Background(), ids) })
+	if err := live.Cancel(context.Background(), ids[2:]); err != nil {
+		t.Fatal(err)
+	}
+	ended := func(p *slurm.Provider) []provider.JobStatus {
+		got, err := p.Status(context.Background(), ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	allEnded := func(sts []provider.JobStatus) bool {
+		for _, st := range sts {
+			if !st.State.Terminal() {
+				return false
+			}
+		}
+		return true
+	}
+	providertest.WaitFor(t, 2*time.Minute, "the jobs to end (squeue)", func() bool { return allEnded(ended(live)) })
+
+	shim := filepath.Join(t.TempDir(), "squeue")
+	script := "#!/bin/sh\necho 'slurm_load_jobs error: Invalid job id specified' >&2\nexit 1\n"
+	if err := os.WriteFile(shim, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	forgetful, err := slurm.New(slurm.Config{Squeue: shim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []provider.JobState{provider.JobCompleted, provider.JobFailed, provider.JobCancelled}
+	var got []provider.JobStatus
+	// slurmdbd records a job's end a moment after slurmctld knows it.
+	providertest.WaitFor(t, 2*time.Minute, "sacct to record the ends", func() bool {
+		got = ended(forgetful)
+		for i, st := range got {
+			if st.State != want[i] {
+				return false
+			}
+		}
+		return true
+	})
+	if got[1].ExitCode != 3 {
+		t.Errorf("failed job's exit code from sacct = %d, want 3", got[1].ExitCode)
+	}
+	if !strings.Contains(got[2].Message, "CANCELLED") {
+		t.Errorf("cancelled job's message %q", got[2].Message)
+	}
 }

@@ -9,8 +9,12 @@ import (
 	"github.com/funcx-go/funcx/provider"
 )
 
-// Status reports the jobs' states, asking sacct and/or squeue once each
-// for all of them (see Config.StatusCommand).
+// Status reports the jobs' states in one squeue call for all of them,
+// and one sacct call for those squeue no longer knows (see
+// Config.StatusCommand). squeue comes first because it is slurmctld's
+// own view: a cancelled job whose processes are still being killed is
+// COMPLETING there (not ended yet), while the accounting database may
+// already call it CANCELLED.
 func (p *Provider) Status(ctx context.Context, ids []provider.JobID) ([]provider.JobStatus, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -22,49 +26,54 @@ func (p *Provider) Status(ctx context.Context, ids []provider.JobID) ([]provider
 		}
 	}
 	recs := make(map[string]record, len(ask))
-	if len(ask) > 0 && p.useSacct() {
-		got, err := p.sacct(ctx, ask)
-		switch {
-		case err == nil:
-			for _, r := range got {
-				recs[r.ID] = r
-			}
-		case p.cfg.StatusCommand == StatusSacct || ctx.Err() != nil:
+	var sacctErr error
+	if len(ask) > 0 {
+		got, err := p.squeue(ctx, ask)
+		if err != nil {
 			return nil, err
-		default:
-			// auto: squeue answers this time; once accounting is known
-			// to be off, only squeue is asked.
-			if accountingDisabled(err) {
-				p.mu.Lock()
-				p.noAccounting = true
-				p.mu.Unlock()
-				p.log.Info("Slurm accounting is disabled: reading job states from squeue")
-			} else {
-				p.log.Warn("sacct failed: reading job states from squeue", "error", err)
-			}
+		}
+		for _, r := range got {
+			recs[r.ID] = r
 		}
 	}
-	// Jobs sacct does not know (yet): squeue.
+	// Jobs squeue has forgotten (ended more than MinJobAge ago): sacct.
 	var rest []string
 	for _, id := range ask {
 		if _, ok := recs[id]; !ok {
 			rest = append(rest, id)
 		}
 	}
-	if len(rest) > 0 {
-		got, err := p.squeue(ctx, rest)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range got {
-			if _, ok := recs[r.ID]; !ok {
-				recs[r.ID] = r
+	if len(rest) > 0 && p.useSacct() {
+		got, err := p.sacct(ctx, rest)
+		switch {
+		case err == nil:
+			for _, r := range got {
+				if _, ok := recs[r.ID]; !ok {
+					recs[r.ID] = r
+				}
 			}
+		case ctx.Err() != nil:
+			return nil, err
+		case accountingDisabled(err):
+			p.mu.Lock()
+			p.noAccounting = true
+			p.mu.Unlock()
+			p.log.Info("Slurm accounting is disabled: job states come from squeue alone")
+		default:
+			// slurmdbd down, say: what squeue knows still counts; the
+			// rest is unknown until a later poll.
+			sacctErr = err
+			p.log.Warn("sacct failed", "jobs", rest, "error", err)
 		}
 	}
 	out := make([]provider.JobStatus, len(ids))
 	for i, id := range ids {
 		r, ok := recs[string(id)]
+		if !ok && sacctErr != nil && validJobID(string(id)) {
+			out[i] = provider.JobStatus{ID: id, State: provider.JobUnknown,
+				Message: "squeue no longer knows job " + string(id) + " and sacct failed: " + sacctErr.Error()}
+			continue
+		}
 		if !ok {
 			out[i] = provider.JobStatus{ID: id, State: provider.JobMissing,
 				Message: "Slurm has no record of job " + string(id) + ": it ended and was forgotten (squeue keeps ended jobs for MinJobAge only), or it was never submitted"}
@@ -76,11 +85,8 @@ func (p *Provider) Status(ctx context.Context, ids []provider.JobID) ([]provider
 }
 
 func (p *Provider) useSacct() bool {
-	switch p.cfg.StatusCommand {
-	case StatusSqueue:
+	if p.cfg.StatusCommand == StatusSqueue {
 		return false
-	case StatusSacct:
-		return true
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
