@@ -125,7 +125,7 @@ type Config struct {
 // many.
 type ProviderConfig struct {
 	// Type is local, slurm, pbs or kubernetes. Defaults to local. Only
-	// local is available in this release.
+	// local and slurm are available in this release.
 	Type string `toml:"type"`
 	// InitBlocks are started at once. Defaults to 1.
 	InitBlocks int `toml:"init_blocks"`
@@ -297,7 +297,8 @@ func (c *Config) Validate() error {
 	if p.Implementation == nil {
 		switch p.Type {
 		case "local":
-		case "slurm", "pbs", "kubernetes":
+		case "slurm":
+		case "pbs", "kubernetes":
 			bad("provider.type", "%q is not available in this release yet; use \"local\"", p.Type)
 		default:
 			bad("provider.type", "%q is unknown; use local, slurm, pbs or kubernetes", p.Type)

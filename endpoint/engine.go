@@ -17,6 +17,7 @@ import (
 	"github.com/funcx-go/funcx/manager"
 	"github.com/funcx-go/funcx/provider"
 	"github.com/funcx-go/funcx/provider/local"
+	"github.com/funcx-go/funcx/provider/slurm"
 	"github.com/funcx-go/funcx/routing"
 )
 
@@ -89,6 +90,8 @@ func newProvider(cfg *Config) (provider.Provider, error) {
 	switch cfg.Provider.Type {
 	case "local":
 		return local.New(local.Config{Logger: cfg.Logger})
+	case "slurm":
+		return slurm.New(slurm.Config{CommandTimeout: cfg.Provider.CommandTimeout, Logger: cfg.Logger})
 	default:
 		return nil, fmt.Errorf("provider.type %q is not available in this release yet", cfg.Provider.Type)
 	}

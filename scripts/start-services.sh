@@ -8,6 +8,9 @@
 #   rabbitmq   rabbitmq-server with the management plugin:
 #              AMQP on 127.0.0.1:5672, HTTP API on 127.0.0.1:15672
 #              (guest/guest, which RabbitMQ admits on loopback only)
+#   slurm      munged, MariaDB + slurmdbd (for sacct), slurmctld and slurmd:
+#              a one-node cluster, this host in partition "debug"
+#              (see docs/slurm.md)
 #
 # Environment:
 #   SERVICES_TIMEOUT=60   seconds to wait for each service to answer
@@ -15,7 +18,7 @@ set -euo pipefail
 
 TIMEOUT="${SERVICES_TIMEOUT:-60}"
 export DEBIAN_FRONTEND=noninteractive
-# The RabbitMQ commands live in /usr/sbin, which a CI shell's PATH may lack.
+# The RabbitMQ and Slurm daemons live in /usr/sbin, which a CI shell's PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 here="$(dirname "$0")/services"
