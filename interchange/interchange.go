@@ -276,6 +276,12 @@ func (ix *Interchange) dispatchOnce(snaps []routing.Manager, pend []routing.Pend
 		})
 		m.outMu.Unlock()
 		m.idleSince = time.Time{}
+		if len(m.status.Types) > 0 { // a container manager: soft routing reads its warm figures
+			if m.sentSinceStatus == nil {
+				m.sentSinceStatus = map[string]int{}
+			}
+			m.sentSinceStatus[a.Type] += a.Count
+		}
 		m.wakeWriter()
 	}
 	ix.inflight += n
