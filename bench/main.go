@@ -93,6 +93,7 @@ var defaults = options{
 // command line: enough to exercise every path, fast even under -race.
 var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
+	Containers: true,
 }
 
 // errUsage is a command line the flag package refused and reported.
