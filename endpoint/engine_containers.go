@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -121,7 +122,13 @@ func (e *Engine) removeRunContainers(ctx context.Context) error {
 	defer d.Close()
 	n, err := d.RemoveRun(ctx, e.runID)
 	if n > 0 {
-		e.log.Warn("removed containers that managers left behind", "count", n)
+		// Usual when blocks are cancelled while their managers still
+		// remove their containers; the managers of a killed block leave
+		// theirs to this sweep.
+		e.log.Info("removed the run's remaining containers", "count", n)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("engine: remove the run's containers: %w", err)
+	}
+	return nil
 }
