@@ -11,6 +11,16 @@ DOCKERD_LOG=${DOCKERD_LOG:-/var/log/funcx-dockerd.log}
 
 docker_ok() { docker info >/dev/null 2>&1; }
 
+# dockerd_running: a dockerd process exists (without procps' pgrep, which
+# minimal images lack).
+dockerd_running() {
+  local c
+  for c in /proc/[0-9]*/comm; do
+    [ "$(cat "$c" 2>/dev/null)" = dockerd ] && return 0
+  done
+  return 1
+}
+
 dockerd_logs() {
   [ -f "$DOCKERD_LOG" ] && { echo "--- last lines of $DOCKERD_LOG" >&2; tail -n 30 "$DOCKERD_LOG" >&2; }
   return 0
@@ -34,7 +44,7 @@ ensure_docker() {
   if [ -f "$pidfile" ] && ! grep -qs dockerd "/proc/$(cat "$pidfile")/comm"; then
     rm -f "$pidfile"
   fi
-  if pgrep -x dockerd >/dev/null; then
+  if dockerd_running; then
     say "dockerd is starting"
   else
     say "starting dockerd in the background (log: $DOCKERD_LOG)"
