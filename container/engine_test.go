@@ -249,6 +249,19 @@ func TestDockerHardRoutingKeepsTypesApart(t *testing.T) {
 	if st := e.Status(); len(st.BlocksByImage) != 2 {
 		t.Fatalf("blocks by image %v, want a and b", st.BlocksByImage)
 	}
+	// An image no manager serves is answered at once, not left waiting.
+	task := whereami("funcx-test-b:other")
+	if err := e.Submit(task); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rs := <-e.Results():
+		if r := rs[0]; r.TaskID != task.ID || r.Error == nil || r.Error.Kind != funcx.InvalidTask || !strings.Contains(r.Error.Message, "container.images") {
+			t.Fatalf("got %+v, want InvalidTask naming container.images", r)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a task of an unserved image got no answer")
+	}
 }
 
 // idle is how many idle warm containers of image the managers report.

@@ -71,6 +71,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		HeartbeatThreshold:        cfg.HeartbeatThreshold,
 		MaxRetriesOnSystemFailure: cfg.MaxRetriesOnSystemFailure,
 		Router:                    routerFor(&cfg),
+		Refuse:                    refuseFor(&cfg),
 		Logger:                    cfg.Logger,
 	})
 	if err != nil {

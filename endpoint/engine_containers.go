@@ -28,6 +28,26 @@ func routerFor(cfg *Config) routing.Router {
 	return routing.Hard{}
 }
 
+// refuseFor answers at once the tasks no manager will ever serve: under
+// hard routing, those of an image not in container.images.
+func refuseFor(cfg *Config) func(*funcx.Task) *funcx.TaskError {
+	types := cfg.hardTypes()
+	if len(types) == 0 {
+		return nil
+	}
+	served := make(map[string]bool, len(types))
+	for _, t := range types {
+		served[t] = true
+	}
+	list := strings.Join(cfg.Container.Images, ", ")
+	return func(t *funcx.Task) *funcx.TaskError {
+		if served[t.Container] {
+			return nil
+		}
+		return funcx.Errorf(funcx.InvalidTask, "image %s is not served by this endpoint: with container_routing = \"hard\" it runs only the images in container.images (%s); add it there, or use container_routing = \"soft\"", t.Container, list)
+	}
+}
+
 // containerMode reports whether workers run in containers.
 func (c *Config) containerMode() bool { return c.WorkerMode != WorkerModeNoContainer }
 

@@ -1,6 +1,7 @@
 package interchange_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -82,5 +83,51 @@ func TestSoftRoutingUsesStatusFrames(t *testing.T) {
 	}
 	if cold.ReceivedCount() != 1 || warm.ReceivedCount() != 1 {
 		t.Fatalf("warm got %d, cold %d; want the second task cold-started on the random pick", warm.ReceivedCount(), cold.ReceivedCount())
+	}
+}
+
+// Tasks Refuse turns down are answered at once, before and after Start.
+func TestRefusedTasksAreAnswered(t *testing.T) {
+	t.Parallel()
+	refuse := func(t *funcx.Task) *funcx.TaskError {
+		if t.Container == "nope" {
+			return funcx.Errorf(funcx.InvalidTask, "no manager serves nope")
+		}
+		return nil
+	}
+	ix, err := interchange.New(interchange.Config{Secret: secret, Refuse: refuse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	early := tasks(2)
+	early[0].Container = "nope"
+	if err := ix.Submit(early...); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := ix.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		for range ix.Results() {
+		}
+	}()
+	late := tasks(1)
+	late[0].Container = "nope"
+	if err := ix.Submit(late...); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, ix, 2, 10*time.Second)
+	for _, id := range []funcx.TaskID{early[0].ID, late[0].ID} {
+		if r := got[id]; r.Error == nil || r.Error.Kind != funcx.InvalidTask {
+			t.Fatalf("task %s: %+v", id, r)
+		}
+	}
+	if s := ix.Stats(); s.Pending != 1 || s.Counters.Completed != 2 {
+		t.Fatalf("pending %d (want the accepted task), completed %d", s.Pending, s.Counters.Completed)
 	}
 }
