@@ -276,3 +276,29 @@ func idle(s interchange.Stats, image string) int {
 	}
 	return n
 }
+
+// Under hard routing blocks scale per image: work for one image starts a
+// block of that image only.
+func TestDockerHardRoutingScalesPerImage(t *testing.T) {
+	t.Parallel()
+	needDocker(t)
+	cfg := dockerConfig(endpoint.RoutingHard, 1, 0)
+	cfg.Provider.MaxBlocks = 1
+	cfg.Container.Images = []string{"funcx-test-a", "funcx-test-b"}
+	e := startEngine(t, cfg)
+	r, w := run(t, e, whereami("funcx-test-b"))
+	checkInImage(t, e.RunID(), "funcx-test-b", w)
+	s := e.Status()
+	if len(s.Interchange.Managers) != 1 || s.Interchange.Managers[0].ID != r.Manager {
+		t.Fatalf("managers %+v: want only the one of image b", s.Interchange.Managers)
+	}
+	if got := s.Interchange.Managers[0].ContainerTypes; len(got) != 1 || got[0] != "funcx-test-b" {
+		t.Fatalf("the manager serves %v, want funcx-test-b", got)
+	}
+	if n := len(s.BlocksByImage["funcx-test-a"].Blocks); n != 0 {
+		t.Fatalf("image a has %d blocks without work", n)
+	}
+	if n := len(s.Blocks.Blocks); n != 0 {
+		t.Fatalf("RAW has %d blocks without work", n)
+	}
+}
