@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,33 +20,17 @@ import (
 // switches when every slot is taken, idle retirement and images that do
 // not start.
 
-var (
-	staticOnce   sync.Once
-	staticWorker string
-	staticErr    error
-)
-
-// buildStaticWorker builds examples/custom-worker with CGO_ENABLED=0 once.
+// buildStaticWorker builds examples/custom-worker with CGO_ENABLED=0 into
+// the test's temporary directory (the build cache makes repeats cheap).
 func buildStaticWorker(t *testing.T) string {
 	t.Helper()
-	staticOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "funcx-manager-test-")
-		if err != nil {
-			staticErr = err
-			return
-		}
-		staticWorker = filepath.Join(dir, "funcx-worker")
-		cmd := exec.Command("go", "build", "-o", staticWorker, "github.com/funcx-go/funcx/examples/custom-worker")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			staticErr = err
-			staticWorker = string(out)
-		}
-	})
-	if staticErr != nil {
-		t.Fatalf("build a static worker: %v: %s", staticErr, staticWorker)
+	bin := filepath.Join(t.TempDir(), "funcx-worker")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/funcx-go/funcx/examples/custom-worker")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build a static worker: %v: %s", err, out)
 	}
-	return staticWorker
+	return bin
 }
 
 func shimManager(t *testing.T, slots int, maxIdle time.Duration) *bundle {
