@@ -87,8 +87,12 @@ func managerAlive(labels map[string]string) bool {
 	return err != nil || want == start // no start label: trust the pid
 }
 
-// processStart reads a process's start time (clock ticks since boot) from
-// /proc/<pid>/stat; ok is false if the process is gone.
+// ProcessStart reads a process's start time (clock ticks since boot) from
+// /proc/<pid>/stat; ok is false if the process is gone. A pid with the
+// start time it had is the same process: pids are reused, start times
+// are not.
+func ProcessStart(pid int) (uint64, bool) { return processStart(pid) }
+
 func processStart(pid int) (uint64, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {

@@ -3,8 +3,10 @@ package container_test
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +57,7 @@ func startEngine(t *testing.T, cfg endpoint.Config) *endpoint.Engine {
 				t.Errorf("containers left after Stop: %v", left)
 			}
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("FUNCX_TEST_DUMP_LOGS") != "" {
 			dumpLogs(t, cfg.LogDir)
 		}
 	})
@@ -64,12 +66,15 @@ func startEngine(t *testing.T, cfg endpoint.Config) *endpoint.Engine {
 
 // dumpLogs shows the managers' logs of a failed test.
 func dumpLogs(t *testing.T, dir string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if b, err := os.ReadFile(dir + "/" + e.Name()); err == nil && len(b) > 0 {
-			t.Logf("--- %s\n%s", e.Name(), b)
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
 		}
-	}
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			t.Logf("--- %s\n%s", path, b)
+		}
+		return nil
+	})
 }
 
 // whereami makes a task of the test worker's whereami in image (RAW if "").

@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/funcx-go/funcx"
@@ -61,7 +65,8 @@ func (m *manager) setupContainers(ctx context.Context) error {
 			m.log.Info("removed containers of dead managers", "count", n)
 		}
 	}
-	dir, err := os.MkdirTemp(cc.SocketDir, "funcx-manager-")
+	removeStaleSocketDirs(cc.SocketDir, m.log)
+	dir, err := os.MkdirTemp(cc.SocketDir, socketDirPrefix(os.Getpid()))
 	if err != nil {
 		closeRuntime(rt)
 		return fmt.Errorf("manager: make the workers' socket directory: %w", err)
@@ -76,6 +81,38 @@ func (m *manager) setupContainers(ctx context.Context) error {
 	}
 	m.log.Info("workers run in containers", "runtime", cc.Runtime, "types", cc.Types, "soft", cc.soft(), "worker_binary", cc.WorkerBinary)
 	return nil
+}
+
+// socketDirPrefix names a manager's socket directory after its process
+// (pid and start time), so that the directory of a manager that was
+// killed is recognised and removed by the next one.
+func socketDirPrefix(pid int) string {
+	start, _ := container.ProcessStart(pid)
+	return "funcx-manager-" + strconv.Itoa(pid) + "-" + strconv.FormatUint(start, 10) + "-"
+}
+
+// removeStaleSocketDirs removes the socket directories in parent (the
+// temporary directory if empty) of managers that are gone. A manager
+// whose block is cancelled may be killed before it removes its own.
+func removeStaleSocketDirs(parent string, log *slog.Logger) {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	dirs, _ := filepath.Glob(filepath.Join(parent, "funcx-manager-*-*-*"))
+	for _, d := range dirs {
+		f := strings.Split(strings.TrimPrefix(filepath.Base(d), "funcx-manager-"), "-")
+		pid, err1 := strconv.Atoi(f[0])
+		start, err2 := strconv.ParseUint(f[1], 10, 64)
+		if err1 != nil || err2 != nil || pid <= 0 {
+			continue
+		}
+		if now, ok := container.ProcessStart(pid); ok && now == start {
+			continue // its manager runs
+		}
+		if err := os.RemoveAll(d); err == nil {
+			log.Debug("removed the socket directory of a manager that is gone", "dir", d)
+		}
+	}
 }
 
 // teardownContainers runs after every worker has exited.
