@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -102,6 +103,7 @@ func TestQuickRun(t *testing.T) {
 			"dispatch": o.DispatchTasks, "noop-a": o.Tasks, "noop-b": o.Tasks,
 			"latency-p50": o.Pings, "latency-p99": o.Pings,
 			"shell-captured": o.ShellTasks, "shell-uncaptured": o.ShellTasks, "shell-direct": o.ShellTasks,
+			"container-warm": max(20, o.Pings/5), "container-cold": 3,
 		}
 		for _, r := range rep.Rows {
 			if r.Tasks != wantTasks[r.Key] {
@@ -150,13 +152,17 @@ func TestQuickRun(t *testing.T) {
 	})
 
 	t.Run("nothing left running", func(t *testing.T) {
-		// Two engines and two sets of direct workers.
-		if len(rep.RunIDs) != 4 {
-			t.Fatalf("run IDs %v, want 4", rep.RunIDs)
+		// Two engines, two sets of direct workers, two container engines.
+		if len(rep.RunIDs) != 6 {
+			t.Fatalf("run IDs %v, want 6", rep.RunIDs)
 		}
 		for _, id := range rep.RunIDs {
 			if pids := proctest.WithEnv(manager.EnvRunID, id); len(pids) > 0 {
 				t.Errorf("processes of run %s still running: %v", id, pids)
+			}
+			out, err := exec.Command("docker", "ps", "-a", "-q", "--filter", "label=org.funcx.run="+id).CombinedOutput()
+			if err != nil || len(bytes.TrimSpace(out)) > 0 {
+				t.Errorf("containers of run %s left: %s %v", id, out, err)
 			}
 		}
 	})

@@ -24,7 +24,7 @@ const (
 
 // rowOrder is the order of the table's rows, whatever order the phases
 // measure them in.
-var rowOrder = []string{"dispatch", "noop-a", "noop-b", "latency-p50", "latency-p99", "shell-captured", "shell-uncaptured", "shell-direct"}
+var rowOrder = []string{"dispatch", "noop-a", "noop-b", "latency-p50", "latency-p99", "shell-captured", "shell-uncaptured", "shell-direct", "container-warm", "container-cold"}
 
 // harness runs the phases and collects their rows.
 type harness struct {
@@ -45,6 +45,9 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 	if err == nil {
 		err = h.enginePhase(ctx, 2*o.Workers, "noop-b", false)
+	}
+	if err == nil && o.Containers {
+		err = h.containerPhase(ctx)
 	}
 	h.rep.Seconds = time.Since(start).Seconds()
 	slices.SortStableFunc(h.rep.Rows, func(a, b row) int {

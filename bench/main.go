@@ -76,6 +76,7 @@ type options struct {
 	Workers       int  `json:"workers"`
 	Rounds        int  `json:"rounds"`
 	Quick         bool `json:"quick"`
+	Containers    bool `json:"containers"`
 	JSON          bool `json:"-"`
 }
 
@@ -85,12 +86,14 @@ type options struct {
 // dispatch rounds on a shared machine were seen to range over almost 2x.
 var defaults = options{
 	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
+	Containers: true,
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
 // command line: enough to exercise every path, fast even under -race.
 var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
+	Containers: true,
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -109,6 +112,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.ShellTasks, "shell-tasks", o.ShellTasks, "runs of \"true\" per shell round (engine and os/exec)")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "workers P of the first engine and the shell parallelism; a second engine runs 2P")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "alternating rounds of each measurement; the median is reported")
+	fs.BoolVar(&o.Containers, "containers", o.Containers, "measure docker containers too (warm task vs raw task, cold start vs docker run); needs dockerd")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {

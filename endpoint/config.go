@@ -77,8 +77,8 @@ type Config struct {
 	MaxRetriesOnSystemFailure int `toml:"max_retries_on_system_failure"`
 
 	// WorkerMode is no_container, docker, singularity or shifter.
-	// Defaults to no_container. Only no_container is available in this
-	// release; the others are refused by Validate.
+	// Defaults to no_container. The [container] table configures the
+	// others (docs/containers.md).
 	WorkerMode string `toml:"worker_mode"`
 	// ContainerRouting is hard or soft. Defaults to hard.
 	ContainerRouting string `toml:"container_routing"`
@@ -279,9 +279,7 @@ func (c *Config) Validate() error {
 		bad("max_retries_on_system_failure", "%d is negative", c.MaxRetriesOnSystemFailure)
 	}
 	switch c.WorkerMode {
-	case WorkerModeNoContainer:
-	case WorkerModeDocker, WorkerModeSingularity, WorkerModeShifter:
-		bad("worker_mode", "%q is not available in this release yet; use %q", c.WorkerMode, WorkerModeNoContainer)
+	case WorkerModeNoContainer, WorkerModeDocker, WorkerModeSingularity, WorkerModeShifter:
 	default:
 		bad("worker_mode", "%q is unknown; use no_container, docker, singularity or shifter", c.WorkerMode)
 	}

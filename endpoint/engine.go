@@ -18,7 +18,6 @@ import (
 	"github.com/funcx-go/funcx/provider"
 	"github.com/funcx-go/funcx/provider/local"
 	"github.com/funcx-go/funcx/provider/slurm"
-	"github.com/funcx-go/funcx/routing"
 )
 
 // Engine runs the fabric of one endpoint: an interchange, a block manager
@@ -29,8 +28,13 @@ type Engine struct {
 	ix     *interchange.Interchange
 	prov   provider.Provider
 	blocks *provider.BlockManager
-	secret string
-	runID  string
+	// typed are the block managers of container types other than the
+	// first under hard routing (engine_containers.go), typedNames their
+	// types.
+	typed      []*provider.BlockManager
+	typedNames []string
+	secret     string
+	runID      string
 
 	mu      sync.Mutex
 	started bool
@@ -41,6 +45,9 @@ type Engine struct {
 type EngineStatus struct {
 	Interchange interchange.Stats
 	Blocks      provider.Snapshot
+	// BlocksByImage are the blocks of each image under hard container
+	// routing (Blocks are then those of tasks without an image).
+	BlocksByImage map[string]provider.Snapshot
 }
 
 // NewEngine validates cfg and builds an engine; Start runs it.
@@ -65,6 +72,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		HeartbeatThreshold:        cfg.HeartbeatThreshold,
 		MaxRetriesOnSystemFailure: cfg.MaxRetriesOnSystemFailure,
 		Router:                    routerFor(&cfg),
+		Refuse:                    refuseFor(&cfg),
 		Logger:                    cfg.Logger,
 	})
 	if err != nil {
@@ -77,13 +85,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}
 	}
 	return &Engine{cfg: cfg, log: log.With("run", runID), ix: ix, prov: prov, secret: secret, runID: runID}, nil
-}
-
-func routerFor(cfg *Config) routing.Router {
-	if cfg.WorkerMode == WorkerModeNoContainer {
-		return routing.Plain{}
-	}
-	return routing.Hard{}
 }
 
 func newProvider(cfg *Config) (provider.Provider, error) {
@@ -127,11 +128,48 @@ func (e *Engine) Start(ctx context.Context) error {
 		addr = e.ix.Addr().String()
 	}
 	launcher, _ := provider.LauncherByName(e.cfg.Provider.Launcher) // validated
+	types := e.cfg.hardTypes()
+	if len(types) == 0 {
+		types = []string{funcx.RawContainer}
+	}
+	var all []*provider.BlockManager
+	var err error
+	for i, typ := range types {
+		var blocks *provider.BlockManager
+		if blocks, err = e.newBlocks(i, typ, len(types) > 1, addr, launcher); err == nil {
+			err = blocks.Start(ctx)
+		}
+		if err != nil {
+			for _, b := range all {
+				_ = b.Stop(ctx)
+			}
+			e.stopInterchange(ctx)
+			return fmt.Errorf("engine: %w", err)
+		}
+		all = append(all, blocks)
+	}
+	e.blocks, e.typed, e.typedNames = all[0], all[1:], types[1:]
 	p := e.cfg.Provider
-	blocks, err := provider.NewBlockManager(provider.BlockManagerConfig{
-		Provider: e.prov,
+	e.log.Info("engine started", "interchange", addr, "provider", p.Type, "init_blocks", p.InitBlocks, "max_blocks", p.MaxBlocks,
+		"worker_mode", e.cfg.WorkerMode, "container_routing", e.cfg.ContainerRouting)
+	return nil
+}
+
+// newBlocks makes the block manager of container type typ (the i-th); when
+// perType, it sees only that type's load and its blocks get IDs of their
+// own.
+func (e *Engine) newBlocks(i int, typ string, perType bool, addr string, launcher provider.Launcher) (*provider.BlockManager, error) {
+	prov, prefix, load := e.prov, "", e.load
+	if perType {
+		prefix = blockPrefix(i)
+		prov = prefixedProvider{Provider: e.prov, prefix: prefix}
+		load = func() provider.Load { return e.loadFor(typ, prefix) }
+	}
+	p := e.cfg.Provider
+	return provider.NewBlockManager(provider.BlockManagerConfig{
+		Provider: prov,
 		JobTemplate: func(blockID string) provider.Job {
-			return e.job(blockID, addr, launcher)
+			return e.job(prefix+blockID, addr, launcher, typ)
 		},
 		Scaling: provider.ScalingConfig{
 			InitBlocks:     p.InitBlocks,
@@ -142,24 +180,14 @@ func (e *Engine) Start(ctx context.Context) error {
 			Parallelism:    p.Parallelism,
 			MaxIdleTime:    e.cfg.Strategy.MaxIdleTime,
 		},
-		Load:   e.load,
+		Load:   load,
 		Logger: e.cfg.Logger,
 	})
-	if err == nil {
-		err = blocks.Start(ctx)
-	}
-	if err != nil {
-		e.stopInterchange(ctx)
-		return fmt.Errorf("engine: %w", err)
-	}
-	e.blocks = blocks
-	e.log.Info("engine started", "interchange", addr, "provider", p.Type, "init_blocks", p.InitBlocks, "max_blocks", p.MaxBlocks)
-	return nil
 }
 
 // job is the block template: the launcher-wrapped manager command, with the
 // manager's configuration (and the run's secret) in its environment.
-func (e *Engine) job(blockID, addr string, launcher provider.Launcher) provider.Job {
+func (e *Engine) job(blockID, addr string, launcher provider.Launcher, typ string) provider.Job {
 	c := &e.cfg
 	mcfg := manager.Config{
 		InterchangeAddr:       addr,
@@ -175,6 +203,7 @@ func (e *Engine) job(blockID, addr string, launcher provider.Launcher) provider.
 		HeartbeatThreshold:    c.HeartbeatThreshold,
 		WorkerCommand:         c.WorkerCommand,
 		Walltime:              c.Provider.Walltime,
+		Container:             c.managerContainer(typ),
 	}
 	env := map[string]string{manager.EnvLogLevel: c.ManagerLogLevel, manager.EnvRunID: e.runID}
 	entries, err := manager.Environ(mcfg)
@@ -251,6 +280,9 @@ func (e *Engine) Submit(tasks ...funcx.Task) error {
 	if e.blocks != nil {
 		e.blocks.Poke()
 	}
+	for _, b := range e.typed {
+		b.Poke()
+	}
 	return nil
 }
 
@@ -262,6 +294,12 @@ func (e *Engine) Status() EngineStatus {
 	st := EngineStatus{Interchange: e.ix.Stats()}
 	if e.blocks != nil {
 		st.Blocks = e.blocks.Snapshot()
+	}
+	for i, b := range e.typed {
+		if st.BlocksByImage == nil {
+			st.BlocksByImage = map[string]provider.Snapshot{}
+		}
+		st.BlocksByImage[e.typedNames[i]] = b.Snapshot()
 	}
 	return st
 }
@@ -291,7 +329,11 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if e.blocks != nil {
 		errs = append(errs, e.blocks.Stop(ctx))
 	}
+	for _, b := range e.typed {
+		errs = append(errs, b.Stop(ctx))
+	}
 	errs = append(errs, provider.Shutdown(ctx, e.prov))
+	errs = append(errs, e.removeRunContainers(ctx))
 	return errors.Join(errs...)
 }
 

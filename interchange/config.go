@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/internal/wire"
 	"github.com/funcx-go/funcx/routing"
 )
@@ -41,6 +42,11 @@ type Config struct {
 	MaxRetriesOnSystemFailure int
 	// Router picks managers for pending tasks. Defaults to routing.Plain.
 	Router routing.Router
+	// Refuse, when set, is asked about every submitted task; a task it
+	// returns an error for is answered at once with that failure instead
+	// of waiting for a manager that will never come (an image no manager
+	// serves under hard routing). Defaults to nil: every task queues.
+	Refuse func(*funcx.Task) *funcx.TaskError
 	// BatchSize caps the tasks in one frame to a manager. Defaults to
 	// DefaultBatchSize.
 	BatchSize int

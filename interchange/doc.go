@@ -15,6 +15,16 @@
 // writer goroutine, and the writer sends whatever accumulated since its
 // last flush as one frame, so batching follows load by itself.
 //
+// # Container types
+//
+// Tasks queue per container type (funcx.Task.Container). Under hard
+// routing a manager gets only the types of its Hello; under soft routing
+// the interchange reads the idle warm containers per type from each
+// manager's latest Status frame (less the tasks of that type sent since)
+// and prefers those managers. Config.Refuse answers at once the tasks no
+// manager will ever serve. Stats.Routing sums the managers' warm hits,
+// cold starts and switches.
+//
 // # Lost managers
 //
 // A manager whose connection breaks or that is silent for the heartbeat

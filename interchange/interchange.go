@@ -36,6 +36,7 @@ type Interchange struct {
 	managers map[string]*managerConn
 	order    []*managerConn // managers in connection order, for routing
 	holding  bool           // Drain: dispatch nothing more
+	early    []funcx.Result // refused before Start
 	counters Counters
 	inflight int
 }
@@ -82,6 +83,10 @@ func (ix *Interchange) Start(ctx context.Context) error {
 		}
 		ix.mu.Lock()
 		ix.ln, ix.started = ln, true
+		if len(ix.early) > 0 {
+			ix.answerLater(ix.early)
+			ix.early = nil
+		}
 		ix.mu.Unlock()
 		ix.log.Info("listening for managers", "addr", ln.Addr().String())
 		ix.wg.Add(2)
@@ -109,17 +114,48 @@ func (ix *Interchange) Submit(tasks ...funcx.Task) error {
 	default:
 	}
 	now := time.Now()
+	var refused []funcx.Result
 	ix.mu.Lock()
 	for i := range tasks {
 		if tasks[i].Received.IsZero() {
 			tasks[i].Received = now
 		}
+		if ix.cfg.Refuse != nil {
+			if err := ix.cfg.Refuse(&tasks[i]); err != nil {
+				refused = append(refused, funcx.FailedResult(&tasks[i], err, now))
+				continue
+			}
+		}
 		ix.pending.pushBack(tasks[i])
 	}
 	ix.counters.Submitted += uint64(len(tasks))
+	if len(refused) > 0 {
+		ix.counters.Completed += uint64(len(refused))
+		ix.answerLater(refused)
+	}
 	ix.mu.Unlock()
 	ix.wake()
 	return nil
+}
+
+// answerLater delivers results from a goroutine, so that Submit never
+// blocks on the Results channel. Called with mu held: Stop closes done
+// before it takes mu, so a goroutine added here is one Stop waits for.
+func (ix *Interchange) answerLater(rs []funcx.Result) {
+	select {
+	case <-ix.done:
+		return
+	default:
+	}
+	if !ix.started {
+		ix.early = append(ix.early, rs...) // answered by Start
+		return
+	}
+	ix.wg.Add(1)
+	go func() {
+		defer ix.wg.Done()
+		ix.deliver(rs)
+	}()
 }
 
 // Results delivers batches of results. It is closed after Stop once every
@@ -276,6 +312,12 @@ func (ix *Interchange) dispatchOnce(snaps []routing.Manager, pend []routing.Pend
 		})
 		m.outMu.Unlock()
 		m.idleSince = time.Time{}
+		if len(m.status.Types) > 0 { // a container manager: soft routing reads its warm figures
+			if m.sentSinceStatus == nil {
+				m.sentSinceStatus = map[string]int{}
+			}
+			m.sentSinceStatus[a.Type] += a.Count
+		}
 		m.wakeWriter()
 	}
 	ix.inflight += n

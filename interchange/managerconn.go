@@ -37,6 +37,10 @@ type managerConn struct {
 	connectedAt time.Time
 	idleSince   time.Time
 	status      wire.Status
+	// sentSinceStatus counts the tasks per container type dispatched
+	// since the manager's last Status: they may have taken warm
+	// containers the Status still shows idle.
+	sentSinceStatus map[string]int
 
 	// The writer's queue, guarded by outMu (taken after mu, never before).
 	outMu     sync.Mutex
@@ -59,7 +63,7 @@ func (m *managerConn) snapshot() routing.Manager {
 	if len(m.status.Types) > 0 {
 		s.Warm = make(map[string]int, len(m.status.Types))
 		for _, t := range m.status.Types {
-			s.Warm[t.Container] = t.Idle
+			s.Warm[t.Container] = max(0, t.Idle-m.sentSinceStatus[t.Container])
 		}
 	}
 	return s
@@ -245,6 +249,7 @@ func (m *managerConn) readLoop(r *wire.Reader) string {
 			}
 			ix.mu.Lock()
 			m.status = s
+			clear(m.sentSinceStatus)
 			ix.mu.Unlock()
 			ix.wake()
 		default:

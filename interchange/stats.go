@@ -12,6 +12,20 @@ type Stats struct {
 	InFlight int
 	Managers []ManagerStats
 	Counters Counters
+	// Routing sums the container figures of the connected managers.
+	Routing RoutingFigures
+}
+
+// RoutingFigures count how tasks met containers: WarmHits ran in a
+// container already running (warm), ColdStarts are containers started,
+// Switches containers evicted for another type, Retired idle containers
+// stopped, StartFailures containers that failed before serving.
+type RoutingFigures struct {
+	WarmHits      int
+	ColdStarts    int
+	Switches      int
+	Retired       int
+	StartFailures int
 }
 
 // ManagerStats describes one connected manager.
@@ -32,10 +46,12 @@ type ManagerStats struct {
 	LastHeard time.Time
 	// Containers are the manager's latest worker figures per container
 	// type, with its warm-hit, cold-start and switch counts.
-	Containers []ContainerStats
-	WarmHits   int
-	ColdStarts int
-	Switches   int
+	Containers    []ContainerStats
+	WarmHits      int
+	ColdStarts    int
+	Switches      int
+	Retired       int
+	StartFailures int
 }
 
 // ContainerStats are a manager's workers of one container type.
@@ -69,7 +85,13 @@ func (ix *Interchange) Stats() Stats {
 			ConnectedAt: m.connectedAt, IdleSince: m.idleSince,
 			LastHeard: time.Unix(0, m.lastHeard.Load()),
 			WarmHits:  m.status.WarmHits, ColdStarts: m.status.ColdStarts, Switches: m.status.Switches,
+			Retired: m.status.Retired, StartFailures: m.status.StartFailures,
 		}
+		s.Routing.WarmHits += ms.WarmHits
+		s.Routing.ColdStarts += ms.ColdStarts
+		s.Routing.Switches += ms.Switches
+		s.Routing.Retired += ms.Retired
+		s.Routing.StartFailures += ms.StartFailures
 		for _, t := range m.status.Types {
 			ms.Containers = append(ms.Containers, ContainerStats(t))
 		}

@@ -82,6 +82,10 @@ type Config struct {
 	// MaxFrame caps one frame on the wire. Defaults to wire.DefaultMaxFrame.
 	MaxFrame int `json:"max_frame,omitempty"`
 
+	// Container runs the workers in containers (worker_mode docker,
+	// singularity, shifter). Defaults to plain worker processes.
+	Container ContainerConfig `json:"container,omitzero"`
+
 	// Logger receives the manager's log; nil means quiet.
 	Logger *slog.Logger `json:"-"`
 }
@@ -115,6 +119,7 @@ func (c Config) WithDefaults() Config {
 	if c.MaxFrame == 0 {
 		c.MaxFrame = wire.DefaultMaxFrame
 	}
+	c.Container = c.Container.withDefaults(c.WorkerCommand)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -156,6 +161,9 @@ func (c *Config) validate() error {
 	}
 	if c.Walltime < 0 || c.DrainPeriod < 0 || c.GracePeriod < 0 {
 		errs = append(errs, errors.New("Walltime, DrainPeriod and GracePeriod must not be negative"))
+	}
+	if err := c.Container.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("manager config: %w", err)

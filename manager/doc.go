@@ -9,6 +9,20 @@
 // drains (hands unstarted tasks back, finishes running ones); a worker
 // that dies fails its task with funcx.WorkerLost and is replaced.
 //
+// # Containers
+//
+// With Config.Container set, workers run in containers (docker,
+// singularity, shifter; see package container): the static worker binary
+// is mounted into the image and dials back over a unix socket of its own
+// in a directory the manager mounts into the container. A hard-routed
+// manager (one Container.Types entry) starts its containers at once and
+// keeps them; a soft-routed one starts them on demand per task type,
+// evicts the longest-idle container of another type when every slot is
+// taken, and retires containers idle past Container.MaxIdle. Tasks
+// without an image get plain worker processes. The manager reports its
+// containers per type and its warm-hit, cold-start and switch counts to
+// the interchange in Status frames, which soft routing reads.
+//
 // Managers are started by providers as separate processes. Any Go program
 // that calls endpoint.ServeChildRole (or manager.Main) at the top of main
 // can serve as the manager binary: the role and configuration arrive in

@@ -77,6 +77,7 @@ func tryDial(ctx context.Context, cfg *Config, workers int) (*link, error) {
 		Version: wire.ProtocolVersion, Secret: cfg.Secret, ManagerID: cfg.ManagerID,
 		Hostname: host, BlockID: cfg.BlockID, PID: os.Getpid(),
 		Workers: workers, Prefetch: cfg.Prefetch,
+		ContainerTypes: cfg.Container.Types,
 	}
 	if cfg.Walltime > 0 {
 		hello.Deadline = time.Now().Add(cfg.Walltime)

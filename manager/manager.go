@@ -28,6 +28,7 @@ type manager struct {
 	draining     bool
 	stopping     bool
 	buf          []byte
+	cs           *containerState // nil unless workers run in containers
 }
 
 // Run connects to the interchange, starts the node's workers and serves
@@ -61,7 +62,15 @@ func Run(ctx context.Context, cfg Config) error {
 	ln.writeWG.Add(1)
 	go ln.writeLoop(ln.welcome.HeartbeatPeriod)
 
+	if err := m.setupContainers(ctx); err != nil {
+		ln.close()
+		return err
+	}
+	defer m.teardownContainers()
 	for i := range n {
+		if cfg.Container.soft() {
+			break // containers start on demand, of the tasks' types
+		}
 		w, err := m.startWorker(i)
 		if err != nil {
 			m.stopWorkers()
@@ -98,6 +107,9 @@ func (m *manager) loop(ctx context.Context, linkEvents <-chan linkEvent, started
 	}
 	var graceC <-chan time.Time
 	for {
+		if m.cs != nil {
+			m.sendStatus()
+		}
 		if m.draining && len(m.queue) == 0 && m.busy() == 0 {
 			m.log.Info("drained: no task left; exiting")
 			return nil
@@ -133,6 +145,8 @@ func (m *manager) loop(ctx context.Context, linkEvents <-chan linkEvent, started
 		case r := <-m.restarts:
 			delete(m.timers, r.idx)
 			m.restartWorker(r)
+		case <-m.retireC():
+			m.retireIdle()
 		case <-drainC:
 			m.log.Info("walltime ends soon: draining", "walltime", m.cfg.Walltime, "drain_period", m.cfg.DrainPeriod)
 			m.drain()
@@ -168,6 +182,10 @@ func (m *manager) takeTasks(tasks []funcx.Task) {
 
 // assign gives queued tasks to idle workers.
 func (m *manager) assign() {
+	if m.cs != nil {
+		m.assignTyped()
+		return
+	}
 	for len(m.idle) > 0 && len(m.queue) > 0 {
 		w := m.idle[len(m.idle)-1]
 		m.idle = m.idle[:len(m.idle)-1]
@@ -228,10 +246,13 @@ func (m *manager) onWorkerExit(w *workerProc, exitErr error) {
 		r.Worker = w.idx
 		m.ln.sendResults(r)
 		m.log.Warn("worker lost with a task", "worker", w.idx, "pid", w.pid, "task", t.ID, "exit", how)
-	} else if !m.stopping {
+	} else if !m.stopping && !w.retiring {
 		m.log.Warn("worker exited", "worker", w.idx, "pid", w.pid, "exit", how)
 	}
 	if m.stopping || m.draining {
+		return
+	}
+	if m.cs != nil && m.containerGone(w, exitErr, how) {
 		return
 	}
 	// Replace it; back off when workers die right after starting, which

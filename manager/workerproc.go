@@ -21,7 +21,7 @@ import (
 // touches its fields, except those the reader goroutine owns (noted).
 type workerProc struct {
 	idx     int
-	cmd     *exec.Cmd
+	proc    process
 	conn    net.Conn
 	w       *wire.Writer
 	pid     int
@@ -29,7 +29,25 @@ type workerProc struct {
 	ready   bool
 	task    *funcx.Task // the task it is running; nil when idle
 	quick   int         // consecutive deaths soon after start, for backoff
+
+	// Container workers (see containerproc.go).
+	typ       string // container type; funcx.RawContainer for a process
+	fresh     bool   // started for waiting tasks and has run none yet
+	retiring  bool   // evicted or retired: its exit is expected
+	idleSince time.Time
+	ctr       *containerStart // nil for a worker process
 }
+
+// process is a running worker: an os/exec process or a container.
+type process interface {
+	Wait() error
+	Kill() error
+}
+
+// cmdProcess adapts an exec.Cmd to process.
+type cmdProcess struct{ *exec.Cmd }
+
+func (c cmdProcess) Kill() error { return c.Process.Kill() }
 
 // workerEvent is what a worker's goroutine reports to the manager's loop.
 type workerEvent struct {
@@ -40,8 +58,9 @@ type workerEvent struct {
 	exitErr error
 }
 
-// startWorker starts worker idx with one end of a socket pair as fd 3.
-func (m *manager) startWorker(idx int) (*workerProc, error) {
+// startProcess starts worker process idx with one end of a socket pair as
+// fd 3.
+func (m *manager) startProcess(idx int) (*workerProc, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("start worker %d: socketpair: %w", idx, err)
@@ -79,7 +98,7 @@ func (m *manager) startWorker(idx int) (*workerProc, error) {
 		conn.Close()
 		return nil, fmt.Errorf("start worker %d: %w", idx, err)
 	}
-	w := &workerProc{idx: idx, cmd: cmd, conn: conn, w: wire.NewWriter(conn, m.cfg.MaxFrame), pid: cmd.Process.Pid, started: time.Now()}
+	w := &workerProc{idx: idx, proc: cmdProcess{cmd}, conn: conn, w: wire.NewWriter(conn, m.cfg.MaxFrame), pid: cmd.Process.Pid, started: time.Now()}
 	m.wg.Add(1)
 	go m.watchWorker(w)
 	return w, nil
@@ -88,6 +107,12 @@ func (m *manager) startWorker(idx int) (*workerProc, error) {
 // watchWorker reads the worker's frames, then reaps it and reports its exit.
 func (m *manager) watchWorker(w *workerProc) {
 	defer m.wg.Done()
+	m.serveWorker(w)
+}
+
+// serveWorker reads the frames of a connected worker, then reaps it and
+// reports its exit.
+func (m *manager) serveWorker(w *workerProc) {
 	r := wire.NewReader(w.conn, m.cfg.MaxFrame)
 	send := func(ev workerEvent) { m.workerEvents <- ev } // the loop drains until every watcher is done
 	var readErr error
@@ -118,12 +143,12 @@ func (m *manager) watchWorker(w *workerProc) {
 	// The socket is closed or broken: the worker is exiting or must. Give
 	// it a moment, then make sure.
 	done := make(chan error, 1)
-	go func() { done <- w.cmd.Wait() }()
+	go func() { done <- w.proc.Wait() }()
 	var exitErr error
 	select {
 	case exitErr = <-done:
 	case <-time.After(2 * time.Second):
-		_ = w.cmd.Process.Kill()
+		_ = w.proc.Kill()
 		exitErr = <-done
 	}
 	w.conn.Close()
@@ -135,6 +160,9 @@ func (m *manager) watchWorker(w *workerProc) {
 
 // describeExit says how a worker ended, for WorkerLost messages.
 func describeExit(w *workerProc, err error) string {
+	if w.ctr != nil {
+		return describeContainerExit(w, err)
+	}
 	if err == nil {
 		return fmt.Sprintf("worker %d (pid %d) exited", w.idx, w.pid)
 	}
@@ -158,4 +186,10 @@ func (w *workerProc) sendTask(t *funcx.Task, buf []byte) ([]byte, error) {
 }
 
 // stop asks the worker to exit (it sees EOF and kills any running task).
-func (w *workerProc) stop() { _ = w.conn.Close() }
+func (w *workerProc) stop() {
+	if w.ctr != nil {
+		w.ctr.stop()
+		return
+	}
+	_ = w.conn.Close()
+}

@@ -9,5 +9,7 @@
 //     worker is RAW; tasks go to any manager with free slots.
 //   - Hard: each manager serves fixed container types; tasks go only to
 //     managers of their type.
-//   - Soft (warm-container aware) arrives with container support.
+//   - Soft: native containers with container_routing = soft. A task goes
+//     to a manager with an idle warm container of its type, else to a
+//     random manager with free slots, which cold-starts one.
 package routing

@@ -127,7 +127,7 @@ func FuzzRouters(f *testing.F) {
 		for i := range int(nman % 16) {
 			managers = append(managers, Manager{Free: int(free) - i, Types: types[i%4 : i%4+i%2]})
 		}
-		for _, r := range []Router{Plain{}, Hard{}} {
+		for _, r := range []Router{Plain{}, Hard{}, Soft{IntN: func(n int) int { return int(count) % n }}} {
 			checkInvariants(t, r, pending, managers)
 		}
 	})

@@ -50,6 +50,7 @@ func FuzzDecodeControl(f *testing.F) {
 	f.Add(uint8(MsgWelcome), AppendWelcome(nil, &Welcome{HeartbeatPeriod: 1, HeartbeatThreshold: 2}))
 	f.Add(uint8(MsgReady), AppendReady(nil, &Ready{Worker: 1}))
 	f.Add(uint8(MsgStatus), AppendStatus(nil, &Status{Types: []TypeStatus{{Container: "a"}}}))
+	f.Add(uint8(MsgStatus), AppendStatus(nil, &Status{WarmHits: 5, Retired: 1, StartFailures: 2}))
 	f.Add(uint8(MsgReturn), AppendTaskIDs(nil, []funcx.TaskID{funcx.NewTaskID()}))
 	f.Fuzz(func(t *testing.T, typ uint8, p []byte) {
 		switch MsgType(typ % 12) {
@@ -60,7 +61,14 @@ func FuzzDecodeControl(f *testing.F) {
 		case MsgReady:
 			_, _ = DecodeReady(p)
 		case MsgStatus:
-			_, _ = DecodeStatus(p)
+			s, err := DecodeStatus(p)
+			if err != nil {
+				return
+			}
+			again, err := DecodeStatus(AppendStatus(nil, &s))
+			if err != nil || again.WarmHits != s.WarmHits || again.StartFailures != s.StartFailures || len(again.Types) != len(s.Types) {
+				t.Fatalf("status does not survive a round trip: %+v -> %+v, %v", s, again, err)
+			}
 		default:
 			_, _ = DecodeTaskIDs(p)
 		}

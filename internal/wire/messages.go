@@ -338,6 +338,13 @@ type Status struct {
 	ColdStarts int
 	Switches   int
 	WarmHits   int
+	// Retired counts idle containers stopped after their idle time, and
+	// StartFailures containers that exited before their worker connected.
+	// Both were added after the first release of Status: they trail the
+	// payload and decode as 0 when absent, so an older manager's frames
+	// still decode.
+	Retired       int
+	StartFailures int
 }
 
 // AppendStatus encodes s.
@@ -352,6 +359,8 @@ func AppendStatus(b []byte, s *Status) []byte {
 	e.uvarint(uint64(s.ColdStarts))
 	e.uvarint(uint64(s.Switches))
 	e.uvarint(uint64(s.WarmHits))
+	e.uvarint(uint64(s.Retired))
+	e.uvarint(uint64(s.StartFailures))
 	return e.b
 }
 
@@ -373,5 +382,9 @@ func DecodeStatus(p []byte) (Status, error) {
 	s.ColdStarts = d.int("status cold starts", 1<<62)
 	s.Switches = d.int("status switches", 1<<62)
 	s.WarmHits = d.int("status warm hits", 1<<62)
+	if d.err == nil && len(d.b) > 0 { // trailing fields of later releases
+		s.Retired = d.int("status retired", 1<<62)
+		s.StartFailures = d.int("status start failures", 1<<62)
+	}
 	return s, d.done("status")
 }

@@ -114,8 +114,16 @@ func TestOtherMessagesRoundTrip(t *testing.T) {
 		}
 	})
 	t.Run("status", func(t *testing.T) {
-		in := Status{Types: []TypeStatus{{Container: "a", Workers: 2, Idle: 1}}, ColdStarts: 3, Switches: 1, WarmHits: 7}
+		in := Status{Types: []TypeStatus{{Container: "a", Workers: 2, Idle: 1}}, ColdStarts: 3, Switches: 1, WarmHits: 7, Retired: 2, StartFailures: 1}
 		out, err := DecodeStatus(AppendStatus(nil, &in))
+		if err != nil || !reflect.DeepEqual(in, out) {
+			t.Fatalf("got %+v, %v", out, err)
+		}
+	})
+	t.Run("status of an older manager without the trailing figures", func(t *testing.T) {
+		in := Status{Types: []TypeStatus{{Container: "a", Workers: 2, Idle: 1}}, ColdStarts: 3, Switches: 1, WarmHits: 7}
+		p := AppendStatus(nil, &in)
+		out, err := DecodeStatus(p[:len(p)-2]) // the two trailing uvarints, 0 each
 		if err != nil || !reflect.DeepEqual(in, out) {
 			t.Fatalf("got %+v, %v", out, err)
 		}

@@ -1,0 +1,206 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	dcontainer "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Labels on every Docker container funcx starts.
+const (
+	// LabelManaged is "true" on every funcx container.
+	LabelManaged = "org.funcx.managed"
+	// LabelRun is the endpoint run's ID (FUNCX_RUN_ID).
+	LabelRun = "org.funcx.run"
+	// LabelManager is the ID of the manager that started the container.
+	LabelManager = "org.funcx.manager"
+	// LabelBlock is the manager's provider block.
+	LabelBlock = "org.funcx.block"
+	// LabelHost is the hostname of the manager's node.
+	LabelHost = "org.funcx.host"
+	// LabelManagerPID and LabelManagerStart identify the manager process
+	// (its pid and start time in clock ticks since boot), so that a
+	// container whose manager died is told apart from one whose pid was
+	// reused.
+	LabelManagerPID   = "org.funcx.manager-pid"
+	LabelManagerStart = "org.funcx.manager-start"
+)
+
+// dockerTimeout bounds Engine API calls that should be quick (create,
+// start, kill, remove).
+const dockerTimeout = 60 * time.Second
+
+// DockerRuntime starts workers in Docker containers through the Engine
+// API. Create it with NewDocker; Close releases its connection.
+type DockerRuntime struct {
+	cli  *client.Client
+	opts Options
+	run  dockerRun
+}
+
+var _ Runtime = (*DockerRuntime)(nil)
+
+// NewDocker connects to the Docker daemon the environment names
+// (DOCKER_HOST, default /var/run/docker.sock), negotiating the API
+// version, and checks opts.RunOptions. It does not contact the daemon
+// yet; Ping does.
+func NewDocker(opts Options) (*DockerRuntime, error) {
+	run, err := parseDockerRunOptions(opts.RunOptions)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &DockerRuntime{cli: cli, opts: opts, run: run}, nil
+}
+
+// Name implements Runtime.
+func (d *DockerRuntime) Name() string { return Docker }
+
+// Close releases the client's connections.
+func (d *DockerRuntime) Close() error { return d.cli.Close() }
+
+// Ping checks that the daemon answers, with an error that says what to do.
+func (d *DockerRuntime) Ping(ctx context.Context) error {
+	if _, err := d.cli.Ping(ctx); err != nil {
+		return fmt.Errorf("docker daemon at %s does not answer (is dockerd running? scripts/start-services.sh starts one): %w", d.cli.DaemonHost(), err)
+	}
+	return nil
+}
+
+// Start implements Runtime: create, then start the container.
+func (d *DockerRuntime) Start(ctx context.Context, spec Spec) (Instance, error) {
+	if spec.Image == "" || len(spec.Command) == 0 {
+		return nil, errors.New("docker: start: spec needs an image and a command")
+	}
+	ctx, cancel := context.WithTimeout(ctx, dockerTimeout)
+	defer cancel()
+	cfg := &dcontainer.Config{
+		Image:      spec.Image,
+		Cmd:        spec.Command,
+		Entrypoint: []string{}, // the image's entrypoint must not wrap the worker
+		Env:        append(append([]string(nil), d.run.env...), spec.Env...),
+		Labels:     spec.Labels,
+		User:       d.run.user,
+		WorkingDir: d.run.dir,
+	}
+	host := d.run.host // a copy; slices below are rebuilt, not appended in place
+	host.Binds = nil
+	for _, b := range append(append([]Bind(nil), d.opts.Binds...), spec.Binds...) {
+		host.Binds = append(host.Binds, b.String())
+	}
+	host.CapAdd = append([]string(nil), d.run.host.CapAdd...)
+	if d.opts.GPUs {
+		host.DeviceRequests = []dcontainer.DeviceRequest{{Count: -1, Capabilities: [][]string{{"gpu"}}}}
+	}
+	created, err := d.cli.ContainerCreate(ctx, cfg, &host, nil, nil, spec.Name)
+	if err != nil {
+		if client.IsErrNotFound(err) {
+			return nil, fmt.Errorf("docker: image %q: %w on this node; build it or `docker load` it (funcx does not pull): %v", spec.Image, ErrNoImage, err)
+		}
+		return nil, fmt.Errorf("docker: create a container of %s: %w", spec.Image, err)
+	}
+	inst := &dockerInstance{d: d, id: created.ID, output: spec.Output}
+	if err := d.cli.ContainerStart(ctx, created.ID, dcontainer.StartOptions{}); err != nil {
+		d.remove(created.ID)
+		return nil, fmt.Errorf("docker: start container %.12s of %s: %w", created.ID, spec.Image, err)
+	}
+	return inst, nil
+}
+
+// remove force-removes a container, waiting at most dockerTimeout.
+func (d *DockerRuntime) remove(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	err := d.cli.ContainerRemove(ctx, id, dcontainer.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !client.IsErrNotFound(err) {
+		return fmt.Errorf("docker: remove container %.12s: %w", id, err)
+	}
+	return nil
+}
+
+type dockerInstance struct {
+	d      *DockerRuntime
+	id     string
+	output io.Writer
+	once   sync.Once
+}
+
+func (i *dockerInstance) ID() string { return i.id[:min(12, len(i.id))] }
+
+// Wait implements Instance: wait for the exit, show the last lines of a
+// failed container's output, remove it.
+func (i *dockerInstance) Wait() error {
+	var exit error
+	waitC, errC := i.d.cli.ContainerWait(context.Background(), i.id, dcontainer.WaitConditionNotRunning)
+	select {
+	case res := <-waitC:
+		if res.Error != nil {
+			exit = &ExitError{ID: i.ID(), Code: int(res.StatusCode), Err: errors.New(res.Error.Message)}
+		} else if res.StatusCode != 0 {
+			exit = &ExitError{ID: i.ID(), Code: int(res.StatusCode)}
+			if res.StatusCode == 137 {
+				exit.(*ExitError).Signal = "SIGKILL"
+			}
+		}
+	case err := <-errC:
+		exit = &ExitError{ID: i.ID(), Code: -1, Err: err}
+	}
+	if exit != nil && i.output != nil {
+		i.copyLogs()
+	}
+	if err := i.d.remove(i.id); err != nil && exit == nil {
+		exit = &ExitError{ID: i.ID(), Code: 0, Err: err}
+	}
+	return exit
+}
+
+func (i *dockerInstance) copyLogs() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rc, err := i.d.cli.ContainerLogs(ctx, i.id, dcontainer.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "50"})
+	if err != nil {
+		return
+	}
+	defer rc.Close()
+	fmt.Fprintf(i.output, "--- last lines of container %s\n", i.ID())
+	_, _ = stdcopy.StdCopy(i.output, i.output, rc)
+}
+
+// Kill implements Instance.
+func (i *dockerInstance) Kill() error {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	err := i.d.cli.ContainerKill(ctx, i.id, "KILL")
+	if err != nil && !client.IsErrNotFound(err) {
+		// Not running any more is what Kill wants; Wait removes it.
+		if _, ierr := i.d.cli.ContainerInspect(ctx, i.id); ierr == nil {
+			return nil
+		}
+		return fmt.Errorf("docker: kill container %s: %w", i.ID(), err)
+	}
+	return nil
+}
+
+// OwnerLabels are the labels of a container started by the manager with
+// these IDs in this process.
+func OwnerLabels(runID, managerID, blockID, host string, pid int) map[string]string {
+	l := map[string]string{
+		LabelManaged: "true", LabelRun: runID, LabelManager: managerID,
+		LabelBlock: blockID, LabelHost: host, LabelManagerPID: strconv.Itoa(pid),
+	}
+	if start, ok := processStart(pid); ok {
+		l[LabelManagerStart] = strconv.FormatUint(start, 10)
+	}
+	return l
+}

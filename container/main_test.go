@@ -1,0 +1,89 @@
+package container_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/funcx-go/funcx/endpoint"
+)
+
+// The test binary is the manager of the engines these tests start (and the
+// worker of RAW tasks); the worker inside containers is testdata/worker,
+// built static in TestMain, since images FROM scratch hold no C library.
+
+var (
+	workerBin string // the static worker binary
+	setupErr  error  // why the Docker images could not be built
+)
+
+// Test images: FROM scratch, each with a /funcx-image file naming it.
+var images = map[string]string{"funcx-test-a": "a", "funcx-test-b": "b"}
+
+func TestMain(m *testing.M) {
+	endpoint.ServeChildRole()
+	dir, err := os.MkdirTemp("", "funcx-container-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	workerBin = filepath.Join(dir, "funcx-worker")
+	build := exec.Command("go", "build", "-o", workerBin, "./testdata/worker")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build the static test worker: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	setupErr = buildImages(dir)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(dir) }))
+}
+
+// buildImages builds the test images with the docker CLI.
+func buildImages(dir string) error {
+	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+		return fmt.Errorf("docker does not answer (%v: %s): run scripts/start-services.sh, which installs and starts dockerd", err, bytes.TrimSpace(out))
+	}
+	for tag, content := range images {
+		ctx := filepath.Join(dir, tag)
+		if err := os.MkdirAll(ctx, 0o755); err != nil {
+			return err
+		}
+		df := "FROM scratch\nCOPY funcx-image /funcx-image\nLABEL org.funcx.test-image=" + content + "\n"
+		if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(df), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(ctx, "funcx-image"), []byte(content+"\n"), 0o644); err != nil {
+			return err
+		}
+		cmd := exec.Command("docker", "build", "-q", "-t", tag, ctx)
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("docker build %s: %v: %s", tag, err, out)
+		}
+	}
+	return nil
+}
+
+// needDocker fails the test when dockerd or the images are missing.
+func needDocker(t *testing.T) {
+	t.Helper()
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
+}
+
+// runContainers lists the containers of an endpoint run, running or not.
+func runContainers(t *testing.T, runID string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "-q", "--no-trunc", "--filter", "label=org.funcx.run="+runID).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker ps: %v: %s", err, out)
+	}
+	return strings.Fields(string(out))
+}

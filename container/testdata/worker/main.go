@@ -1,0 +1,41 @@
+// Command worker is the static worker binary of the container tests: they
+// build it with CGO_ENABLED=0 and mount it into images built FROM scratch.
+// Its function "whereami" tells where it runs: the hostname (a Docker
+// container's ID), the content of /funcx-image (a file only the test
+// images hold) and FUNCX_WORKER_CONTAINER.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/funcx-go/funcx/worker"
+)
+
+// Where is what "whereami" returns.
+type Where struct {
+	Hostname  string `json:"hostname"`
+	Image     string `json:"image"`
+	Container string `json:"container"`
+	PID       int    `json:"pid"`
+}
+
+func init() {
+	container := os.Getenv(worker.EnvContainer) // read before Main unsets it
+	worker.Register("whereami", func(context.Context, struct{}) (Where, error) {
+		host, _ := os.Hostname()
+		b, err := os.ReadFile("/funcx-image")
+		if err != nil && !os.IsNotExist(err) {
+			return Where{}, err
+		}
+		return Where{Hostname: host, Image: strings.TrimSpace(string(b)), Container: container, PID: os.Getpid()}, nil
+	})
+}
+
+func main() {
+	worker.Main()
+	fmt.Fprintln(os.Stderr, "worker: started by a funcx manager only (FUNCX_ROLE=worker)")
+	os.Exit(2)
+}
