@@ -81,10 +81,19 @@ func (SingleNode) Wrap(command string, tasksPerNode, _ int) string {
 // singleNodeTemplate: %[1]d copies, %[2]s the command. The command goes in
 // a function body rather than a quoted string so that it needs no
 // escaping and each copy is one fork, not a new bash.
+//
+// Each copy's subshell traps the stop signals with a no-op: it then
+// outlives a group-wide SIGTERM until its command has exited, so that the
+// launcher's own wait covers the command's clean-up (a manager stopping
+// its workers and containers) instead of returning early and letting the
+// provider kill the group mid-clean-up. The command itself starts with
+// the default dispositions, since a trapped (not ignored) signal is reset
+// on exec.
 const singleNodeTemplate = `FUNCX_LAUNCH_COUNT=%[1]d
 FUNCX_LAUNCH_PIDS=()
 FUNCX_LAUNCH_STATUS=0
 funcx_launch_command() {
+	trap : TERM INT HUP
 %[2]s
 }
 funcx_launch_stop() {

@@ -195,6 +195,37 @@ func TestSingleNodeRuns(t *testing.T) {
 		}
 		providertest.WaitFor(t, 10*time.Second, "the copies gone", func() bool { return !local.GroupAlive(pgid) })
 	})
+	t.Run("SIGTERM to the group waits for every copy's clean-up", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		started, cleaned := filepath.Join(dir, "started"), filepath.Join(dir, "cleaned")
+		// Each copy, like a manager, takes a while to clean up on SIGTERM.
+		script := provider.SingleNode{}.Wrap(`trap 'sleep 0.3; echo done >> "$CLEANED"; exit 0' TERM
+echo up >> "$STARTED"
+while :; do sleep 0.05; done`, 2, 1)
+		cmd := exec.Command("/bin/bash", "-c", script)
+		cmd.Env = append(os.Environ(), "STARTED="+started, "CLEANED="+cleaned)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pgid := cmd.Process.Pid
+		t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		providertest.WaitFor(t, 10*time.Second, "both copies started", func() bool {
+			b, _ := os.ReadFile(started)
+			return strings.Count(string(b), "up") == 2
+		})
+		// The whole group is signalled, as a provider's cancel does; the
+		// provider kills what is left once the launcher has exited.
+		if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		b, _ := os.ReadFile(cleaned)
+		if n := strings.Count(string(b), "done"); n != 2 {
+			t.Errorf("%d copies had finished their clean-up when the launcher exited, want 2", n)
+		}
+	})
 }
 
 func TestSimpleRuns(t *testing.T) {

@@ -2,6 +2,7 @@ FUNCX_LAUNCH_COUNT=3
 FUNCX_LAUNCH_PIDS=()
 FUNCX_LAUNCH_STATUS=0
 funcx_launch_command() {
+	trap : TERM INT HUP
 funcx-manager --block "$BLOCK" --addr 'host:5000'
 }
 funcx_launch_stop() {
