@@ -1,0 +1,364 @@
+package profile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/funcx-go/funcx/endpoint"
+)
+
+// MaxConfigBytes bounds config.toml: a profile is a few kilobytes.
+const MaxConfigBytes = 1 << 20
+
+// File is a profile's config.toml: the keys of endpoint.Config, at the top
+// level and in their tables, plus the profile-level keys that only
+// funcx-endpoint reads (so far only service_url). Every key is optional.
+//
+//	service_url = "https://funcx.example.org"
+//	display_name = "cluster login node"
+//	max_workers_per_node = 8
+//	[provider]
+//	max_blocks = 4
+type File struct {
+	// ServiceURL is the funcX service the endpoint registers with.
+	// $FUNCX_SERVICE_URL overrides it. Defaults to the URL saved in
+	// $FUNCX_HOME/credentials.json (asked for on the first start).
+	ServiceURL string `toml:"service_url"`
+
+	// Config holds every other key: see endpoint.Config.
+	endpoint.Config
+}
+
+// ConfigError is a config.toml that cannot be used. It lists every
+// problem found, each with its key and, where the file sets it, its line.
+type ConfigError struct {
+	Path     string
+	Problems []Problem
+}
+
+// Problem is one thing wrong with a config.toml.
+type Problem struct {
+	Key     string // dotted key ("provider.max_blocks"); empty for a syntax error
+	Line    int    // 1-based; 0 when the key is not in the file (a default)
+	Message string
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", p.Line)
+	}
+	if p.Key != "" {
+		b.WriteString(p.Key + ": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is not a valid endpoint configuration:", cmpOr(e.Path, "config.toml"))
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p.String())
+	}
+	return b.String()
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// LoadFile reads and decodes a config.toml; see Decode.
+func LoadFile(path string) (File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return File{}, fmt.Errorf("read the endpoint configuration: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return File{}, fmt.Errorf("read the endpoint configuration %s: %w", path, err)
+	}
+	if len(data) > MaxConfigBytes {
+		return File{}, &ConfigError{Path: path, Problems: []Problem{{Message: fmt.Sprintf("larger than %d bytes", MaxConfigBytes)}}}
+	}
+	return Decode(path, data)
+}
+
+// Decode decodes a config.toml strictly: unknown keys, values of the
+// wrong type, durations without a unit and impossible values
+// (endpoint.Config.Validate) are all errors, returned together as a
+// *ConfigError naming each key and its line. path is only used in
+// messages. The returned File holds the values as written; defaults are
+// applied by endpoint.Config.WithDefaults.
+func Decode(path string, data []byte) (File, error) {
+	var out File
+	lines, problems := scan(data)
+	if len(problems) > 0 {
+		return out, &ConfigError{Path: path, Problems: problems}
+	}
+	m := mirrorOf(reflect.TypeFor[File]())
+	mv := reflect.New(m.typ)
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(mv.Interface()); err != nil {
+		return out, &ConfigError{Path: path, Problems: decodeProblems(err)}
+	}
+	m.copyTo(reflect.ValueOf(&out).Elem(), mv.Elem())
+
+	cfg := out.Config.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return out, &ConfigError{Path: path, Problems: validateProblems(err, lines)}
+	}
+	if err := checkServiceURL(out.ServiceURL); err != nil {
+		return out, &ConfigError{Path: path, Problems: []Problem{{Key: "service_url", Line: lines["service_url"], Message: err.Error()}}}
+	}
+	return out, nil
+}
+
+// scan walks the document's syntax tree before decoding: it records the
+// line of every key, and reports what go-toml would misreport: a duration
+// given as a number (go-toml loses the position then) and a syntax error.
+func scan(data []byte) (map[string]int, []Problem) {
+	keys := map[string]Key{}
+	for _, k := range Keys() {
+		keys[k.Name] = k
+	}
+	lines := map[string]int{}
+	var problems []Problem
+	var p unstable.Parser
+	p.Reset(data)
+	var table []string
+	var visit func(prefix []string, kv *unstable.Node)
+	visit = func(prefix []string, kv *unstable.Node) {
+		name, line := keyOf(&p, kv.Key())
+		full := append(slices.Clone(prefix), name...)
+		dotted := strings.Join(full, ".")
+		if _, seen := lines[dotted]; !seen {
+			lines[dotted] = line
+		}
+		v := kv.Value()
+		if v.Kind == unstable.InlineTable {
+			it := v.Children()
+			for it.Next() {
+				if n := it.Node(); n.Kind == unstable.KeyValue {
+					visit(full, n)
+				}
+			}
+			return
+		}
+		if k, ok := keys[dotted]; ok && k.Type == durationType && v.Kind != unstable.String {
+			problems = append(problems, Problem{Key: dotted, Line: line,
+				Message: fmt.Sprintf("want %s, not %s", describe(k.Type), kindName(v.Kind))})
+		}
+	}
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			var line int
+			table, line = keyOf(&p, e.Key())
+			dotted := strings.Join(table, ".")
+			if _, seen := lines[dotted]; !seen {
+				lines[dotted] = line
+			}
+		case unstable.KeyValue:
+			visit(table, e)
+		}
+	}
+	if err := p.Error(); err != nil {
+		var pe *unstable.ParserError
+		msg := err.Error()
+		line := 0
+		if errors.As(err, &pe) {
+			msg = pe.Message
+			if len(pe.Highlight) > 0 {
+				line = lineOf(data, pe.Highlight)
+			}
+		}
+		problems = append(problems, Problem{Line: line, Message: "TOML syntax: " + msg})
+	}
+	return lines, problems
+}
+
+// keyOf returns the parts of a key and the line it starts on.
+func keyOf(p *unstable.Parser, it unstable.Iterator) ([]string, int) {
+	var parts []string
+	line := 0
+	for it.Next() {
+		n := it.Node()
+		if line == 0 {
+			line = p.Shape(n.Raw).Start.Line
+		}
+		parts = append(parts, string(n.Data))
+	}
+	return parts, line
+}
+
+// lineOf returns the line of sub, a subslice of data; 0 if it is not one.
+func lineOf(data, sub []byte) int {
+	off := cap(data) - cap(sub)
+	if off < 0 || off > len(data) {
+		return 0
+	}
+	return bytes.Count(data[:off], []byte{'\n'}) + 1
+}
+
+func kindName(k unstable.Kind) string {
+	switch k {
+	case unstable.Integer:
+		return "an integer"
+	case unstable.Float:
+		return "a number"
+	case unstable.Bool:
+		return "a boolean"
+	case unstable.Array:
+		return "a list"
+	case unstable.InlineTable:
+		return "a table"
+	case unstable.String:
+		return "a string"
+	}
+	return "a date or time"
+}
+
+var mismatch = regexp.MustCompile(`^cannot decode TOML (\S+) into`)
+
+// decodeProblems turns go-toml's errors into Problems with keys and
+// lines, and suggests the closest known key for an unknown one.
+func decodeProblems(err error) []Problem {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var out []Problem
+		for i := range strict.Errors {
+			de := &strict.Errors[i]
+			line, _ := de.Position()
+			key := strings.Join(de.Key(), ".")
+			msg := "unknown key"
+			if s := closest(key); s != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", s)
+			} else {
+				msg += " (`funcx-endpoint configure` writes a config.toml that lists every key)"
+			}
+			out = append(out, Problem{Key: key, Line: line, Message: msg})
+		}
+		return out
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if m := mismatch.FindStringSubmatch(msg); m != nil {
+			msg = "wrong type: a TOML " + m[1]
+			for _, k := range Keys() {
+				if k.Name == key {
+					msg = fmt.Sprintf("want %s, not a TOML %s", describe(k.Type), m[1])
+				}
+			}
+		}
+		return []Problem{{Key: key, Line: line, Message: msg}}
+	}
+	return []Problem{{Message: err.Error()}}
+}
+
+// validateProblems splits endpoint.Config.Validate's joined errors, each
+// "key: message", and adds the line where the file sets the key.
+func validateProblems(err error, lines map[string]int) []Problem {
+	var errs []error
+	for e := err; e != nil; {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+			break
+		}
+		e = errors.Unwrap(e)
+	}
+	if errs == nil {
+		errs = []error{err}
+	}
+	var out []Problem
+	for _, e := range errs {
+		key, msg, ok := strings.Cut(e.Error(), ": ")
+		if !ok || strings.ContainsAny(key, " ") {
+			out = append(out, Problem{Message: e.Error()})
+			continue
+		}
+		p := Problem{Key: key, Line: lines[key], Message: msg}
+		if p.Line == 0 {
+			p.Message += " (the default)"
+		}
+		out = append(out, p)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+// closest returns the known key nearest to an unknown one, if any is
+// close enough to be a typo.
+func closest(key string) string {
+	best, bestD := "", 4
+	if len(key) > 64 {
+		return ""
+	}
+	for _, k := range Keys() {
+		if d := distance(key, k.Name); d < bestD && d <= len(key)/3 {
+			best, bestD = k.Name, d
+		}
+		// A key put in the wrong table: same last part.
+		if last(k.Name) == last(key) && k.Name != key && bestD > 1 {
+			best, bestD = k.Name, 1
+		}
+	}
+	return best
+}
+
+func last(dotted string) string { return dotted[strings.LastIndexByte(dotted, '.')+1:] }
+
+// distance is the Levenshtein distance of two short strings.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// checkServiceURL accepts an empty URL (taken from elsewhere) or an
+// http(s) URL with a host.
+func checkServiceURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL with a host, like \"https://funcx.example.org\"", s)
+	}
+	return nil
+}
