@@ -65,7 +65,8 @@ func (p *Profile) Cleanup(ctx context.Context, cancel CancelJobs) (CleanupReport
 		killed, err := KillRun(ctx, run.RunID)
 		rep.Killed = killed
 		errs = append(errs, err)
-		if len(run.Blocks) > 0 && cancel != nil {
+		// Local blocks are process groups of the run: stopped above.
+		if len(run.Blocks) > 0 && cancel != nil && run.ProviderType != "local" {
 			ids := make([]string, 0, len(run.Blocks))
 			for _, b := range run.Blocks {
 				if b.JobID != "" {
