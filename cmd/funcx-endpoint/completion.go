@@ -11,11 +11,27 @@ import (
 // shells are those --install-completion supports.
 var shells = []string{"bash", "zsh", "fish"}
 
-// completionScripts are the completion hooks per shell: each asks this
-// binary for candidates with COMP_LINE set, which kongplete answers.
+// bashFunction asks this binary for candidates the way kongplete answers
+// them: with COMP_LINE and COMP_POINT set. It takes the line from bash's
+// COMP_LINE when bash sets it (interactive completion), else from
+// COMP_WORDS up to COMP_CWORD, so that it also works when called directly.
+const bashFunction = `_funcx_endpoint_complete() {
+    local line
+    if [ -n "${COMP_LINE-}" ]; then
+        line="${COMP_LINE:0:${COMP_POINT:-${#COMP_LINE}}}"
+    else
+        line="${COMP_WORDS[*]:0:$((COMP_CWORD + 1))}"
+    fi
+    local IFS=$'\n'
+    COMPREPLY=($(COMP_LINE="$line" COMP_POINT="${#line}" %[1]q 2>/dev/null))
+}
+complete -o default -F _funcx_endpoint_complete %[2]s
+`
+
+// completionScripts are the completion hooks per shell.
 var completionScripts = map[string]string{
-	"bash": "# funcx-endpoint shell completion (written by funcx-endpoint --install-completion bash)\ncomplete -o default -C %[1]q %[2]s\n",
-	"zsh":  "# funcx-endpoint shell completion (written by funcx-endpoint --install-completion zsh)\nautoload -U +X bashcompinit && bashcompinit\ncomplete -o default -C %[1]q %[2]s\n",
+	"bash": "# funcx-endpoint shell completion (written by funcx-endpoint --install-completion bash)\n" + bashFunction,
+	"zsh":  "# funcx-endpoint shell completion (written by funcx-endpoint --install-completion zsh)\nautoload -U +X bashcompinit && bashcompinit\n" + bashFunction,
 	"fish": "# funcx-endpoint shell completion (written by funcx-endpoint --install-completion fish)\n" +
 		"function __complete_%[2]s\n    set -lx COMP_LINE (commandline -cp)\n    test -z (commandline -ct)\n    and set COMP_LINE \"$COMP_LINE \"\n    %[1]q\nend\n" +
 		"complete -f -c %[2]s -a \"(__complete_%[2]s)\"\n",

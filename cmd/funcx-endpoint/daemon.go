@@ -31,6 +31,9 @@ const (
 	// blockRecordPeriod is how often run.json is brought up to date with
 	// the engine's blocks.
 	blockRecordPeriod = time.Second
+	// stragglerTimeout bounds stopping processes that outlived the
+	// run's blocks.
+	stragglerTimeout = 30 * time.Second
 	// Log rotation of endpoint.log.
 	logMaxMB      = 20
 	logMaxBackups = 5
@@ -239,6 +242,14 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 	err = <-done
 	stopRecording()
 	<-recorderDone
+	// The engine has cancelled its blocks. A task may have left a process
+	// of its own session behind (setsid, a daemonizing tool): it carries
+	// the run ID, and nothing may outlive a stop.
+	killCtx, cancelKill := context.WithTimeout(context.Background(), stragglerTimeout)
+	defer cancelKill()
+	if killed, kerr := profile.KillRun(killCtx, eng.Load().RunID()); len(killed) > 0 || kerr != nil {
+		log.Warn("stopped processes of the run that outlived its blocks", "pids", killed, "err", kerr)
+	}
 	if err != nil {
 		log.Error("endpoint stopped on an error", "err", err)
 		return err
