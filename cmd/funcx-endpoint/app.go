@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/alecthomas/kong"
+	"github.com/posener/complete"
 	"github.com/willabides/kongplete"
 
 	"github.com/funcx-go/funcx/client"
@@ -119,7 +120,14 @@ func runApp(ctx context.Context, args []string, sys *system) (code int) {
 		}
 	}()
 	if sys.complete {
-		kongplete.Complete(parser)
+		kongplete.Complete(parser, kongplete.WithPredictor("profile", complete.PredictFunc(func(complete.Args) []string {
+			home, err := client.Home(sys.getenv)
+			if err != nil {
+				return nil
+			}
+			names, _ := profile.List(home)
+			return names
+		})))
 	}
 	kctx, err := parser.Parse(args)
 	parser.FatalIfErrorf(err)

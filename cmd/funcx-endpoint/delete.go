@@ -13,7 +13,7 @@ import (
 )
 
 type deleteCmd struct {
-	Name  string `arg:"" help:"Profile name."`
+	Name  string `arg:"" predictor:"profile" help:"Profile name."`
 	Yes   bool   `short:"y" help:"Do not ask for confirmation."`
 	Force bool   `help:"Stop the endpoint if it runs, and remove the profile even if the service cannot be told."`
 }

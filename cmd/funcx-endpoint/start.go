@@ -25,7 +25,7 @@ import (
 const cleanupTimeout = 2 * time.Minute
 
 type startCmd struct {
-	Name         string        `arg:"" optional:"" default:"default" help:"Profile name (default: ${default})."`
+	Name         string        `arg:"" optional:"" default:"default" predictor:"profile" help:"Profile name (default: ${default})."`
 	Foreground   bool          `help:"Run in the foreground instead of as a daemon, logging to the console too, until Ctrl-C or SIGTERM."`
 	StartTimeout time.Duration `name:"start-timeout" default:"60s" help:"Fail if the endpoint is not up within this (default: ${default})."`
 }

@@ -12,7 +12,7 @@ import (
 )
 
 type stopCmd struct {
-	Name    string        `arg:"" optional:"" default:"default" help:"Profile name (default: ${default})."`
+	Name    string        `arg:"" optional:"" default:"default" predictor:"profile" help:"Profile name (default: ${default})."`
 	Timeout time.Duration `default:"2m" help:"How long the daemon gets to finish tasks in flight and cancel its blocks before it is killed (and cleaned up after) (default: ${default})."`
 }
 
@@ -101,7 +101,7 @@ func waitGone(pid int, timeout time.Duration) {
 }
 
 type restartCmd struct {
-	Name         string        `arg:"" optional:"" default:"default" help:"Profile name (default: ${default})."`
+	Name         string        `arg:"" optional:"" default:"default" predictor:"profile" help:"Profile name (default: ${default})."`
 	Timeout      time.Duration `default:"2m" help:"How long the running daemon gets to stop (default: ${default})."`
 	StartTimeout time.Duration `name:"start-timeout" default:"60s" help:"Fail if the endpoint is not up within this (default: ${default})."`
 }
