@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -147,9 +148,12 @@ func (e *env) cleanup(p *profile.Profile, cfg endpoint.Config) error {
 
 // runForeground serves in this process until a signal.
 func (e *env) runForeground(p *profile.Profile, h handoff, startTimeout time.Duration) error {
+	var once sync.Once
 	report := func(err error) {
 		if err == nil {
-			fmt.Fprintf(e.sys.stdout, "Endpoint %s is up (pid %d, in the foreground; Ctrl-C stops it).\nEndpoint ID: %s\n", p.Name, os.Getpid(), h.EndpointID)
+			once.Do(func() {
+				fmt.Fprintf(e.sys.stdout, "Endpoint %s is up (pid %d, in the foreground; Ctrl-C stops it).\nEndpoint ID: %s\n", p.Name, os.Getpid(), h.EndpointID)
+			})
 		}
 	}
 	return e.serve(e.ctx, p, h, e.sys.stderr, startTimeout, report)
