@@ -393,12 +393,27 @@ func TestEndpointLifecycle(t *testing.T) {
 		t.Fatalf("task in flight at the kill: %v, %v", r, err)
 	}
 
+	// restart: a new run, the same endpoint.
+	o = w.run(t, "restart")
+	if m := idRE.FindStringSubmatch(o.stdout); o.code != 0 || m == nil || m[1] != id || !strings.Contains(o.stdout, "stopped") {
+		t.Fatalf("restart: %+v", o)
+	}
+	if alive(pids[1]) {
+		t.Fatalf("the daemon before the restart (%d) still runs", pids[1])
+	}
+	if left := profile.RunProcesses(runIDs[1]); len(left) > 0 {
+		t.Fatalf("processes of the run before the restart remain: %v", left)
+	}
+	pids = append(pids, w.daemonPID(t))
+	runIDs = append(runIDs, w.runID(t))
+	check(100, submit(100, 110))
+
 	if o := w.run(t, "stop"); o.code != 0 || !strings.Contains(o.stdout, "stopped") {
 		t.Fatalf("stop: %+v", o)
 	}
 	// One stop is enough: the daemon is gone when it returns.
-	if alive(pids[1]) {
-		t.Fatalf("daemon %d still runs after stop", pids[1])
+	if alive(pids[2]) {
+		t.Fatalf("daemon %d still runs after stop", pids[2])
 	}
 	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Stopped" || row[2] != id {
 		t.Fatalf("after stop: %q", row)
@@ -426,5 +441,35 @@ func TestEndpointLifecycle(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(w.home, "default")); !os.IsNotExist(err) {
 		t.Fatal("the profile directory remains after delete")
+	}
+}
+
+// A daemon that cannot start says why through start, which exits
+// non-zero; nothing is left running and the endpoint is not Disconnected.
+func TestStartReportsDaemonFailure(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t)
+	w.run(t, "configure")
+	p := w.profile(t)
+	// Valid TOML and a valid configuration, but no interface of this
+	// machine has the address: only the daemon's engine finds out.
+	if err := os.WriteFile(p.Path(profile.ConfigFile), []byte("interchange_addr = \"192.0.2.1:1\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := w.run(t, "start")
+	if o.code != 1 || !strings.Contains(o.stderr, "endpoint default did not start") || !strings.Contains(o.stderr, "192.0.2.1:1") {
+		t.Fatalf("start: %+v", o)
+	}
+	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Stopped" {
+		t.Fatalf("after the failed start: %q", row)
+	}
+	for _, f := range []string{profile.PIDFile, profile.RunFile} {
+		if _, err := os.Stat(p.Path(f)); !os.IsNotExist(err) {
+			t.Errorf("%s remains after the failed start", f)
+		}
+	}
+	log, err := os.ReadFile(p.Path(profile.LogFile))
+	if err != nil || !strings.Contains(string(log), "endpoint did not start") {
+		t.Fatalf("endpoint.log: %v\n%s", err, log)
 	}
 }
