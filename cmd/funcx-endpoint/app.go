@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/alecthomas/kong"
@@ -190,8 +191,14 @@ func hintFor(err error) string {
 	return ""
 }
 
-// home is $FUNCX_HOME, else ~/.funcx.
-func (e *env) home() (string, error) { return client.Home(e.sys.getenv) }
+// home is $FUNCX_HOME, else ~/.funcx, made absolute (the daemon runs in /).
+func (e *env) home() (string, error) {
+	h, err := client.Home(e.sys.getenv)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(h)
+}
 
 // profile returns the named profile (default when name is empty).
 func (e *env) profile(name string) (*profile.Profile, error) {

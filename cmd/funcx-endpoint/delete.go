@@ -26,6 +26,11 @@ func (c *deleteCmd) Run(e *env) error {
 	if !p.Exists() {
 		return fmt.Errorf("no endpoint %s: %s does not exist", p.Name, p.Path(profile.ConfigFile))
 	}
+	unlock, err := p.LockCommand()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := p.Status()
 	if err != nil {
 		return err

@@ -36,6 +36,14 @@ func (c *startCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if !p.Exists() {
+		return fmt.Errorf("no endpoint %s: run `funcx-endpoint configure %s` first", p.Name, p.Name)
+	}
+	unlock, err := p.LockCommand()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	h, err := e.prepareStart(p)
 	if err != nil {
 		return err

@@ -21,6 +21,14 @@ func (c *stopCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if !p.Exists() {
+		return fmt.Errorf("no endpoint %s: %s does not exist", p.Name, p.Path(profile.ConfigFile))
+	}
+	unlock, err := p.LockCommand()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return e.stop(p, c.Timeout)
 }
 
@@ -111,8 +119,20 @@ func (c *restartCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if !p.Exists() {
+		return fmt.Errorf("no endpoint %s: run `funcx-endpoint configure %s` first", p.Name, p.Name)
+	}
+	unlock, err := p.LockCommand()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := e.stop(p, c.Timeout); err != nil {
 		return err
 	}
-	return (&startCmd{Name: c.Name, StartTimeout: c.StartTimeout}).Run(e)
+	h, err := e.prepareStart(p)
+	if err != nil {
+		return err
+	}
+	return e.daemonize(p, h, c.StartTimeout)
 }

@@ -139,3 +139,27 @@ func sameFile(f *os.File, path string) bool {
 	b, err2 := os.Stat(path)
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
+
+// ErrBusy is returned by LockCommand while another command holds the
+// profile.
+var ErrBusy = errors.New("another funcx-endpoint command is starting, stopping or deleting this endpoint")
+
+// LockCommand serializes the commands that change a profile's state
+// (start, stop, restart, delete): two starts at once would both register,
+// and the second registration rotates the broker credentials of the
+// first daemon. The lock is an flock on the profile directory, released
+// by unlock or when the process exits; daemons do not inherit it.
+func (p *Profile) LockCommand() (unlock func(), err error) {
+	f, err := os.Open(p.Dir())
+	if err != nil {
+		return nil, fmt.Errorf("lock endpoint %s: %w", p.Name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("endpoint %s: %w; try again when it is done", p.Name, ErrBusy)
+		}
+		return nil, fmt.Errorf("lock endpoint %s: %w", p.Name, err)
+	}
+	return func() { f.Close() }, nil
+}

@@ -182,3 +182,22 @@ func TestCreateRefusesToOverwrite(t *testing.T) {
 		}
 	}
 }
+
+// Two commands that change a profile do not run at once.
+func TestLockCommand(t *testing.T) {
+	t.Parallel()
+	p := newProfile(t)
+	unlock, err := p.LockCommand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.LockCommand(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second lock: %v", err)
+	}
+	unlock()
+	unlock, err = p.LockCommand()
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	unlock()
+}
