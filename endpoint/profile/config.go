@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -112,14 +111,9 @@ func Decode(path string, data []byte) (File, error) {
 	if len(problems) > 0 {
 		return out, &ConfigError{Path: path, Problems: problems}
 	}
-	m := mirrorOf(reflect.TypeFor[File]())
-	mv := reflect.New(m.typ)
-	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(mv.Interface()); err != nil {
-		return out, &ConfigError{Path: path, Problems: decodeProblems(err)}
+	if err := decodeStrict(data, &out); err != nil {
+		return File{}, &ConfigError{Path: path, Problems: decodeProblems(err)}
 	}
-	m.copyTo(reflect.ValueOf(&out).Elem(), mv.Elem())
 
 	cfg := out.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {

@@ -25,7 +25,7 @@ var durationType = reflect.TypeFor[time.Duration]()
 func Keys() []Key {
 	var keys []Key
 	walkFields(reflect.TypeFor[File](), "", func(name string, f reflect.StructField) bool {
-		table := isTable(f.Type)
+		table := isTable(f.Type) || (f.Type.Kind() == reflect.Pointer && isTable(f.Type.Elem()))
 		keys = append(keys, Key{Name: name, Type: f.Type, Table: table})
 		return table
 	})
@@ -47,7 +47,11 @@ func walkFields(t reflect.Type, prefix string, fn func(name string, f reflect.St
 			continue
 		}
 		if fn(prefix+name, f) {
-			walkFields(f.Type, prefix+name+".", fn)
+			t := f.Type
+			if t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			walkFields(t, prefix+name+".", fn)
 		}
 	}
 }
@@ -81,7 +85,7 @@ func describe(t reflect.Type) string {
 	if t == durationType {
 		return `a duration string like "30s"`
 	}
-	if isTable(t) {
+	if isTable(t) || (t.Kind() == reflect.Pointer && isTable(t.Elem())) {
 		return "a table"
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {

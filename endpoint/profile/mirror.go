@@ -1,12 +1,15 @@
 package profile
 
 import (
+	"bytes"
 	"encoding"
 	"fmt"
 	"reflect"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // go-toml decodes a time.Duration as an integer of nanoseconds. config.toml
@@ -53,6 +56,7 @@ const (
 	convStruct
 	convSliceDuration
 	convSliceStruct
+	convPtrStruct
 )
 
 var mirrors sync.Map // reflect.Type -> *mirror
@@ -90,6 +94,9 @@ func mirrorOf(t reflect.Type) *mirror {
 			case typ.Kind() == reflect.Slice && isTable(typ.Elem()):
 				mf.conv, mf.sub = convSliceStruct, mirrorOf(typ.Elem())
 				typ = reflect.SliceOf(mf.sub.typ)
+			case typ.Kind() == reflect.Pointer && isTable(typ.Elem()):
+				mf.conv, mf.sub = convPtrStruct, mirrorOf(typ.Elem())
+				typ = reflect.PointerTo(mf.sub.typ)
 			}
 			m.fields = append(m.fields, mf)
 			sfs = append(sfs, reflect.StructField{
@@ -136,6 +143,28 @@ func (m *mirror) copyTo(dst, src reflect.Value) {
 				mf.sub.copyTo(s.Index(j), from.Index(j))
 			}
 			to.Set(s)
+		case convPtrStruct:
+			if from.IsNil() {
+				continue
+			}
+			v := reflect.New(to.Type().Elem())
+			mf.sub.copyTo(v.Elem(), from.Elem())
+			to.Set(v)
 		}
 	}
+}
+
+// decodeStrict decodes TOML into out (a pointer to a struct) through its
+// mirror, refusing unknown keys.
+func decodeStrict(data []byte, out any) error {
+	dst := reflect.ValueOf(out).Elem()
+	m := mirrorOf(dst.Type())
+	mv := reflect.New(m.typ)
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(mv.Interface()); err != nil {
+		return err
+	}
+	m.copyTo(dst, mv.Elem())
+	return nil
 }
