@@ -30,6 +30,7 @@ import (
 // FUNCX_HOME.
 type bb struct {
 	endpointBin string
+	funcxBin    string
 	home        string
 	env         []string
 	serviceURL  string
@@ -66,6 +67,23 @@ func (w *bb) run(t *testing.T, args ...string) out {
 	return o
 }
 
+// funcxRun runs a command on the endpoint with the funcx CLI and returns
+// its output.
+func (w *bb) funcxRun(t *testing.T, id string, argv ...string) string {
+	t.Helper()
+	cmd := exec.Command(w.funcxBin, append([]string{"run", "-e", id, "--wait", "2m", "--"}, argv...)...)
+	cmd.Env = w.env
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("funcx run %v: %v\n%s", argv, err, stderr)
+	}
+	return string(out)
+}
+
 // rabbitURL is the RabbitMQ that scripts/start-services.sh runs; the test
 // fails (never skips) without it.
 func rabbitURL(t *testing.T) string {
@@ -87,7 +105,7 @@ func rabbitURL(t *testing.T) string {
 func startWorld(t *testing.T) *bb {
 	t.Helper()
 	amqpURL := rabbitURL(t)
-	bins := build(t, ".", "../funcx-service")
+	bins := build(t, ".", "../funcx-service", "../funcx")
 	dir := t.TempDir()
 	db := "--db=" + filepath.Join(dir, "service.db")
 
@@ -134,7 +152,7 @@ func startWorld(t *testing.T) *bb {
 		t.Fatalf("funcx-service said %q", lines.Text())
 	}
 
-	w := &bb{endpointBin: bins[0], home: t.TempDir(), serviceURL: url, clientID: string(m[1]), secret: string(m[2])}
+	w := &bb{endpointBin: bins[0], funcxBin: bins[2], home: t.TempDir(), serviceURL: url, clientID: string(m[1]), secret: string(m[2])}
 	w.env = append(cleanEnv(), "HOME="+t.TempDir(), client.EnvHome+"="+w.home, client.EnvServiceURL+"="+url,
 		client.EnvClientID+"="+w.clientID, client.EnvClientSecret+"="+w.secret)
 	return w
@@ -332,6 +350,9 @@ func TestEndpointLifecycle(t *testing.T) {
 		}
 	}
 	check(0, submit(0, 50))
+	if got := w.funcxRun(t, id, "echo", "hello from", "funcx run"); got != "hello from funcx run\n" {
+		t.Fatalf("funcx run: %q", got)
+	}
 
 	// A task in flight when the daemon dies, which has started a process
 	// in a session of its own: that one outlives the daemon, its manager
@@ -407,6 +428,9 @@ func TestEndpointLifecycle(t *testing.T) {
 	pids = append(pids, w.daemonPID(t))
 	runIDs = append(runIDs, w.runID(t))
 	check(100, submit(100, 110))
+	if got := w.funcxRun(t, id, "sh", "-c", "echo $((6 * 7))"); got != "42\n" {
+		t.Fatalf("funcx run after the restart: %q", got)
+	}
 
 	if o := w.run(t, "stop"); o.code != 0 || !strings.Contains(o.stdout, "stopped") {
 		t.Fatalf("stop: %+v", o)
