@@ -78,7 +78,12 @@ type exitCode struct {
 	err  error
 }
 
-func (e *exitCode) Error() string { return e.err.Error() }
+func (e *exitCode) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *exitCode) Unwrap() error { return e.err }
 
 const description = "Manage funcX endpoints on this machine. Profiles live in $FUNCX_HOME (default ~/.funcx): " +

@@ -189,6 +189,22 @@ func TestConfigureAndList(t *testing.T) {
 	}
 }
 
+// A broken profile is reported without hiding the others.
+func TestListWithABrokenProfile(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.run(t, "configure", "good")
+	w.run(t, "configure", "broken")
+	if err := os.WriteFile(w.profile(t, "broken").Path(profile.EndpointFile), []byte("{oops"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "list")
+	if r.code != 1 || !strings.Contains(r.stdout, "| good          | Initialized | None        |") || strings.Contains(r.stdout, "broken") ||
+		!strings.Contains(r.stderr, "endpoint broken: ") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
 // A bad config.toml stops start before anything happens, naming the key
 // and its line.
 func TestStartRejectsBadConfig(t *testing.T) {

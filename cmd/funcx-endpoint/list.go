@@ -13,7 +13,7 @@ type listCmd struct {
 	JSON bool `name:"json" help:"Print a JSON array of {name, status, endpoint_id, pid} instead of the table."`
 }
 
-func (c *listCmd) Run(e *env) error {
+func (c *listCmd) Run(e *env) (err error) {
 	home, err := e.home()
 	if err != nil {
 		return err
@@ -23,17 +23,24 @@ func (c *listCmd) Run(e *env) error {
 		return err
 	}
 	statuses := make([]*profile.Status, 0, len(names))
+	var broken error // one broken profile does not hide the others
 	for _, name := range names {
 		p, err := profile.New(home, name)
-		if err != nil {
-			return err
+		if err == nil {
+			var st profile.Status
+			if st, err = p.Status(); err == nil {
+				statuses = append(statuses, &st)
+				continue
+			}
 		}
-		st, err := p.Status()
-		if err != nil {
-			return fmt.Errorf("endpoint %s: %w", name, err)
-		}
-		statuses = append(statuses, &st)
+		fmt.Fprintf(e.sys.stderr, "funcx-endpoint: endpoint %s: %v\n", name, err)
+		broken = &exitCode{code: 1}
 	}
+	defer func() {
+		if err == nil {
+			err = broken
+		}
+	}()
 	if c.JSON {
 		enc := json.NewEncoder(e.sys.stdout)
 		enc.SetIndent("", "  ")
