@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -215,13 +214,4 @@ func (e *env) profile(name string) (*profile.Profile, error) {
 		name = profile.DefaultName
 	}
 	return profile.New(home, name)
-}
-
-// logger is the CLI's own log: warnings to stderr, debug with --debug.
-func (e *env) logger() *slog.Logger {
-	level := slog.LevelWarn
-	if e.cli.Debug {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(e.sys.stderr, &slog.HandlerOptions{Level: level}))
 }

@@ -25,9 +25,6 @@ import (
 
 // Defaults of the daemon.
 const (
-	// defaultStartTimeout bounds the start-up: loading, the engine's
-	// first blocks and the first broker connection.
-	defaultStartTimeout = 60 * time.Second
 	// blockRecordPeriod is how often run.json is brought up to date with
 	// the engine's blocks.
 	blockRecordPeriod = time.Second
