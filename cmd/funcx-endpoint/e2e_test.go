@@ -36,6 +36,8 @@ type bb struct {
 	serviceURL  string
 	clientID    string
 	secret      string
+	// otherID and otherSecret are a second identity's.
+	otherID, otherSecret string
 }
 
 // out is what one command printed and its exit status.
@@ -84,6 +86,14 @@ func (w *bb) funcxRun(t *testing.T, id string, argv ...string) string {
 	return string(out)
 }
 
+// as returns a copy of the world whose commands run as the other
+// identity.
+func (w *bb) asOther() *bb {
+	c := *w
+	c.env = append(slices.Clone(w.env), client.EnvClientID+"="+w.otherID, client.EnvClientSecret+"="+w.otherSecret)
+	return &c
+}
+
 // rabbitURL is the RabbitMQ that scripts/start-services.sh runs; the test
 // fails (never skips) without it.
 func rabbitURL(t *testing.T) string {
@@ -109,14 +119,20 @@ func startWorld(t *testing.T) *bb {
 	dir := t.TempDir()
 	db := "--db=" + filepath.Join(dir, "service.db")
 
-	add, err := exec.Command(bins[1], db, "user", "add", "alice").CombinedOutput()
-	if err != nil {
-		t.Fatalf("funcx-service user add: %v\n%s", err, add)
+	addUser := func(name string) [][]byte {
+		t.Helper()
+		add, err := exec.Command(bins[1], db, "user", "add", name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("funcx-service user add: %v\n%s", err, add)
+		}
+		m := regexp.MustCompile(`export FUNCX_SDK_CLIENT_ID=(\S+) FUNCX_SDK_CLIENT_SECRET=(\S+)`).FindSubmatch(add)
+		if m == nil {
+			t.Fatalf("user add printed %q", add)
+		}
+		return m
 	}
-	m := regexp.MustCompile(`export FUNCX_SDK_CLIENT_ID=(\S+) FUNCX_SDK_CLIENT_SECRET=(\S+)`).FindSubmatch(add)
-	if m == nil {
-		t.Fatalf("user add printed %q", add)
-	}
+	m := addUser("alice")
+	other := addUser("bob")
 
 	svc := exec.Command(bins[1], db, "--log-level=warn", "serve", "--listen=127.0.0.1:0", "--amqp-url="+amqpURL, "--heartbeat-period=1s")
 	svc.Stderr = &testWriter{t: t, prefix: "funcx-service: "}
@@ -152,7 +168,8 @@ func startWorld(t *testing.T) *bb {
 		t.Fatalf("funcx-service said %q", lines.Text())
 	}
 
-	w := &bb{endpointBin: bins[0], funcxBin: bins[2], home: t.TempDir(), serviceURL: url, clientID: string(m[1]), secret: string(m[2])}
+	w := &bb{endpointBin: bins[0], funcxBin: bins[2], home: t.TempDir(), serviceURL: url, clientID: string(m[1]), secret: string(m[2]),
+		otherID: string(other[1]), otherSecret: string(other[2])}
 	w.env = append(cleanEnv(), "HOME="+t.TempDir(), client.EnvHome+"="+w.home, client.EnvServiceURL+"="+url,
 		client.EnvClientID+"="+w.clientID, client.EnvClientSecret+"="+w.secret)
 	return w
@@ -444,6 +461,26 @@ func TestEndpointLifecycle(t *testing.T) {
 	}
 	if o := w.run(t, "stop"); o.code != 0 || !strings.Contains(o.stdout, "not running") {
 		t.Fatalf("second stop: %+v", o)
+	}
+
+	// Only the owner starts it: another identity is refused, by
+	// endpoint.json's owner and, without it, by the service.
+	bob := w.asOther()
+	if o := bob.run(t, "start"); o.code != 1 || !strings.Contains(o.stderr, "belongs to alice") || !strings.Contains(o.stderr, "only its owner may start it") {
+		t.Fatalf("start as another identity: %+v", o)
+	}
+	reg, _, err := w.profile(t).Registration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.profile(t).SaveRegistration(profile.Registration{EndpointID: reg.EndpointID}); err != nil {
+		t.Fatal(err)
+	}
+	if o := bob.run(t, "start"); o.code != 1 || !strings.Contains(o.stderr, "belongs to another identity") || !strings.Contains(o.stderr, "only its owner may start it") {
+		t.Fatalf("start as another identity, the service asked: %+v", o)
+	}
+	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Stopped" {
+		t.Fatalf("after the refused starts: %q", row)
 	}
 	for _, run := range runIDs {
 		if left := profile.RunProcesses(run); len(left) > 0 {
