@@ -411,7 +411,7 @@ func TestEndpointLifecycle(t *testing.T) {
 	if !strings.Contains(o.stderr, "was not stopped cleanly: cleaned up") {
 		t.Fatalf("start did not say it cleaned up: %q", o.stderr)
 	}
-	if !strings.Contains(o.stderr, "leftover processes of run "+runIDs[0]) {
+	if !regexp.MustCompile(`stopped [0-9]+ leftover process(es)? of run ` + runIDs[0]).MatchString(o.stderr) {
 		t.Fatalf("start did not stop the leftovers %v: %q", leftovers, o.stderr)
 	}
 	if left := profile.RunProcesses(runIDs[0]); len(left) > 0 {

@@ -144,7 +144,11 @@ func (e *env) cleanup(p *profile.Profile, cfg endpoint.Config) error {
 	if rep.Stale {
 		msg := fmt.Sprintf("Endpoint %s was not stopped cleanly: cleaned up", p.Name)
 		if len(rep.Killed) > 0 {
-			msg += fmt.Sprintf(", stopped %d leftover processes of run %s", len(rep.Killed), rep.RunID)
+			noun := "processes"
+			if len(rep.Killed) == 1 {
+				noun = "process"
+			}
+			msg += fmt.Sprintf(", stopped %d leftover %s of run %s", len(rep.Killed), noun, rep.RunID)
 		}
 		if len(rep.Cancelled) > 0 {
 			msg += fmt.Sprintf(", cancelled blocks %s", strings.Join(rep.Cancelled, ", "))
