@@ -299,6 +299,16 @@ func TestEndpointLifecycle(t *testing.T) {
 	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Running" || row[2] != id {
 		t.Fatalf("after start: %q", row)
 	}
+	// The daemon records its blocks for a clean-up after a crash.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		r, _, err := w.profile(t).Run()
+		if err == nil && len(r.Blocks) == 1 && strings.HasPrefix(r.Blocks[0].JobID, "local-") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run.json does not list the block: %+v, %v", r, err)
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
