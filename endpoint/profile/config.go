@@ -244,7 +244,9 @@ func decodeProblems(err error) []Problem {
 			line, _ := de.Position()
 			key := strings.Join(de.Key(), ".")
 			msg := "unknown key"
-			if s := closest(key); s != "" {
+			if s := closest(key); s != "" && !strings.Contains(s, ".") && strings.Contains(key, ".") {
+				msg += fmt.Sprintf(" (%s is a top-level key: move it above the first [table] header)", s)
+			} else if s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 			} else {
 				msg += " (`funcx-endpoint configure` writes a config.toml that lists every key)"

@@ -52,6 +52,7 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"unknown key", "display_name = \"x\"\n\n[provider]\nmax_block = 2\n", []string{"line 4: provider.max_block: unknown key (did you mean provider.max_blocks?)"}},
 		{"key in the wrong table", "[provider]\nmax_idletime = \"5m\"\n", []string{"line 2: provider.max_idletime: unknown key (did you mean strategy.max_idletime?)"}},
+		{"top-level key under a table", "[provider]\nmax_blocks = 2\nmax_workers_per_node = 4\n", []string{"line 3: provider.max_workers_per_node: unknown key (max_workers_per_node is a top-level key: move it above the first [table] header)"}},
 		{"unknown table", "[providers]\ntype = \"local\"\n", []string{"line 1: providers: unknown key"}},
 		{"wrong type", "\n[provider]\nmin_blocks = \"two\"\n", []string{"line 3: provider.min_blocks: want an integer, not a TOML string"}},
 		{"wrong type for a list", "available_accelerators = \"0\"\n", []string{"line 1: available_accelerators: want a list of strings, not a TOML string"}},
