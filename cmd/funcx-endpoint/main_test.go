@@ -6,9 +6,19 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/funcx-go/funcx/endpoint"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// In-process tests that start an engine run this binary as its
+	// managers and workers, as funcx-endpoint does.
+	endpoint.ServeChildRole()
+	// lumberjack v2.2.1 starts one goroutine per Logger that compresses
+	// and prunes old logs, and Close does not end it (upstream issue
+	// natefinch/lumberjack#56); the daemon has one Logger for its whole life.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
+}
 
 // build builds the command packages (relative to this directory) into a
 // temporary directory and returns the binaries' paths, in order.
