@@ -17,6 +17,7 @@ import (
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/client/clienttest"
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/service/api"
 )
 
 // world is a fake service and an empty funcX home for running the CLI
@@ -447,4 +448,10 @@ func TestHelpAndVersion(t *testing.T) {
 	if r := w.run(t, "version"); r.code != 0 || !strings.HasPrefix(r.stdout, "funcx-endpoint ") {
 		t.Fatalf("version: %+v", r)
 	}
+}
+
+// apiEndpoint is an endpoint of owner ("" for the test identity) for the
+// fake service.
+func apiEndpoint(owner string) api.EndpointStatus {
+	return api.EndpointStatus{Name: "default", Owner: owner}
 }

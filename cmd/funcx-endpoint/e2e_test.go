@@ -86,7 +86,7 @@ func (w *bb) funcxRun(t *testing.T, id string, argv ...string) string {
 	return string(out)
 }
 
-// as returns a copy of the world whose commands run as the other
+// asOther returns a copy of the world whose commands run as the other
 // identity.
 func (w *bb) asOther() *bb {
 	c := *w

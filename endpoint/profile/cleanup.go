@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/internal/procfs"
+	"github.com/funcx-go/funcx/manager"
 )
 
-// EnvRunID marks every process of an engine run (manager.EnvRunID).
-const EnvRunID = "FUNCX_RUN_ID"
+// EnvRunID marks every process of an engine run.
+const EnvRunID = manager.EnvRunID
 
 // killGrace is how long leftover processes get after SIGTERM before
 // SIGKILL.
