@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -20,8 +21,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
 }
 
-// build builds the command packages (relative to this directory) into a
-// temporary directory and returns the binaries' paths, in order.
+// build builds the command packages (relative to this directory), static,
+// into a temporary directory and returns the binaries' paths, in order.
 func build(t *testing.T, pkgs ...string) []string {
 	t.Helper()
 	dir := t.TempDir()
@@ -31,7 +32,10 @@ func build(t *testing.T, pkgs ...string) []string {
 		if pkg == "." {
 			bin = filepath.Join(dir, "funcx-endpoint")
 		}
-		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+		cmd := exec.Command("go", "build", "-o", bin, pkg)
+		// Static, as installed on login and compute nodes alike.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 		}
