@@ -544,3 +544,58 @@ func TestStartReportsDaemonFailure(t *testing.T) {
 		t.Fatalf("endpoint.log: %v\n%s", err, log)
 	}
 }
+
+// start --foreground serves in the foreground until SIGTERM, then stops
+// cleanly: Stopped, nothing left.
+func TestStartForeground(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t)
+	w.run(t, "configure")
+	cmd := exec.Command(w.endpointBin, "start", "--foreground")
+	cmd.Env = w.env
+	cmd.Stderr = &testWriter{t: t, prefix: "start --foreground: "}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	lines := bufio.NewScanner(stdout)
+	var id string
+	for lines.Scan() {
+		if m := regexp.MustCompile(`^Endpoint ID: (\S+)$`).FindStringSubmatch(lines.Text()); m != nil {
+			id = m[1]
+			break
+		}
+	}
+	go func() {
+		for lines.Scan() {
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	if id == "" {
+		t.Fatalf("start --foreground printed no endpoint ID: %v", <-exited)
+	}
+	runID := w.runID(t)
+	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Running" || row[2] != id {
+		t.Fatalf("while in the foreground: %q", row)
+	}
+	if got := w.funcxRun(t, id, "echo", "in the foreground"); got != "in the foreground\n" {
+		t.Fatalf("funcx run: %q", got)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err != nil {
+		t.Fatalf("start --foreground after SIGTERM: %v", err)
+	}
+	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Stopped" {
+		t.Fatalf("after SIGTERM: %q", row)
+	}
+	if left := profile.RunProcesses(runID); len(left) > 0 {
+		t.Fatalf("processes of the run remain: %v", left)
+	}
+}
