@@ -49,6 +49,11 @@ type RunConfig struct {
 	// Ready, if set, is called once the endpoint is up: the journal is
 	// open, the engine started and the first broker connection made.
 	Ready func()
+	// OnEngine, if set, is called with the engine once it is built and
+	// before it starts any block, so that a supervisor can record
+	// Engine.RunID (to find the run's processes after a crash). Other
+	// methods of the engine may be used only after Ready.
+	OnEngine func(*Engine)
 }
 
 // Run runs an endpoint until ctx ends: tasks arrive from the broker, are
@@ -78,6 +83,9 @@ func Run(ctx context.Context, rc RunConfig) error {
 	}
 	r := &runner{rc: rc, log: rc.Logger.With("component", "endpoint", "endpoint", rc.EndpointID), j: j, eng: eng,
 		published: make(chan struct{}, 1), conns: newConnHolder()}
+	if rc.OnEngine != nil {
+		rc.OnEngine(eng)
+	}
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+type restartCmd struct {
+	Name         string        `arg:"" optional:"" default:"default" predictor:"profile" help:"Profile name (default: ${default})."`
+	Timeout      time.Duration `default:"2m" help:"How long the running daemon gets to stop (default: ${default})."`
+	StartTimeout time.Duration `name:"start-timeout" default:"60s" help:"Fail if the endpoint is not up within this (default: ${default})."`
+}
+
+func (c *restartCmd) Run(e *env) error {
+	p, err := e.profile(c.Name)
+	if err != nil {
+		return err
+	}
+	if !p.Exists() {
+		return fmt.Errorf("no endpoint %s: run `funcx-endpoint configure %s` first", p.Name, p.Name)
+	}
+	unlock, err := p.LockCommand()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := e.stop(p, c.Timeout); err != nil {
+		return err
+	}
+	h, err := e.prepareStart(p)
+	if err != nil {
+		return err
+	}
+	return e.daemonize(p, h, c.StartTimeout)
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// terminal asks the user for input.
+type terminal interface {
+	// ask shows prompt and reads a line; secret turns echo off.
+	ask(ctx context.Context, prompt string, secret bool) (string, error)
+}
+
+// ttyTerminal is the process's terminal on stdin, prompting on stderr.
+type ttyTerminal struct {
+	in  *bufio.Reader
+	out io.Writer
+	fd  int
+}
+
+// openTerminal returns the terminal on stdin, or nil if stdin is not one.
+func openTerminal() terminal {
+	fd := int(os.Stdin.Fd())
+	if !isTerminal(fd) {
+		return nil
+	}
+	return &ttyTerminal{in: bufio.NewReader(os.Stdin), out: os.Stderr, fd: fd}
+}
+
+func (t *ttyTerminal) ask(ctx context.Context, prompt string, secret bool) (string, error) {
+	fmt.Fprint(t.out, prompt)
+	if secret {
+		restore, err := echoOff(t.fd)
+		if err != nil {
+			return "", fmt.Errorf("turn off echo for the secret: %w", err)
+		}
+		defer restore()
+		defer fmt.Fprintln(t.out) // the user's Enter was not echoed
+	}
+	type answer struct {
+		line string
+		err  error
+	}
+	ch := make(chan answer, 1)
+	// The read cannot be interrupted; on Ctrl-C the process is exiting
+	// anyway, and echo is restored on the way out.
+	go func() {
+		line, err := t.in.ReadString('\n')
+		ch <- answer{line, err}
+	}()
+	select {
+	case a := <-ch:
+		if a.err != nil && (a.line == "" || !errors.Is(a.err, io.EOF)) {
+			return "", fmt.Errorf("read the answer: %w", a.err)
+		}
+		return strings.TrimSpace(a.line), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
