@@ -1,0 +1,313 @@
+package kubernetes_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	k8s "k8s.io/client-go/kubernetes"
+
+	"github.com/funcx-go/funcx/internal/procfs"
+)
+
+// kubelet is a test stand-in for a node: it watches the pods of a fake
+// clientset and moves them through their phases as a kubelet would,
+// running each pod's command as a local process group (with the pod's
+// environment, not in a container: there is no container runtime here).
+// Images listed in badImages fail to pull. A deleted pod's processes get
+// SIGTERM, then SIGKILL after the pod's grace period (capped by
+// maxGrace); a pod past its activeDeadlineSeconds is killed and marked
+// DeadlineExceeded. The fake API server deletes pods at once, without
+// the graceful Terminating phase of a real one.
+type kubelet struct {
+	client    k8s.Interface
+	ns        string
+	badImages map[string]string // image -> pull error
+	maxGrace  time.Duration
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	procs   map[string]*podProcess // by pod name
+	deleted map[string]bool
+}
+
+type podProcess struct {
+	pgid int
+	done chan struct{} // closed when the group is gone
+}
+
+// startKubelet starts watching ns; it stops, killing everything it
+// started, at cleanup.
+func startKubelet(t *testing.T, client k8s.Interface, ns string, badImages map[string]string) *kubelet {
+	t.Helper()
+	k := &kubelet{client: client, ns: ns, badImages: badImages, maxGrace: time.Second,
+		procs: map[string]*podProcess{}, deleted: map[string]bool{}}
+	k.ctx, k.cancel = context.WithCancel(context.Background())
+	w, err := client.CoreV1().Pods(ns).Watch(k.ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("kubelet: watch pods: %v", err)
+	}
+	k.wg.Add(1)
+	go k.watch(w)
+	t.Cleanup(k.stop)
+	return k
+}
+
+func (k *kubelet) stop() {
+	k.cancel()
+	k.wg.Wait()
+}
+
+func (k *kubelet) watch(w watch.Interface) {
+	defer k.wg.Done()
+	defer w.Stop()
+	for {
+		select {
+		case <-k.ctx.Done():
+			return
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return
+			}
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			switch ev.Type {
+			case watch.Added:
+				k.wg.Add(1)
+				go k.run(pod.DeepCopy())
+			case watch.Deleted:
+				k.podDeleted(pod)
+			}
+		}
+	}
+}
+
+// update applies f to the pod's status, unless the pod is gone.
+func (k *kubelet) update(name string, f func(*corev1.PodStatus)) {
+	pods := k.client.CoreV1().Pods(k.ns)
+	pod, err := pods.Get(context.Background(), name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return
+	}
+	if err != nil {
+		panic(fmt.Sprintf("kubelet: get pod %s: %v", name, err))
+	}
+	f(&pod.Status)
+	if _, err := pods.UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		panic(fmt.Sprintf("kubelet: update pod %s: %v", name, err))
+	}
+}
+
+func waiting(name, reason, msg string) []corev1.ContainerStatus {
+	return []corev1.ContainerStatus{{Name: name, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}}}
+}
+
+// run is the pod's life on the node.
+func (k *kubelet) run(pod *corev1.Pod) {
+	defer k.wg.Done()
+	c := pod.Spec.Containers[0]
+	k.update(pod.Name, func(s *corev1.PodStatus) {
+		s.Phase = corev1.PodPending
+		s.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}
+		s.ContainerStatuses = waiting(c.Name, "ContainerCreating", "")
+	})
+	if msg, bad := k.badImages[c.Image]; bad {
+		k.update(pod.Name, func(s *corev1.PodStatus) { s.ContainerStatuses = waiting(c.Name, "ErrImagePull", msg) })
+		k.update(pod.Name, func(s *corev1.PodStatus) {
+			s.ContainerStatuses = waiting(c.Name, "ImagePullBackOff", fmt.Sprintf("Back-off pulling image %q", c.Image))
+		})
+		return
+	}
+	var logs lockedBuffer
+	cmd := exec.Command(c.Command[0], c.Command[1:]...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOSTNAME=" + pod.Name}
+	for _, e := range c.Env {
+		cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+	}
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	k.mu.Lock()
+	if k.deleted[pod.Name] || k.ctx.Err() != nil {
+		k.mu.Unlock()
+		return
+	}
+	if err := cmd.Start(); err != nil {
+		k.mu.Unlock()
+		k.update(pod.Name, func(s *corev1.PodStatus) {
+			s.Phase = corev1.PodFailed
+			s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 128, Reason: "StartError", Message: err.Error()}}}}
+		})
+		return
+	}
+	proc := &podProcess{pgid: cmd.Process.Pid, done: make(chan struct{})}
+	k.procs[pod.Name] = proc
+	k.mu.Unlock()
+	started := metav1.Now()
+	k.update(pod.Name, func(s *corev1.PodStatus) {
+		s.Phase = corev1.PodRunning
+		s.StartTime = &started
+		s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Ready: true, Started: ptr(true),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}}
+	})
+
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var deadline <-chan time.Time
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
+		t := time.NewTimer(time.Duration(*d) * time.Second)
+		defer t.Stop()
+		deadline = t.C
+	}
+	grace := k.maxGrace
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = min(grace, time.Duration(*g)*time.Second)
+	}
+	deadlineExceeded := false
+	select {
+	case <-exited:
+	case <-deadline:
+		deadlineExceeded = true
+		terminate(proc.pgid, grace, exited)
+	case <-k.ctx.Done():
+		terminate(proc.pgid, grace, exited)
+	}
+	// The container's processes end with it.
+	_ = syscall.Kill(-proc.pgid, syscall.SIGKILL)
+	waitGroupGone(proc.pgid)
+	close(proc.done)
+
+	term := &corev1.ContainerStateTerminated{ExitCode: int32(exitCode(cmd.ProcessState)), StartedAt: started, FinishedAt: metav1.Now(), Reason: "Completed"}
+	phase := corev1.PodSucceeded
+	if term.ExitCode != 0 {
+		phase, term.Reason = corev1.PodFailed, "Error"
+		term.Message = logTail(logs.String())
+	}
+	k.update(pod.Name, func(s *corev1.PodStatus) {
+		s.Phase = phase
+		if deadlineExceeded {
+			s.Phase, s.Reason, s.Message = corev1.PodFailed, "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+		}
+		s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, State: corev1.ContainerState{Terminated: term}}}
+	})
+}
+
+// terminate sends SIGTERM to the group, and SIGKILL if the first process
+// has not exited within grace; it returns once that process has exited.
+func terminate(pgid int, grace time.Duration, exited <-chan error) {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-exited:
+		return
+	case <-t.C:
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	<-exited
+}
+
+func waitGroupGone(pgid int) {
+	for i := 0; i < 500 && len(procfs.Find(func(_ int, st procfs.Stat) bool { return st.PGRP == pgid })) > 0; i++ {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (k *kubelet) podDeleted(pod *corev1.Pod) {
+	k.mu.Lock()
+	k.deleted[pod.Name] = true
+	proc := k.procs[pod.Name]
+	k.mu.Unlock()
+	if proc == nil {
+		return
+	}
+	grace := k.maxGrace
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = min(grace, time.Duration(*g)*time.Second)
+	}
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		_ = syscall.Kill(-proc.pgid, syscall.SIGTERM)
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-proc.done:
+		case <-t.C:
+			_ = syscall.Kill(-proc.pgid, syscall.SIGKILL)
+		}
+	}()
+}
+
+// gone reports, as an error, a pod whose processes still run.
+func (k *kubelet) gone(name string) error {
+	k.mu.Lock()
+	proc := k.procs[name]
+	k.mu.Unlock()
+	if proc == nil {
+		return nil
+	}
+	select {
+	case <-proc.done:
+		return nil
+	default:
+		return fmt.Errorf("processes of pod %s (group %d) still run", name, proc.pgid)
+	}
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// logTail is what FallbackToLogsOnError keeps: the last 80 lines or 2048
+// bytes, whichever is shorter.
+func logTail(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > 80 {
+		lines = lines[len(lines)-80:]
+	}
+	s = strings.Join(lines, "\n")
+	if len(s) > 2048 {
+		s = s[len(s)-2048:]
+	}
+	return s
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func ptr[T any](v T) *T { return &v }
