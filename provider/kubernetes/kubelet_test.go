@@ -130,7 +130,7 @@ func (k *kubelet) run(pod *corev1.Pod) {
 	if msg, bad := k.badImages[c.Image]; bad {
 		k.update(pod.Name, func(s *corev1.PodStatus) { s.ContainerStatuses = waiting(c.Name, "ErrImagePull", msg) })
 		k.update(pod.Name, func(s *corev1.PodStatus) {
-			s.ContainerStatuses = waiting(c.Name, "ImagePullBackOff", fmt.Sprintf("Back-off pulling image %q", c.Image))
+			s.ContainerStatuses = waiting(c.Name, "ImagePullBackOff", fmt.Sprintf("Back-off pulling image %q: ErrImagePull: %s", c.Image, msg))
 		})
 		return
 	}
