@@ -296,8 +296,8 @@ func (c *Config) Validate() error {
 	p := &c.Provider
 	if p.Implementation == nil {
 		switch p.Type {
-		case "local":
-		case "slurm", "pbs", "kubernetes":
+		case "local", "pbs", "kubernetes":
+		case "slurm":
 			bad("provider.type", "%q is not available in this release yet; use \"local\"", p.Type)
 		default:
 			bad("provider.type", "%q is unknown; use local, slurm, pbs or kubernetes", p.Type)

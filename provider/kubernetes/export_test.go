@@ -7,10 +7,7 @@ import (
 )
 
 // Internals exposed to the external tests.
-var (
-	PodName    = podName
-	LabelValue = labelValue
-)
+var PodName = podName
 
 // PodFor builds the pod of a job as Submit would, with defaults applied.
 func PodFor(cfg Config, j provider.Job, name string) (*corev1.Pod, error) {

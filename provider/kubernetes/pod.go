@@ -74,9 +74,9 @@ func dnsLabel(s string, maxLen int) string {
 	return strings.Trim(string(b), "-")
 }
 
-// labelValue makes a valid label value of s: [A-Za-z0-9._-], starting and
+// LabelValue makes a valid label value of s: [A-Za-z0-9._-], starting and
 // ending alphanumeric, at most 63 characters.
-func labelValue(s string) string {
+func LabelValue(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
@@ -95,7 +95,7 @@ func podLabels(cfg *Config, j provider.Job) (map[string]string, error) {
 	labels := map[string]string{}
 	maps.Copy(labels, cfg.Labels)
 	maps.Copy(labels, j.Labels)
-	labels[LabelBlock] = labelValue(j.BlockID)
+	labels[LabelBlock] = LabelValue(j.BlockID)
 	labels[LabelComponent] = "block"
 	labels[LabelManagedBy] = ManagedByValue
 	if err := validateLabels(labels); err != nil {
