@@ -147,9 +147,17 @@ func (p *Provider) Status(ctx context.Context, ids []provider.JobID) ([]provider
 	}
 	args := []string{"-x", "-f", "-F", "json"}
 	for _, id := range ids {
-		args = append(args, string(id))
+		// Only job IDs reach the command line: anything else (which could
+		// even pass for an option) is missing without asking.
+		if jobIDPattern.MatchString(string(id)) {
+			args = append(args, string(id))
+		}
 	}
-	res, err := p.cfg.Runner.Run(ctx, p.cfg.Qstat, args, nil)
+	var res provider.RunResult
+	var err error
+	if len(args) > 4 {
+		res, err = p.cfg.Runner.Run(ctx, p.cfg.Qstat, args, nil)
+	}
 	unknown := map[string]bool{}
 	if err != nil {
 		var cerr *provider.CommandError
@@ -183,7 +191,9 @@ func (p *Provider) Status(ctx context.Context, ids []provider.JobID) ([]provider
 		tracked := p.jobs[id]
 		if !ok {
 			msg := "qstat has no record of the job"
-			if unknown[string(id)] {
+			if !jobIDPattern.MatchString(string(id)) {
+				msg = "not a PBS job ID"
+			} else if unknown[string(id)] {
 				msg = "qstat: Unknown Job Id " + string(id)
 			}
 			out[i] = provider.JobStatus{ID: id, State: provider.JobMissing, Message: msg}
@@ -259,9 +269,14 @@ func (p *Provider) Cancel(ctx context.Context, ids []provider.JobID) error {
 		}
 	}
 	p.mu.Unlock()
-	args := make([]string, len(ids))
-	for i, id := range ids {
-		args[i] = string(id)
+	var args []string
+	for _, id := range ids {
+		if jobIDPattern.MatchString(string(id)) { // not a job ID: nothing to delete
+			args = append(args, string(id))
+		}
+	}
+	if len(args) == 0 {
+		return nil
 	}
 	res, err := p.cfg.Runner.Run(ctx, p.cfg.Qdel, args, nil)
 	if err != nil {

@@ -160,6 +160,21 @@ func TestStatus(t *testing.T) {
 		}
 	})
 
+	t.Run("what is not a job ID never reaches qstat or qdel", func(t *testing.T) {
+		t.Parallel()
+		p, r := fakeProvider(t, func(providertest.RunCall) (provider.RunResult, error) { return provider.RunResult{}, nil })
+		sts, err := p.Status(ctx, []provider.JobID{"--help", "-x"})
+		if err != nil || sts[0].State != provider.JobMissing || sts[1].State != provider.JobMissing || !strings.Contains(sts[0].Message, "not a PBS job ID") {
+			t.Errorf("Status = %+v, %v", sts, err)
+		}
+		if err := p.Cancel(ctx, []provider.JobID{"-W", "force"}); err != nil {
+			t.Errorf("Cancel = %v", err)
+		}
+		if calls := r.Calls(); len(calls) != 0 {
+			t.Errorf("commands ran: %+v", calls)
+		}
+	})
+
 	for name, answer := range map[string]func() (provider.RunResult, error){
 		"server down": func() (provider.RunResult, error) {
 			return failed("qstat", 1, "", "Connection refused\nqstat: cannot connect to server pbs-server (errno=15010)\n")
