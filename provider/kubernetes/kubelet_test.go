@@ -40,9 +40,10 @@ type kubelet struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	procs   map[string]*podProcess // by pod name
-	deleted map[string]bool
+	mu       sync.Mutex
+	procs    map[string]*podProcess // by pod name
+	deleted  map[string]bool
+	problems []string // what podProblems found in the pods created
 }
 
 type podProcess struct {
@@ -63,7 +64,14 @@ func startKubelet(t *testing.T, client k8s.Interface, ns string, badImages map[s
 	}
 	k.wg.Add(1)
 	go k.watch(w)
-	t.Cleanup(k.stop)
+	t.Cleanup(func() {
+		k.stop()
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		for _, p := range k.problems {
+			t.Errorf("kubelet admission: %s", p)
+		}
+	})
 	return k
 }
 
@@ -89,6 +97,13 @@ func (k *kubelet) watch(w watch.Interface) {
 			}
 			switch ev.Type {
 			case watch.Added:
+				// Admission: every pod the provider creates must be one
+				// the API server would accept.
+				if p := podProblems(pod); len(p) > 0 {
+					k.mu.Lock()
+					k.problems = append(k.problems, p...)
+					k.mu.Unlock()
+				}
 				k.wg.Add(1)
 				go k.run(pod.DeepCopy())
 			case watch.Deleted:

@@ -2,6 +2,7 @@ package kubernetes_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -16,60 +17,73 @@ import (
 	"github.com/funcx-go/funcx/provider/kubernetes"
 )
 
-// validatePod checks what the API server would: names, labels,
-// annotations, environment names and resource quantities.
+// validatePod fails t with every problem podProblems finds.
 func validatePod(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
+	for _, p := range podProblems(pod) {
+		t.Error(p)
+	}
+}
+
+// podProblems checks what the API server would: names, labels,
+// annotations, environment names and resource quantities; and what the
+// provider promises: restartPolicy Never, no privilege escalation, no
+// capabilities.
+func podProblems(pod *corev1.Pod) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	for _, msg := range validation.IsDNS1123Label(pod.Name) {
-		t.Errorf("pod name %q: %s", pod.Name, msg)
+		bad("pod name %q: %s", pod.Name, msg)
 	}
 	for _, msg := range validation.IsDNS1123Label(pod.Namespace) {
-		t.Errorf("namespace %q: %s", pod.Namespace, msg)
+		bad("namespace %q: %s", pod.Namespace, msg)
 	}
 	for k, v := range pod.Labels {
 		for _, msg := range append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...) {
-			t.Errorf("label %s=%s: %s", k, v, msg)
+			bad("label %s=%s: %s", k, v, msg)
 		}
 	}
 	for k := range pod.Annotations {
 		for _, msg := range validation.IsQualifiedName(k) {
-			t.Errorf("annotation %s: %s", k, msg)
+			bad("annotation %s: %s", k, msg)
 		}
 	}
 	if len(pod.Spec.Containers) != 1 {
-		t.Fatalf("pod has %d containers, want 1", len(pod.Spec.Containers))
+		bad("pod has %d containers, want 1", len(pod.Spec.Containers))
+		return out
 	}
 	c := pod.Spec.Containers[0]
 	for _, msg := range validation.IsDNS1123Label(c.Name) {
-		t.Errorf("container name %q: %s", c.Name, msg)
+		bad("container name %q: %s", c.Name, msg)
 	}
 	for _, e := range c.Env {
 		for _, msg := range validation.IsEnvVarName(e.Name) {
-			t.Errorf("env %s: %s", e.Name, msg)
+			bad("env %s: %s", e.Name, msg)
 		}
 	}
 	for _, list := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
 		for name, q := range list {
 			if _, err := resource.ParseQuantity(q.String()); err != nil {
-				t.Errorf("resource %s = %q does not parse: %v", name, q.String(), err)
+				bad("resource %s = %q does not parse: %v", name, q.String(), err)
 			}
 		}
 	}
 	for name, req := range c.Resources.Requests {
 		if lim, ok := c.Resources.Limits[name]; ok && req.Cmp(lim) > 0 {
-			t.Errorf("request %s %s exceeds its limit %s", name, req.String(), lim.String())
+			bad("request %s %s exceeds its limit %s", name, req.String(), lim.String())
 		}
 	}
 	if pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
-		t.Errorf("restartPolicy = %s", pod.Spec.RestartPolicy)
+		bad("restartPolicy = %s", pod.Spec.RestartPolicy)
 	}
 	sc := c.SecurityContext
 	if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
-		t.Errorf("container security context = %+v, want no privilege escalation and ALL capabilities dropped", sc)
+		bad("container security context = %+v, want no privilege escalation and ALL capabilities dropped", sc)
 	}
 	if _, err := json.Marshal(pod); err != nil {
-		t.Errorf("pod does not encode: %v", err)
+		bad("pod does not encode: %v", err)
 	}
+	return out
 }
 
 func TestPodSpec(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,7 +47,13 @@ func qsub(args []string) int {
 	scriptPath := rest[0]
 	script, err := os.ReadFile(scriptPath)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "qsub: script file:: %s\n", strings.TrimPrefix(err.Error(), "open "+scriptPath+": "))
+		// strerror's wording, as PBS prints it.
+		msg := err.Error()
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			msg = errno.Error()
+		}
+		fmt.Fprintf(os.Stderr, "qsub: script file:: %s\n", strings.ToUpper(msg[:1])+msg[1:])
 		return 1
 	}
 	req := request{resources: map[string]string{}, rerunable: true, shell: "/bin/bash"}
