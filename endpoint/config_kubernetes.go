@@ -37,7 +37,7 @@ const (
 type KubernetesConfig struct {
 	// Image is the container image of the block's pod; it must hold the
 	// funcx-endpoint binary (which serves the manager and worker roles)
-	// and the shell. Required.
+	// and the shell. Required: defaults to none, which is refused.
 	Image string `toml:"image"`
 	// Namespace is where pods are created. Defaults to "default".
 	Namespace string `toml:"namespace"`
@@ -50,14 +50,20 @@ type KubernetesConfig struct {
 	// ServiceAccount runs the pods. Defaults to the namespace's default
 	// account, with no API token mounted.
 	ServiceAccount string `toml:"service_account"`
-	// CPURequest, CPULimit, MemoryRequest and MemoryLimit are Kubernetes
-	// quantities ("500m", "2", "4Gi") for the pod's container. Default to
-	// none; provider.cores_per_node and provider.mem_per_node become the
-	// requests when these are unset.
-	CPURequest    string `toml:"cpu_request"`
-	CPULimit      string `toml:"cpu_limit"`
+	// CPURequest is the container's CPU request, a Kubernetes quantity
+	// ("500m", "2"). Defaults to provider.cores_per_node when that is set,
+	// else none.
+	CPURequest string `toml:"cpu_request"`
+	// CPULimit is the container's CPU limit, a Kubernetes quantity.
+	// Defaults to none.
+	CPULimit string `toml:"cpu_limit"`
+	// MemoryRequest is the container's memory request, a Kubernetes
+	// quantity ("512Mi", "4Gi"). Defaults to provider.mem_per_node when
+	// that is set, else none.
 	MemoryRequest string `toml:"memory_request"`
-	MemoryLimit   string `toml:"memory_limit"`
+	// MemoryLimit is the container's memory limit, a Kubernetes quantity.
+	// Defaults to none.
+	MemoryLimit string `toml:"memory_limit"`
 	// Kubeconfig is the path of a kubeconfig file. Defaults to the
 	// in-cluster service account when the endpoint runs in a pod, else
 	// $KUBECONFIG or ~/.kube/config.
@@ -65,9 +71,11 @@ type KubernetesConfig struct {
 	// Context is the kubeconfig context. Defaults to the file's current
 	// context.
 	Context string `toml:"context"`
-	// RunAsUser and RunAsGroup are the pod's user and group IDs. Default
-	// to 0: the image's.
-	RunAsUser  int64 `toml:"run_as_user"`
+	// RunAsUser is the user ID the pod runs as. Defaults to 0: the
+	// image's user.
+	RunAsUser int64 `toml:"run_as_user"`
+	// RunAsGroup is the group ID the pod runs as. Defaults to 0: the
+	// image's group.
 	RunAsGroup int64 `toml:"run_as_group"`
 	// AllowRoot lets the container run as root. Defaults to false: pods
 	// run with runAsNonRoot, so an image whose user is root needs

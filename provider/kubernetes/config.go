@@ -42,7 +42,8 @@ type Config struct {
 	// Namespace is where pods are created. Defaults to DefaultNamespace.
 	Namespace string
 	// Image is the container image of every pod; it must hold Shell and
-	// the funcx-endpoint binary. Required.
+	// the funcx-endpoint binary. Required: defaults to none, which
+	// Validate refuses.
 	Image string
 	// ImagePullPolicy is Always, IfNotPresent or Never. Defaults to
 	// DefaultImagePullPolicy.
@@ -54,14 +55,23 @@ type Config struct {
 	// default account, with its token not mounted (managers do not talk
 	// to the API server).
 	ServiceAccount string
-	// CPURequest, CPULimit, MemoryRequest and MemoryLimit are Kubernetes
-	// quantities ("500m", "2", "4Gi"). Default to "": none, except that a
-	// job's CoresPerNode, MemoryPerNode become the requests when these
-	// are unset.
-	CPURequest, CPULimit, MemoryRequest, MemoryLimit string
-	// RunAsUser and RunAsGroup set the pod's user and group IDs. Default
-	// to 0: the image's.
-	RunAsUser, RunAsGroup int64
+	// CPURequest is the container's CPU request, a Kubernetes quantity
+	// ("500m", "2"). Defaults to the job's CoresPerNode when set, else
+	// none.
+	CPURequest string
+	// CPULimit is the container's CPU limit. Defaults to none.
+	CPULimit string
+	// MemoryRequest is the container's memory request, a Kubernetes
+	// quantity ("4Gi"). Defaults to the job's MemoryPerNode when set,
+	// else none.
+	MemoryRequest string
+	// MemoryLimit is the container's memory limit. Defaults to none.
+	MemoryLimit string
+	// RunAsUser is the pod's user ID. Defaults to 0: the image's user.
+	RunAsUser int64
+	// RunAsGroup is the pod's group ID. Defaults to 0: the image's
+	// group.
+	RunAsGroup int64
 	// AllowRoot lets the container run as root. Defaults to false: pods
 	// have runAsNonRoot, so an image whose user is root must be given a
 	// RunAsUser.

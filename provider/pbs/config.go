@@ -27,10 +27,13 @@ type Config struct {
 	// CommandTimeout bounds each command of the default Runner; ignored
 	// when Runner is set. Defaults to provider.DefaultRunTimeout.
 	CommandTimeout time.Duration
-	// Qsub, Qstat and Qdel are the commands run, by name (looked up in
-	// $PATH) or path, for sites with wrappers. Default to DefaultQsub,
-	// DefaultQstat and DefaultQdel.
-	Qsub, Qstat, Qdel string
+	// Qsub is the submit command, by name (looked up in $PATH) or path,
+	// for sites with wrappers. Defaults to DefaultQsub.
+	Qsub string
+	// Qstat is the status command. Defaults to DefaultQstat.
+	Qstat string
+	// Qdel is the delete command. Defaults to DefaultQdel.
+	Qdel string
 	// Shell is the interpreter on the script's #! line. The launchers'
 	// snippets need bash. Defaults to DefaultShell.
 	Shell string
