@@ -13,6 +13,7 @@ import (
 
 	"github.com/funcx-go/funcx/provider"
 	"github.com/funcx-go/funcx/provider/kubernetes"
+	"github.com/funcx-go/funcx/provider/kubernetes/kubetest"
 	"github.com/funcx-go/funcx/provider/providertest"
 )
 
@@ -21,13 +22,13 @@ const testNamespace = "funcx-test"
 // cluster is a fake API server with a test kubelet.
 type cluster struct {
 	client  *fake.Clientset
-	kubelet *kubelet
+	kubelet *kubetest.Kubelet
 }
 
 func newCluster(t *testing.T, badImages map[string]string) *cluster {
 	t.Helper()
 	c := &cluster{client: fake.NewClientset()}
-	c.kubelet = startKubelet(t, c.client, testNamespace, badImages)
+	c.kubelet = kubetest.Start(t, c.client, testNamespace, badImages)
 	return c
 }
 
@@ -55,7 +56,7 @@ func (c *cluster) gone(id provider.JobID) error {
 	if !apierrors.IsNotFound(err) {
 		return err
 	}
-	return c.kubelet.gone(string(id))
+	return c.kubelet.Gone(string(id))
 }
 
 func TestConformance(t *testing.T) {

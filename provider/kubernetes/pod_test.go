@@ -1,8 +1,6 @@
 package kubernetes_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -10,80 +8,19 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/funcx-go/funcx/provider"
 	"github.com/funcx-go/funcx/provider/kubernetes"
+	"github.com/funcx-go/funcx/provider/kubernetes/kubetest"
 )
 
-// validatePod fails t with every problem podProblems finds.
+// validatePod fails t with every problem kubetest.PodProblems finds.
 func validatePod(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
-	for _, p := range podProblems(pod) {
+	for _, p := range kubetest.PodProblems(pod) {
 		t.Error(p)
 	}
-}
-
-// podProblems checks what the API server would: names, labels,
-// annotations, environment names and resource quantities; and what the
-// provider promises: restartPolicy Never, no privilege escalation, no
-// capabilities.
-func podProblems(pod *corev1.Pod) []string {
-	var out []string
-	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	for _, msg := range validation.IsDNS1123Label(pod.Name) {
-		bad("pod name %q: %s", pod.Name, msg)
-	}
-	for _, msg := range validation.IsDNS1123Label(pod.Namespace) {
-		bad("namespace %q: %s", pod.Namespace, msg)
-	}
-	for k, v := range pod.Labels {
-		for _, msg := range append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...) {
-			bad("label %s=%s: %s", k, v, msg)
-		}
-	}
-	for k := range pod.Annotations {
-		for _, msg := range validation.IsQualifiedName(k) {
-			bad("annotation %s: %s", k, msg)
-		}
-	}
-	if len(pod.Spec.Containers) != 1 {
-		bad("pod has %d containers, want 1", len(pod.Spec.Containers))
-		return out
-	}
-	c := pod.Spec.Containers[0]
-	for _, msg := range validation.IsDNS1123Label(c.Name) {
-		bad("container name %q: %s", c.Name, msg)
-	}
-	for _, e := range c.Env {
-		for _, msg := range validation.IsEnvVarName(e.Name) {
-			bad("env %s: %s", e.Name, msg)
-		}
-	}
-	for _, list := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
-		for name, q := range list {
-			if _, err := resource.ParseQuantity(q.String()); err != nil {
-				bad("resource %s = %q does not parse: %v", name, q.String(), err)
-			}
-		}
-	}
-	for name, req := range c.Resources.Requests {
-		if lim, ok := c.Resources.Limits[name]; ok && req.Cmp(lim) > 0 {
-			bad("request %s %s exceeds its limit %s", name, req.String(), lim.String())
-		}
-	}
-	if pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
-		bad("restartPolicy = %s", pod.Spec.RestartPolicy)
-	}
-	sc := c.SecurityContext
-	if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
-		bad("container security context = %+v, want no privilege escalation and ALL capabilities dropped", sc)
-	}
-	if _, err := json.Marshal(pod); err != nil {
-		bad("pod does not encode: %v", err)
-	}
-	return out
 }
 
 func TestPodSpec(t *testing.T) {

@@ -1,11 +1,15 @@
-package kubernetes_test
+// Package kubetest runs Kubernetes pods without a cluster, for tests: a
+// kubelet stand-in that drives the pods of client-go's fake clientset.
+package kubetest
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,14 +18,16 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/watch"
 	k8s "k8s.io/client-go/kubernetes"
 
 	"github.com/funcx-go/funcx/internal/procfs"
 )
 
-// kubelet is a test stand-in for a node: it watches the pods of a fake
+// Kubelet is a test stand-in for a node: it watches the pods of a fake
 // clientset and moves them through their phases as a kubelet would,
 // running each pod's command as a local process group (with the pod's
 // environment, not in a container: there is no container runtime here).
@@ -30,7 +36,7 @@ import (
 // maxGrace); a pod past its activeDeadlineSeconds is killed and marked
 // DeadlineExceeded. The fake API server deletes pods at once, without
 // the graceful Terminating phase of a real one.
-type kubelet struct {
+type Kubelet struct {
 	client    k8s.Interface
 	ns        string
 	badImages map[string]string // image -> pull error
@@ -51,11 +57,13 @@ type podProcess struct {
 	done chan struct{} // closed when the group is gone
 }
 
-// startKubelet starts watching ns; it stops, killing everything it
-// started, at cleanup.
-func startKubelet(t *testing.T, client k8s.Interface, ns string, badImages map[string]string) *kubelet {
+// Start starts a kubelet watching the pods of ns; it stops, killing
+// everything it started, at the test's cleanup, and fails the test if a
+// pod created meanwhile had PodProblems. Pods using an image in
+// badImages fail to pull with that error.
+func Start(t testing.TB, client k8s.Interface, ns string, badImages map[string]string) *Kubelet {
 	t.Helper()
-	k := &kubelet{client: client, ns: ns, badImages: badImages, maxGrace: time.Second,
+	k := &Kubelet{client: client, ns: ns, badImages: badImages, maxGrace: time.Second,
 		procs: map[string]*podProcess{}, deleted: map[string]bool{}}
 	k.ctx, k.cancel = context.WithCancel(context.Background())
 	w, err := client.CoreV1().Pods(ns).Watch(k.ctx, metav1.ListOptions{})
@@ -75,12 +83,12 @@ func startKubelet(t *testing.T, client k8s.Interface, ns string, badImages map[s
 	return k
 }
 
-func (k *kubelet) stop() {
+func (k *Kubelet) stop() {
 	k.cancel()
 	k.wg.Wait()
 }
 
-func (k *kubelet) watch(w watch.Interface) {
+func (k *Kubelet) watch(w watch.Interface) {
 	defer k.wg.Done()
 	defer w.Stop()
 	for {
@@ -99,7 +107,7 @@ func (k *kubelet) watch(w watch.Interface) {
 			case watch.Added:
 				// Admission: every pod the provider creates must be one
 				// the API server would accept.
-				if p := podProblems(pod); len(p) > 0 {
+				if p := PodProblems(pod); len(p) > 0 {
 					k.mu.Lock()
 					k.problems = append(k.problems, p...)
 					k.mu.Unlock()
@@ -114,7 +122,7 @@ func (k *kubelet) watch(w watch.Interface) {
 }
 
 // update applies f to the pod's status, unless the pod is gone.
-func (k *kubelet) update(name string, f func(*corev1.PodStatus)) {
+func (k *Kubelet) update(name string, f func(*corev1.PodStatus)) {
 	pods := k.client.CoreV1().Pods(k.ns)
 	pod, err := pods.Get(context.Background(), name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -134,7 +142,7 @@ func waiting(name, reason, msg string) []corev1.ContainerStatus {
 }
 
 // run is the pod's life on the node.
-func (k *kubelet) run(pod *corev1.Pod) {
+func (k *Kubelet) run(pod *corev1.Pod) {
 	defer k.wg.Done()
 	c := pod.Spec.Containers[0]
 	k.update(pod.Name, func(s *corev1.PodStatus) {
@@ -245,7 +253,7 @@ func waitGroupGone(pgid int) {
 	}
 }
 
-func (k *kubelet) podDeleted(pod *corev1.Pod) {
+func (k *Kubelet) podDeleted(pod *corev1.Pod) {
 	k.mu.Lock()
 	k.deleted[pod.Name] = true
 	proc := k.procs[pod.Name]
@@ -271,8 +279,8 @@ func (k *kubelet) podDeleted(pod *corev1.Pod) {
 	}()
 }
 
-// gone reports, as an error, a pod whose processes still run.
-func (k *kubelet) gone(name string) error {
+// Gone reports, as an error, a pod whose processes still run.
+func (k *Kubelet) Gone(name string) error {
 	k.mu.Lock()
 	proc := k.procs[name]
 	k.mu.Unlock()
@@ -326,3 +334,64 @@ func (l *lockedBuffer) String() string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// PodProblems checks what the API server would: names, labels,
+// annotations, environment names and resource quantities; and what the
+// provider promises: restartPolicy Never, no privilege escalation, no
+// capabilities.
+func PodProblems(pod *corev1.Pod) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	for _, msg := range validation.IsDNS1123Label(pod.Name) {
+		bad("pod name %q: %s", pod.Name, msg)
+	}
+	for _, msg := range validation.IsDNS1123Label(pod.Namespace) {
+		bad("namespace %q: %s", pod.Namespace, msg)
+	}
+	for k, v := range pod.Labels {
+		for _, msg := range append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...) {
+			bad("label %s=%s: %s", k, v, msg)
+		}
+	}
+	for k := range pod.Annotations {
+		for _, msg := range validation.IsQualifiedName(k) {
+			bad("annotation %s: %s", k, msg)
+		}
+	}
+	if len(pod.Spec.Containers) != 1 {
+		bad("pod has %d containers, want 1", len(pod.Spec.Containers))
+		return out
+	}
+	c := pod.Spec.Containers[0]
+	for _, msg := range validation.IsDNS1123Label(c.Name) {
+		bad("container name %q: %s", c.Name, msg)
+	}
+	for _, e := range c.Env {
+		for _, msg := range validation.IsEnvVarName(e.Name) {
+			bad("env %s: %s", e.Name, msg)
+		}
+	}
+	for _, list := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
+		for name, q := range list {
+			if _, err := resource.ParseQuantity(q.String()); err != nil {
+				bad("resource %s = %q does not parse: %v", name, q.String(), err)
+			}
+		}
+	}
+	for name, req := range c.Resources.Requests {
+		if lim, ok := c.Resources.Limits[name]; ok && req.Cmp(lim) > 0 {
+			bad("request %s %s exceeds its limit %s", name, req.String(), lim.String())
+		}
+	}
+	if pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		bad("restartPolicy = %s", pod.Spec.RestartPolicy)
+	}
+	sc := c.SecurityContext
+	if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		bad("container security context = %+v, want no privilege escalation and ALL capabilities dropped", sc)
+	}
+	if _, err := json.Marshal(pod); err != nil {
+		bad("pod does not encode: %v", err)
+	}
+	return out
+}
