@@ -32,8 +32,8 @@ import (
 // running each pod's command as a local process group (with the pod's
 // environment, not in a container: there is no container runtime here).
 // Images listed in badImages fail to pull. A deleted pod's processes get
-// SIGTERM, then SIGKILL after the pod's grace period (capped by
-// maxGrace); a pod past its activeDeadlineSeconds is killed and marked
+// SIGTERM, then SIGKILL after the pod's grace period (at most a
+// second); a pod past its activeDeadlineSeconds is killed and marked
 // DeadlineExceeded. The fake API server deletes pods at once, without
 // the graceful Terminating phase of a real one.
 type Kubelet struct {
@@ -49,7 +49,7 @@ type Kubelet struct {
 	mu       sync.Mutex
 	procs    map[string]*podProcess // by pod name
 	deleted  map[string]bool
-	problems []string // what podProblems found in the pods created
+	problems []string // PodProblems of the pods created, and API errors
 }
 
 type podProcess struct {
@@ -121,6 +121,13 @@ func (k *Kubelet) watch(w watch.Interface) {
 	}
 }
 
+// problem records something the test must fail for.
+func (k *Kubelet) problem(format string, args ...any) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.problems = append(k.problems, fmt.Sprintf(format, args...))
+}
+
 // update applies f to the pod's status, unless the pod is gone.
 func (k *Kubelet) update(name string, f func(*corev1.PodStatus)) {
 	pods := k.client.CoreV1().Pods(k.ns)
@@ -129,11 +136,12 @@ func (k *Kubelet) update(name string, f func(*corev1.PodStatus)) {
 		return
 	}
 	if err != nil {
-		panic(fmt.Sprintf("kubelet: get pod %s: %v", name, err))
+		k.problem("kubelet: get pod %s: %v", name, err)
+		return
 	}
 	f(&pod.Status)
 	if _, err := pods.UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		panic(fmt.Sprintf("kubelet: update pod %s: %v", name, err))
+		k.problem("kubelet: update pod %s: %v", name, err)
 	}
 }
 
