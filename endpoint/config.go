@@ -124,8 +124,8 @@ type Config struct {
 // ProviderConfig is the [provider] table: where blocks come from and how
 // many.
 type ProviderConfig struct {
-	// Type is local, slurm, pbs or kubernetes. Defaults to local. Only
-	// local and slurm are available in this release.
+	// Type is local, slurm, pbs or kubernetes. Defaults to local. See
+	// docs/slurm.md and docs/pbs-kubernetes.md.
 	Type string `toml:"type"`
 	// InitBlocks are started at once. Defaults to 1.
 	InitBlocks int `toml:"init_blocks"`
@@ -294,10 +294,7 @@ func (c *Config) Validate() error {
 	p := &c.Provider
 	if p.Implementation == nil {
 		switch p.Type {
-		case "local":
-		case "slurm":
-		case "pbs", "kubernetes":
-			bad("provider.type", "%q is not available in this release yet; use \"local\"", p.Type)
+		case "local", "slurm", "pbs", "kubernetes":
 		default:
 			bad("provider.type", "%q is unknown; use local, slurm, pbs or kubernetes", p.Type)
 		}

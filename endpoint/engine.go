@@ -17,6 +17,7 @@ import (
 	"github.com/funcx-go/funcx/manager"
 	"github.com/funcx-go/funcx/provider"
 	"github.com/funcx-go/funcx/provider/local"
+	"github.com/funcx-go/funcx/provider/pbs"
 	"github.com/funcx-go/funcx/provider/slurm"
 )
 
@@ -93,6 +94,10 @@ func newProvider(cfg *Config) (provider.Provider, error) {
 		return local.New(local.Config{Logger: cfg.Logger})
 	case "slurm":
 		return slurm.New(slurm.Config{CommandTimeout: cfg.Provider.CommandTimeout, Logger: cfg.Logger})
+	case "pbs":
+		return pbs.New(pbs.Config{CommandTimeout: cfg.Provider.CommandTimeout, Logger: cfg.Logger})
+	case "kubernetes":
+		return newKubernetesProvider(cfg)
 	default:
 		return nil, fmt.Errorf("provider.type %q is not available in this release yet", cfg.Provider.Type)
 	}
