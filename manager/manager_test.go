@@ -325,6 +325,9 @@ func TestDrainsBeforeWalltime(t *testing.T) {
 	if s := b.ix.Stats(); s.Pending != 3 || s.InFlight != 0 {
 		t.Fatalf("after drain: pending %d in flight %d, want 3 and 0", s.Pending, s.InFlight)
 	}
+	// The next manager runs in this process too, so it has the same ID:
+	// the interchange must have seen the first one leave.
+	waitFor(t, "the first manager gone from the interchange", func() bool { return len(b.ix.Stats().Managers) == 0 })
 	done2 := start(t, context.Background(), func() manager.Config { c := b.cfg; c.Walltime, c.DrainPeriod = 0, 0; return c }())
 	got := collect(t, b.ix, 3)
 	for _, q := range queued {
