@@ -144,7 +144,10 @@ ensure_slurmdbd() {
     say "mariadb is running"
   else
     say "starting mariadb"
-    /etc/init.d/mariadb start </dev/null >/dev/null || { slurm_logs; die "mariadb failed to start"; }
+    # In a session of its own: the init script backgrounds mysqld_safe in
+    # the caller's process group, which a job runner ending that group
+    # (a CI step, a terminal closing) would take down with it.
+    setsid /etc/init.d/mariadb start </dev/null >/dev/null || { slurm_logs; die "mariadb failed to start"; }
     wait_for "mariadb" mariadb_ok || { slurm_logs; die "mariadb not answering within ${TIMEOUT}s"; }
   fi
 
