@@ -14,6 +14,7 @@ import (
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/internal/broker/brokertest"
 	"github.com/funcx-go/funcx/internal/broker/membroker"
 	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
 	"github.com/funcx-go/funcx/internal/testlog"
@@ -46,6 +47,7 @@ func rabbitBroker(t *testing.T) (broker.Service, func(context.Context, broker.Cr
 	if testing.Short() {
 		t.Skip("needs RabbitMQ; runs without -short")
 	}
+	brokertest.ShareRabbitMQ(t) // no outage test stops RabbitMQ under this one
 	url := cmp.Or(os.Getenv("FUNCX_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672/")
 	svc, err := rabbitmq.New(rabbitmq.Config{URL: url})
 	if err != nil {
