@@ -48,6 +48,11 @@ func rabbitBroker(t *testing.T) (broker.Service, func(context.Context, broker.Cr
 		t.Skip("needs RabbitMQ; runs without -short")
 	}
 	brokertest.ShareRabbitMQ(t) // no outage test stops RabbitMQ under this one
+	return newRabbitBroker(t)
+}
+
+// newRabbitBroker is rabbitBroker without the lock.
+func newRabbitBroker(t *testing.T) (broker.Service, func(context.Context, broker.Credentials) (broker.EndpointConn, error)) {
 	url := cmp.Or(os.Getenv("FUNCX_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672/")
 	svc, err := rabbitmq.New(rabbitmq.Config{URL: url})
 	if err != nil {
