@@ -127,4 +127,3 @@ func TestRabbitMQOutageLosesNothing(t *testing.T) {
 		}
 	}
 }
-

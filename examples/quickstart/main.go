@@ -180,4 +180,3 @@ func throughput(ctx context.Context, f *fabric, n int) error {
 		n, failed, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 	return nil
 }
-
