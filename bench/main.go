@@ -7,7 +7,11 @@
 //   - no-op Go tasks through an Engine (interchange, manager and worker
 //     processes), beside the same worker processes driven directly, with
 //     2 and 4 workers, and one-task-at-a-time latency;
-//   - shell tasks running `true`, beside os/exec at the same parallelism.
+//   - shell tasks running `true`, beside os/exec at the same parallelism;
+//   - no-op tasks end to end (SDK -> HTTP service -> RabbitMQ -> endpoint
+//     -> workers -> back) and one-task latency, beside a raw RabbitMQ
+//     round trip (rabbitmq.RunRoundTrip). These rows need RabbitMQ
+//     (scripts/start-services.sh); without it the run fails saying so.
 //
 // Each pair is measured in alternating rounds and the median reported.
 // Targets are marked met or not; a missed target is not an error, and
@@ -16,11 +20,13 @@
 //	go run ./bench            # the full run, well under two minutes on 2 cores
 //	go run ./bench -quick     # small counts: a smoke test
 //	go run ./bench -json      # the report as JSON on stdout
+//	go run ./bench -only e2e  # only the end-to-end rows (or dispatch, engine)
 //
 // Progress goes to stderr, the table to stdout.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -28,6 +34,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/funcx-go/funcx/endpoint"
@@ -75,8 +83,25 @@ type options struct {
 	ShellTasks    int  `json:"shell_tasks"`
 	Workers       int  `json:"workers"`
 	Rounds        int  `json:"rounds"`
+	E2ETasks      int  `json:"e2e_tasks"`
+	RawBatch      int  `json:"raw_batch"`
 	Quick         bool `json:"quick"`
 	JSON          bool `json:"-"`
+	// AMQPURL is the RabbitMQ the end-to-end rows use (as guest: it
+	// creates the endpoint's user through the management API on the
+	// same host).
+	AMQPURL string `json:"-"`
+	// Only, if set, is the comma-separated phases to run: dispatch,
+	// engine, e2e.
+	Only string `json:"only,omitempty"`
+}
+
+// phases are the values -only accepts.
+var phases = []string{"dispatch", "engine", "e2e"}
+
+// runs reports whether the phase is selected.
+func (o *options) runs(phase string) bool {
+	return o.Only == "" || slices.Contains(strings.Split(o.Only, ","), phase)
 }
 
 // Default counts: chosen so that the full run stays well under two
@@ -85,12 +110,14 @@ type options struct {
 // dispatch rounds on a shared machine were seen to range over almost 2x.
 var defaults = options{
 	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
+	E2ETasks: 20_000, RawBatch: 100,
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
 // command line: enough to exercise every path, fast even under -race.
 var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
+	E2ETasks: 400, RawBatch: 100,
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -109,6 +136,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.ShellTasks, "shell-tasks", o.ShellTasks, "runs of \"true\" per shell round (engine and os/exec)")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "workers P of the first engine and the shell parallelism; a second engine runs 2P")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "alternating rounds of each measurement; the median is reported")
+	fs.IntVar(&o.E2ETasks, "e2e-tasks", o.E2ETasks, "no-op tasks per end-to-end round (SDK -> service -> RabbitMQ -> endpoint)")
+	fs.IntVar(&o.RawBatch, "raw-batch", o.RawBatch, "tasks per message of the raw RabbitMQ round trip baseline")
+	fs.StringVar(&o.AMQPURL, "amqp-url", cmp.Or(os.Getenv("FUNCX_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL or the local guest)")
+	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", "))
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
@@ -131,6 +162,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			"shell-tasks":    {&o.ShellTasks, &quickDefaults.ShellTasks},
 			"workers":        {&o.Workers, &quickDefaults.Workers},
 			"rounds":         {&o.Rounds, &quickDefaults.Rounds},
+			"e2e-tasks":      {&o.E2ETasks, &quickDefaults.E2ETasks},
+			"raw-batch":      {&o.RawBatch, &quickDefaults.RawBatch},
 		} {
 			if !set[name] {
 				*p.dst = *p.quick
@@ -145,9 +178,17 @@ func (o *options) validate() error {
 	for name, v := range map[string]int{
 		"-dispatch-tasks": o.DispatchTasks, "-managers": o.Managers, "-tasks": o.Tasks, "-pings": o.Pings,
 		"-shell-tasks": o.ShellTasks, "-workers": o.Workers, "-rounds": o.Rounds,
+		"-e2e-tasks": o.E2ETasks, "-raw-batch": o.RawBatch,
 	} {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, v))
+		}
+	}
+	if o.Only != "" {
+		for _, p := range strings.Split(o.Only, ",") {
+			if !slices.Contains(phases, p) {
+				errs = append(errs, fmt.Errorf("-only %q: unknown phase %q (want %s)", o.Only, p, strings.Join(phases, ", ")))
+			}
 		}
 	}
 	return errors.Join(errs...)
