@@ -198,8 +198,8 @@ func (f *e2eFabric) latencies(ctx context.Context, n int) ([]time.Duration, erro
 // in alternating rounds of the same run.
 func (h *harness) e2ePhase(ctx context.Context) (err error) {
 	o := h.o
-	h.progress("end to end through RabbitMQ at %s, %d workers: starting", redactURL(o.AMQPURL), o.Workers)
-	f, err := startE2E(ctx, o.AMQPURL, o.Workers)
+	h.progress("end to end through RabbitMQ at %s, %d workers: starting", redactURL(o.amqpURL()), o.Workers)
+	f, err := startE2E(ctx, o.amqpURL(), o.Workers)
 	if err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
@@ -210,7 +210,7 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 		run: func(ctx context.Context) (float64, error) { return f.throughput(ctx, o.E2ETasks) }}
 	raw := &measure{name: fmt.Sprintf("raw RabbitMQ round trip, %d tasks/msg", o.RawBatch), unit: "tasks/s",
 		run: func(ctx context.Context) (float64, error) {
-			s, err := rabbitmq.RunRoundTrip(ctx, rabbitmq.RoundTripConfig{URL: o.AMQPURL, Messages: max(1, o.E2ETasks/o.RawBatch), Batch: o.RawBatch})
+			s, err := rabbitmq.RunRoundTrip(ctx, rabbitmq.RoundTripConfig{URL: o.amqpURL(), Messages: max(1, o.E2ETasks/o.RawBatch), Batch: o.RawBatch})
 			return s.ItemsPerSec, err
 		}}
 	if err := h.alternate(ctx, "end to end", en, raw); err != nil {
@@ -239,7 +239,7 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 		return ms(percentile(ds, 50)), err
 	}}
 	rawl := &measure{name: "raw RabbitMQ round trip, one at a time", unit: "ms", run: func(ctx context.Context) (float64, error) {
-		s, err := rabbitmq.RunRoundTrip(ctx, rabbitmq.RoundTripConfig{URL: o.AMQPURL, LatencySamples: o.Pings})
+		s, err := rabbitmq.RunRoundTrip(ctx, rabbitmq.RoundTripConfig{URL: o.amqpURL(), LatencySamples: o.Pings})
 		rawAll = append(rawAll, s.Samples...)
 		return ms(s.P50), err
 	}}

@@ -96,6 +96,14 @@ type options struct {
 	Only string `json:"only,omitempty"`
 }
 
+// defaultAMQPURL is the RabbitMQ scripts/start-services.sh runs.
+const defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+// amqpURL is the RabbitMQ of the end-to-end rows.
+func (o *options) amqpURL() string {
+	return cmp.Or(o.AMQPURL, os.Getenv("FUNCX_TEST_AMQP_URL"), defaultAMQPURL)
+}
+
 // phases are the values -only accepts.
 var phases = []string{"dispatch", "engine", "e2e"}
 
@@ -138,7 +146,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "alternating rounds of each measurement; the median is reported")
 	fs.IntVar(&o.E2ETasks, "e2e-tasks", o.E2ETasks, "no-op tasks per end-to-end round (SDK -> service -> RabbitMQ -> endpoint)")
 	fs.IntVar(&o.RawBatch, "raw-batch", o.RawBatch, "tasks per message of the raw RabbitMQ round trip baseline")
-	fs.StringVar(&o.AMQPURL, "amqp-url", cmp.Or(os.Getenv("FUNCX_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL or the local guest)")
+	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
 	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", "))
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
