@@ -262,13 +262,41 @@ func (r *runner) resultLoop(ctx context.Context) {
 			if !ok {
 				return
 			}
+			batch, open := r.gatherResults(batch)
 			if _, err := r.j.AddResults(ctx, batch); err != nil {
 				r.log.Error("recording results failed; the tasks stay journaled and will run again", "results", len(batch), "err", err)
 			}
 			r.recorded.Add(uint64(len(batch)))
 			r.wakePublisher()
+			if !open {
+				return
+			}
 		}
 	}
+}
+
+// maxResultsPerCommit bounds the results one journal commit takes.
+const maxResultsPerCommit = 8192
+
+// gatherResults appends to batch the result batches the engine has
+// already produced, so that one journal commit (one fsync) takes them
+// all: the engine's batches are small (a manager's few results), and
+// committing each alone would hold results to one batch per fsync and,
+// once the engine's result buffer fills, stall its dispatch. open is
+// false once the engine's results have ended.
+func (r *runner) gatherResults(batch []funcx.Result) (_ []funcx.Result, open bool) {
+	for len(batch) < maxResultsPerCommit {
+		select {
+		case more, ok := <-r.eng.Results():
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, more...)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // waitRecorded waits until every result the engine has produced went
