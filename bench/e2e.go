@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/funcx-go/funcx/client"
@@ -177,19 +178,55 @@ func (f *e2eFabric) throughput(ctx context.Context, n int) (float64, error) {
 	return rate(n, time.Since(start)), nil
 }
 
-// latencies times n tasks sent one at a time, each waited for.
-func (f *e2eFabric) latencies(ctx context.Context, n int) ([]time.Duration, error) {
+// latencies times n tasks sent one at a time, each waited for, and adds
+// each task's time in every stage to stages.
+func (f *e2eFabric) latencies(ctx context.Context, n int, stages *stageTimes) ([]time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, engineDeadline)
 	defer cancel()
 	out := make([]time.Duration, 0, n)
 	for range n {
 		start := time.Now()
-		if _, err := f.ex.Submit(f.noop, nil).Result(ctx); err != nil {
+		r, err := f.ex.Submit(f.noop, nil).Result(ctx)
+		if err != nil {
 			return out, err
 		}
-		out = append(out, time.Since(start))
+		end := time.Now()
+		out = append(out, end.Sub(start))
+		stages.add(start, r.TaskResult.Times, end)
 	}
 	return out, nil
+}
+
+// stageNames name the gaps between a task's timestamps, from the SDK's
+// submit to its future resolving.
+var stageNames = []string{
+	"SDK -> service", "service -> endpoint", "endpoint -> dispatch", "dispatch -> worker start",
+	"run", "worker -> stored in service", "stored -> SDK",
+}
+
+// stageTimes collects, per stage, how long each task spent in it.
+type stageTimes [][]time.Duration
+
+func (st *stageTimes) add(start time.Time, t api.Times, end time.Time) {
+	if *st == nil {
+		*st = make(stageTimes, len(stageNames))
+	}
+	pts := []time.Time{start, t.Submitted, t.Received, t.Dispatched, t.Started, t.Finished, t.Stored, end}
+	for i := range stageNames {
+		(*st)[i] = append((*st)[i], pts[i+1].Sub(pts[i]))
+	}
+}
+
+// String gives each stage's median: where one task's time goes.
+func (st stageTimes) String() string {
+	var b strings.Builder
+	for i, name := range stageNames {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %.3f", name, ms(percentile(st[i], 50)))
+	}
+	return b.String() + " (ms, medians)"
 }
 
 // e2ePhase measures the fabric end to end through RabbitMQ beside a raw
@@ -233,8 +270,9 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 
 	h.progress("end to end latency: %d one-task round trips per round", o.Pings)
 	var engAll, rawAll []time.Duration
+	var stages stageTimes
 	enl := &measure{name: "end to end, one task at a time", unit: "ms", run: func(ctx context.Context) (float64, error) {
-		ds, err := f.latencies(ctx, o.Pings)
+		ds, err := f.latencies(ctx, o.Pings, &stages)
 		engAll = append(engAll, ds...)
 		return ms(percentile(ds, 50)), err
 	}}
@@ -246,6 +284,7 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 	if err := h.alternate(ctx, "end to end latency p50", enl, rawl); err != nil {
 		return err
 	}
+	h.progress("end to end latency by stage: %s", stages)
 	for _, p := range []struct {
 		key string
 		pct float64

@@ -34,6 +34,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -55,6 +56,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	if o.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(o.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+		defer stopProfile()
+	}
 	// Ctrl-C cancels the run; the deferred stops still end every engine.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	rep, runErr := run(ctx, o, os.Stderr)
@@ -72,6 +81,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", runErr)
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile profiles this process (the interchange, and for the
+// end-to-end rows also the service, the endpoint's link and the SDK; not
+// the manager and worker processes) into path.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // options are the harness's settings.
@@ -94,6 +118,8 @@ type options struct {
 	// Only, if set, is the comma-separated phases to run: dispatch,
 	// engine, e2e.
 	Only string `json:"only,omitempty"`
+	// CPUProfile, if set, is where this process's CPU profile goes.
+	CPUProfile string `json:"-"`
 }
 
 // defaultAMQPURL is the RabbitMQ scripts/start-services.sh runs.
@@ -118,14 +144,14 @@ func (o *options) runs(phase string) bool {
 // dispatch rounds on a shared machine were seen to range over almost 2x.
 var defaults = options{
 	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
-	E2ETasks: 20_000, RawBatch: 100,
+	E2ETasks: 20_000, RawBatch: 1,
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
 // command line: enough to exercise every path, fast even under -race.
 var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
-	E2ETasks: 400, RawBatch: 100,
+	E2ETasks: 400, RawBatch: 1,
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -148,6 +174,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.RawBatch, "raw-batch", o.RawBatch, "tasks per message of the raw RabbitMQ round trip baseline")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
 	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", "))
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
