@@ -30,7 +30,8 @@ func rabbitmqctl(t *testing.T, args ...string) error {
 
 // RabbitMQ stopped and started again in the middle of a run: the
 // service's result consumer and publisher and the endpoint's link all
-// reconnect, and every task completes with exactly one recorded result.
+// reconnect, and every task (submitted before, during and after the
+// outage) completes with exactly one recorded result.
 //
 // Not parallel, and it holds the machine-wide RabbitMQ lock exclusively:
 // every other RabbitMQ test (of this package, of the other packages that
@@ -89,6 +90,11 @@ func TestRabbitMQOutageLosesNothing(t *testing.T) {
 		}
 	}
 	t.Logf("RabbitMQ stopped with %d of %d results in", done, n)
+	// Tasks submitted during the outage: the service holds the request
+	// while its publisher redials, until RabbitMQ is back.
+	for i := range n / 10 {
+		futures = append(futures, ex.Submit(fn, n+i))
+	}
 	// Long enough for every connection to notice and retry at least once.
 	time.Sleep(2 * time.Second)
 	if err := rabbitmqctl(t, "start_app"); err != nil {
@@ -98,18 +104,28 @@ func TestRabbitMQOutageLosesNothing(t *testing.T) {
 	if err := rabbitmqctl(t, "await_startup"); err != nil {
 		t.Fatalf("RabbitMQ did not start: %v", err)
 	}
+	// And tasks submitted after it.
+	more, err := ex.Map(ctx, fn, inputs[:n/10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	futures = append(futures, more...)
 
 	for i, fu := range futures {
 		r, err := fu.Result(ctx)
 		if err != nil {
 			t.Fatalf("task %d: %v", i, err)
 		}
+		want := i
+		if i >= n+n/10 {
+			want = i - n - n/10 // the inputs again
+		}
 		var out int
-		if err := r.Output(&out); err != nil || out != i {
-			t.Fatalf("task %d: output %d, %v", i, out, err)
+		if err := r.Output(&out); err != nil || out != want {
+			t.Fatalf("task %d: output %d, %v; want %d", i, out, err, want)
 		}
 	}
-	want := make(map[string]bool, n)
+	want := make(map[string]bool, len(futures))
 	for _, fu := range futures {
 		want[fu.TaskID()] = true
 	}
