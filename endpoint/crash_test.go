@@ -19,6 +19,7 @@ import (
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/broker"
 	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
+	"github.com/funcx-go/funcx/internal/journal"
 	"github.com/funcx-go/funcx/internal/proctest"
 	"github.com/funcx-go/funcx/manager"
 	"github.com/funcx-go/funcx/service/api"
@@ -186,8 +187,8 @@ func (c *childEndpoint) stop(t *testing.T) {
 func TestEndpointKill9LosesNothing(t *testing.T) {
 	t.Parallel()
 	f := startFabric(t, rabbitBroker)
-	journal := filepath.Join(t.TempDir(), "journal.db")
-	first := f.startChildEndpoint(t, journal)
+	journalPath := filepath.Join(t.TempDir(), "journal.db")
+	first := f.startChildEndpoint(t, journalPath)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -227,7 +228,7 @@ func TestEndpointKill9LosesNothing(t *testing.T) {
 	// Its managers and workers notice and exit by themselves.
 	proctest.WaitGone(t, envRunMark, first.mark, 2*childHeartbeatThreshold+20*time.Second)
 
-	second := f.startChildEndpoint(t, journal)
+	second := f.startChildEndpoint(t, journalPath)
 	for i, fu := range futures {
 		r, err := fu.Result(ctx)
 		if err != nil {
@@ -240,6 +241,24 @@ func TestEndpointKill9LosesNothing(t *testing.T) {
 	}
 	second.stop(t)
 	proctest.WaitGone(t, envRunMark, second.mark, 20*time.Second)
+	// A clean stop leaves nothing behind in the journal: no task without
+	// its result, no result the broker has not confirmed.
+	j, err := journal.Open(journalPath, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := j.PendingTasks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox, err := j.Outbox(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if len(pending) > 0 || len(outbox) > 0 {
+		t.Errorf("journal after a clean stop: %d tasks pending, %d results in the outbox", len(pending), len(outbox))
+	}
 
 	// The service's result log holds each task exactly once.
 	want := make(map[string]bool, n)

@@ -4,10 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +30,7 @@ import (
 // fabric is a service on loopback HTTP with an in-process broker, a client
 // logged in to it and an endpoint registered with it.
 type fabric struct {
+	url        string // the service's
 	dial       func(ctx context.Context, creds broker.Credentials) (broker.EndpointConn, error)
 	cl         *client.Client
 	endpointID string
@@ -107,7 +111,7 @@ func startFabric(t *testing.T, newBroker func(*testing.T) (broker.Service, func(
 		_ = st.Close()
 	})
 	b := reg.Broker
-	return &fabric{dial: dial, cl: cl, endpointID: reg.EndpointID, creds: broker.Credentials{
+	return &fabric{url: "http://" + ln.Addr().String(), dial: dial, cl: cl, endpointID: reg.EndpointID, creds: broker.Credentials{
 		URL: b.URL, Username: b.Username, Password: b.Password, TaskQueue: b.TaskQueue, ResultExchange: b.ResultExchange}}
 }
 
@@ -201,6 +205,33 @@ func endToEnd(t *testing.T, f *fabric, n int) {
 			t.Fatalf("task %d: output %d, %v", i, out, err)
 		}
 	}
+	// Nothing failed, so nothing was sent twice: the endpoint publishes
+	// each result once, whether straight from its result loop or from
+	// its outbox.
+	if got := f.metric(t, "funcx_service_duplicate_results_total"); got != "0" {
+		t.Errorf("the service dropped %s duplicate results", got)
+	}
+}
+
+// metric reads one unlabelled metric from the service's /metrics.
+func (f *fabric) metric(t *testing.T, name string) string {
+	t.Helper()
+	resp, err := http.Get(f.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no metric %s in:\n%s", name, body)
+	return ""
 }
 
 // A stopped endpoint's queued work waits in the broker; the restarted
