@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,17 +12,22 @@ import (
 	"github.com/funcx-go/funcx/service/api"
 )
 
-// rabbitmqctl runs rabbitmqctl (in /usr/sbin, often not on a test's
-// PATH) with args.
+// rabbitmqctlPath finds rabbitmqctl: in /usr/sbin, often not on a test's
+// PATH.
+func rabbitmqctlPath() string {
+	if bin, err := exec.LookPath("rabbitmqctl"); err == nil {
+		return bin
+	}
+	return "/usr/sbin/rabbitmqctl"
+}
+
+// rabbitmqctl runs rabbitmqctl with args (as root, like the README's test
+// command: it needs the node's Erlang cookie).
 func rabbitmqctl(t *testing.T, args ...string) error {
 	t.Helper()
-	bin, err := exec.LookPath("rabbitmqctl")
-	if err != nil {
-		bin = "/usr/sbin/rabbitmqctl"
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, rabbitmqctlPath(), args...).CombinedOutput()
 	if err != nil {
 		t.Logf("rabbitmqctl %v: %v\n%s", args, err, out)
 	}
@@ -50,9 +56,21 @@ func TestRabbitMQOutageLosesNothing(t *testing.T) {
 	t.Cleanup(func() {
 		if !restarted {
 			if err := rabbitmqctl(t, "start_app"); err != nil {
-				t.Errorf("restarting RabbitMQ after the test: %v (run scripts/start-services.sh)", err)
+				t.Errorf("restarting RabbitMQ after the test: %v (run: rabbitmqctl start_app)", err)
 			}
 		}
+	})
+	// Cleanups do not run if the test binary dies (a -timeout panic, a
+	// kill): a guard in a session of its own starts RabbitMQ again after
+	// a while all the same. The cleanup ends it, with its sleep.
+	guard := exec.Command("sh", "-c", "sleep 300; exec "+rabbitmqctlPath()+" start_app")
+	guard.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := guard.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-guard.Process.Pid, syscall.SIGKILL)
+		_ = guard.Wait()
 	})
 	f.runEndpoint(t, filepath.Join(t.TempDir(), "journal.db"))
 
