@@ -2,7 +2,6 @@ package brokertest
 
 import (
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 )
@@ -11,8 +10,10 @@ import (
 // sharing the local RabbitMQ: tests that use it hold it shared, a test
 // that stops it (rabbitmqctl stop_app) holds it exclusively. Test
 // packages run as parallel processes under `go test ./...`, so an
-// in-process mutex could not keep an outage away from the others.
-var RabbitMQLockPath = filepath.Join(os.TempDir(), "funcx-go-rabbitmq-tests.lock")
+// in-process mutex could not keep an outage away from the others. It is
+// in /tmp, not $TMPDIR, which may differ between the processes sharing
+// the broker.
+const RabbitMQLockPath = "/tmp/funcx-go-rabbitmq-tests.lock"
 
 // ShareRabbitMQ takes the RabbitMQ lock shared until the test ends: it
 // waits while a test that stops RabbitMQ runs, and keeps such a test from
