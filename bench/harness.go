@@ -20,11 +20,13 @@ const (
 	targetLatencyP50 = 2.0     // ms, end to end
 	targetLatencyP99 = 10.0    // ms, end to end
 	targetShellRatio = 0.8     // engine / raw os/exec at the same parallelism
+	targetE2ERatio   = 0.8     // end to end / raw RabbitMQ round trip
 )
 
 // rowOrder is the order of the table's rows, whatever order the phases
 // measure them in.
-var rowOrder = []string{"dispatch", "noop-a", "noop-b", "latency-p50", "latency-p99", "shell-captured", "shell-uncaptured", "shell-direct", "container-warm", "container-cold"}
+var rowOrder = []string{"dispatch", "noop-a", "noop-b", "latency-p50", "latency-p99", "shell-captured", "shell-uncaptured", "shell-direct",
+	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99"}
 
 // harness runs the phases and collects their rows.
 type harness struct {
@@ -39,15 +41,21 @@ type harness struct {
 func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 	h := &harness{o: o, log: log, rep: newReport(o)}
 	start := time.Now()
-	err := h.dispatchPhase(ctx)
-	if err == nil {
+	var err error
+	if o.runs("dispatch") {
+		err = h.dispatchPhase(ctx)
+	}
+	if err == nil && o.runs("engine") {
 		err = h.enginePhase(ctx, o.Workers, "noop-a", true)
 	}
-	if err == nil {
+	if err == nil && o.runs("engine") {
 		err = h.enginePhase(ctx, 2*o.Workers, "noop-b", false)
 	}
-	if err == nil && o.Containers {
+	if err == nil && o.Containers && o.runs("containers") {
 		err = h.containerPhase(ctx)
+	}
+	if err == nil && o.runs("e2e") {
+		err = h.e2ePhase(ctx)
 	}
 	h.rep.Seconds = time.Since(start).Seconds()
 	slices.SortStableFunc(h.rep.Rows, func(a, b row) int {

@@ -7,7 +7,11 @@
 //   - no-op Go tasks through an Engine (interchange, manager and worker
 //     processes), beside the same worker processes driven directly, with
 //     2 and 4 workers, and one-task-at-a-time latency;
-//   - shell tasks running `true`, beside os/exec at the same parallelism.
+//   - shell tasks running `true`, beside os/exec at the same parallelism;
+//   - no-op tasks end to end (SDK -> HTTP service -> RabbitMQ -> endpoint
+//     -> workers -> back) and one-task latency, beside a raw RabbitMQ
+//     round trip (rabbitmq.RunRoundTrip). These rows need RabbitMQ
+//     (scripts/start-services.sh); without it the run fails saying so.
 //
 // Each pair is measured in alternating rounds and the median reported.
 // Targets are marked met or not; a missed target is not an error, and
@@ -16,11 +20,13 @@
 //	go run ./bench            # the full run, well under two minutes on 2 cores
 //	go run ./bench -quick     # small counts: a smoke test
 //	go run ./bench -json      # the report as JSON on stdout
+//	go run ./bench -only e2e  # only the end-to-end rows (or dispatch, engine)
 //
 // Progress goes to stderr, the table to stdout.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -28,6 +34,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/funcx-go/funcx/endpoint"
@@ -46,6 +55,14 @@ func main() {
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
+	}
+	if o.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(o.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+		defer stopProfile()
 	}
 	// Ctrl-C cancels the run; the deferred stops still end every engine.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -66,6 +83,21 @@ func main() {
 	}
 }
 
+// startCPUProfile profiles this process (the interchange, and for the
+// end-to-end rows also the service, the endpoint's link and the SDK; not
+// the manager and worker processes) into path.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 // options are the harness's settings.
 type options struct {
 	DispatchTasks int  `json:"dispatch_tasks"`
@@ -75,9 +107,36 @@ type options struct {
 	ShellTasks    int  `json:"shell_tasks"`
 	Workers       int  `json:"workers"`
 	Rounds        int  `json:"rounds"`
+	E2ETasks      int  `json:"e2e_tasks"`
+	RawBatch      int  `json:"raw_batch"`
 	Quick         bool `json:"quick"`
 	Containers    bool `json:"containers"`
 	JSON          bool `json:"-"`
+	// AMQPURL is the RabbitMQ the end-to-end rows use (as guest: it
+	// creates the endpoint's user through the management API on the
+	// same host).
+	AMQPURL string `json:"-"`
+	// Only, if set, is the comma-separated phases to run: dispatch,
+	// engine, containers, e2e.
+	Only string `json:"only,omitempty"`
+	// CPUProfile, if set, is where this process's CPU profile goes.
+	CPUProfile string `json:"-"`
+}
+
+// defaultAMQPURL is the RabbitMQ scripts/start-services.sh runs.
+const defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+// amqpURL is the RabbitMQ of the end-to-end rows.
+func (o *options) amqpURL() string {
+	return cmp.Or(o.AMQPURL, os.Getenv("FUNCX_TEST_AMQP_URL"), defaultAMQPURL)
+}
+
+// phases are the values -only accepts.
+var phases = []string{"dispatch", "engine", "containers", "e2e"}
+
+// runs reports whether the phase is selected.
+func (o *options) runs(phase string) bool {
+	return o.Only == "" || slices.Contains(strings.Split(o.Only, ","), phase)
 }
 
 // Default counts: chosen so that the full run stays well under two
@@ -87,6 +146,7 @@ type options struct {
 var defaults = options{
 	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
 	Containers: true,
+	E2ETasks:   20_000, RawBatch: 1,
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
@@ -94,6 +154,7 @@ var defaults = options{
 var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
 	Containers: true,
+	E2ETasks:   400, RawBatch: 1,
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -113,6 +174,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Workers, "workers", o.Workers, "workers P of the first engine and the shell parallelism; a second engine runs 2P")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "alternating rounds of each measurement; the median is reported")
 	fs.BoolVar(&o.Containers, "containers", o.Containers, "measure docker containers too (warm task vs raw task, cold start vs docker run); needs dockerd")
+	fs.IntVar(&o.E2ETasks, "e2e-tasks", o.E2ETasks, "no-op tasks per end-to-end round (SDK -> service -> RabbitMQ -> endpoint)")
+	fs.IntVar(&o.RawBatch, "raw-batch", o.RawBatch, "tasks per message of the raw RabbitMQ round trip baseline")
+	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
+	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", "))
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
@@ -135,6 +201,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			"shell-tasks":    {&o.ShellTasks, &quickDefaults.ShellTasks},
 			"workers":        {&o.Workers, &quickDefaults.Workers},
 			"rounds":         {&o.Rounds, &quickDefaults.Rounds},
+			"e2e-tasks":      {&o.E2ETasks, &quickDefaults.E2ETasks},
+			"raw-batch":      {&o.RawBatch, &quickDefaults.RawBatch},
 		} {
 			if !set[name] {
 				*p.dst = *p.quick
@@ -149,9 +217,17 @@ func (o *options) validate() error {
 	for name, v := range map[string]int{
 		"-dispatch-tasks": o.DispatchTasks, "-managers": o.Managers, "-tasks": o.Tasks, "-pings": o.Pings,
 		"-shell-tasks": o.ShellTasks, "-workers": o.Workers, "-rounds": o.Rounds,
+		"-e2e-tasks": o.E2ETasks, "-raw-batch": o.RawBatch,
 	} {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, v))
+		}
+	}
+	if o.Only != "" {
+		for _, p := range strings.Split(o.Only, ",") {
+			if !slices.Contains(phases, p) {
+				errs = append(errs, fmt.Errorf("-only %q: unknown phase %q (want %s)", o.Only, p, strings.Join(phases, ", ")))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -14,13 +14,16 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultRequestTimeout   = 30 * time.Second
-	DefaultMaxRetries       = 4
-	DefaultMaxBatch         = 1000
-	DefaultBatchDelay       = 2 * time.Millisecond
-	DefaultPollWait         = 20 * time.Second
-	DefaultMaxResponseBytes = 256 << 20
-	DefaultMaxIdleConns     = 16
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxRetries     = 4
+	DefaultMaxBatch       = 1000
+	// DefaultBatchDelay sends at once: submissions made while a request
+	// is in flight are grouped all the same, so a burst still travels in
+	// few requests, and a lone task does not wait.
+	DefaultBatchDelay       time.Duration = -1
+	DefaultPollWait                       = 20 * time.Second
+	DefaultMaxResponseBytes               = 256 << 20
+	DefaultMaxIdleConns                   = 16
 )
 
 // Config configures a Client. The zero value is not usable: ServiceURL and
@@ -64,7 +67,7 @@ type Config struct {
 	// BatchDelay is how long an Executor holds the first of a group of
 	// submissions so that others submitted meanwhile share its request.
 	// Negative sends at once (submissions arriving while a request is in
-	// flight are still grouped). Defaults to DefaultBatchDelay.
+	// flight are still grouped). Defaults to DefaultBatchDelay: at once.
 	BatchDelay time.Duration
 	// PollWait is how long one results long poll waits on the service, at
 	// most api.MaxWait. Defaults to DefaultPollWait.

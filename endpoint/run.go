@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,6 +136,10 @@ type runner struct {
 	conns     *connHolder
 	published chan struct{} // wakes the publisher: the outbox grew
 	recorded  atomic.Uint64 // results taken from the engine and journaled
+	// sent tracks results published straight from the result loop while
+	// they are journaled (see resultLoop).
+	sent    sentResults
+	flushMu sync.Mutex
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -270,13 +275,49 @@ func (r *runner) resultLoop(ctx context.Context) {
 			if !ok {
 				return
 			}
+			batch, open := r.gatherResults(batch)
+			// Publish while the journal commits rather than after: a
+			// result then reaches the service one fsync sooner. Safe: if
+			// the endpoint dies before the commit, the task runs again
+			// and the service keeps the first result it got.
+			direct := r.publishDirect(ctx, batch)
 			if _, err := r.j.AddResults(ctx, batch); err != nil {
 				r.log.Error("recording results failed; the tasks stay journaled and will run again", "results", len(batch), "err", err)
 			}
+			if direct != nil {
+				direct()
+			}
 			r.recorded.Add(uint64(len(batch)))
 			r.wakePublisher()
+			if !open {
+				return
+			}
 		}
 	}
+}
+
+// maxResultsPerCommit bounds the results one journal commit takes.
+const maxResultsPerCommit = 8192
+
+// gatherResults appends to batch the result batches the engine has
+// already produced, so that one journal commit (one fsync) takes them
+// all: the engine's batches are small (a manager's few results), and
+// committing each alone would hold results to one batch per fsync and,
+// once the engine's result buffer fills, stall its dispatch. open is
+// false once the engine's results have ended.
+func (r *runner) gatherResults(batch []funcx.Result) (_ []funcx.Result, open bool) {
+	for len(batch) < maxResultsPerCommit {
+		select {
+		case more, ok := <-r.eng.Results():
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, more...)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // waitRecorded waits until every result the engine has produced went
@@ -314,9 +355,47 @@ func (r *runner) publishLoop(ctx context.Context) {
 	}
 }
 
-// flushOutbox publishes the outbox until it is empty, the connection is
-// gone, or ctx ends.
+// publishDirect starts publishing results that are being journaled,
+// if the broker is connected, and returns a wait that ends once the
+// broker has answered; nil if nothing was sent. Results the broker
+// confirmed are left for the publisher to remove from the outbox
+// (Confirm) once they are there; the others it publishes again.
+func (r *runner) publishDirect(ctx context.Context, results []funcx.Result) (wait func()) {
+	conn := r.conns.current()
+	if conn == nil {
+		return nil
+	}
+	ids := make([]funcx.TaskID, len(results))
+	for i := range results {
+		ids[i] = results[i].TaskID
+	}
+	r.sent.start(ids)
+	done := make(chan error, 1)
+	go func() { done <- conn.PublishResults(ctx, results) }()
+	return func() {
+		err := <-done
+		r.sent.finish(ids, err == nil)
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("publishing results failed; they stay in the outbox", "results", len(results), "err", err)
+		}
+	}
+}
+
+// flushOutbox removes what the broker confirmed from the outbox, then
+// publishes the outbox until it is empty (but for results the result
+// loop is publishing), the connection is gone, or ctx ends.
 func (r *runner) flushOutbox(ctx context.Context) {
+	// One flush at a time: the publisher's, or the last one of a stop.
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	if ids := r.sent.takeConfirmed(); len(ids) > 0 {
+		if err := r.j.Confirm(ctx, ids); err != nil {
+			// Left in the outbox: the next run publishes them again and
+			// the service drops the duplicates.
+			r.log.Error("removing confirmed results from the outbox failed", "err", err)
+		}
+		r.sent.confirmDone(ids)
+	}
 	for ctx.Err() == nil {
 		conn := r.conns.current()
 		if conn == nil {
@@ -327,6 +406,7 @@ func (r *runner) flushOutbox(ctx context.Context) {
 			r.log.Error("reading the outbox failed", "err", err)
 			return
 		}
+		results = r.sent.skipSent(results)
 		if len(results) == 0 {
 			return
 		}
@@ -406,4 +486,71 @@ func (h *connHolder) closeCurrent() {
 	if c != nil {
 		_ = c.Close()
 	}
+}
+
+// sentResults tracks the results the result loop publishes itself: those
+// in flight, and those the broker confirmed that are still in the
+// outbox. The publisher sends neither again, and removes the confirmed
+// ones from the outbox.
+type sentResults struct {
+	mu        sync.Mutex
+	inFlight  map[funcx.TaskID]struct{}
+	confirmed map[funcx.TaskID]struct{}
+}
+
+func (s *sentResults) start(ids []funcx.TaskID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inFlight == nil {
+		s.inFlight = make(map[funcx.TaskID]struct{})
+		s.confirmed = make(map[funcx.TaskID]struct{})
+	}
+	for _, id := range ids {
+		s.inFlight[id] = struct{}{}
+	}
+}
+
+func (s *sentResults) finish(ids []funcx.TaskID, confirmed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		delete(s.inFlight, id)
+		if confirmed {
+			s.confirmed[id] = struct{}{}
+		}
+	}
+}
+
+// takeConfirmed returns the confirmed IDs, which stay skipped until
+// confirmDone says the outbox no longer holds them.
+func (s *sentResults) takeConfirmed() []funcx.TaskID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]funcx.TaskID, 0, len(s.confirmed))
+	for id := range s.confirmed {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (s *sentResults) confirmDone(ids []funcx.TaskID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		delete(s.confirmed, id)
+	}
+}
+
+// skipSent drops from results, in place, those in flight or confirmed.
+func (s *sentResults) skipSent(results []funcx.Result) []funcx.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.inFlight) == 0 && len(s.confirmed) == 0 {
+		return results
+	}
+	return slices.DeleteFunc(results, func(r funcx.Result) bool {
+		_, sending := s.inFlight[r.TaskID]
+		_, sent := s.confirmed[r.TaskID]
+		return sending || sent
+	})
 }

@@ -4,16 +4,20 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/internal/broker/brokertest"
 	"github.com/funcx-go/funcx/internal/broker/membroker"
 	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
 	"github.com/funcx-go/funcx/internal/testlog"
@@ -26,6 +30,7 @@ import (
 // fabric is a service on loopback HTTP with an in-process broker, a client
 // logged in to it and an endpoint registered with it.
 type fabric struct {
+	url        string // the service's
 	dial       func(ctx context.Context, creds broker.Credentials) (broker.EndpointConn, error)
 	cl         *client.Client
 	endpointID string
@@ -46,6 +51,12 @@ func rabbitBroker(t *testing.T) (broker.Service, func(context.Context, broker.Cr
 	if testing.Short() {
 		t.Skip("needs RabbitMQ; runs without -short")
 	}
+	brokertest.ShareRabbitMQ(t) // no outage test stops RabbitMQ under this one
+	return newRabbitBroker(t)
+}
+
+// newRabbitBroker is rabbitBroker without the lock.
+func newRabbitBroker(t *testing.T) (broker.Service, func(context.Context, broker.Credentials) (broker.EndpointConn, error)) {
 	url := cmp.Or(os.Getenv("FUNCX_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672/")
 	svc, err := rabbitmq.New(rabbitmq.Config{URL: url})
 	if err != nil {
@@ -100,7 +111,7 @@ func startFabric(t *testing.T, newBroker func(*testing.T) (broker.Service, func(
 		_ = st.Close()
 	})
 	b := reg.Broker
-	return &fabric{dial: dial, cl: cl, endpointID: reg.EndpointID, creds: broker.Credentials{
+	return &fabric{url: "http://" + ln.Addr().String(), dial: dial, cl: cl, endpointID: reg.EndpointID, creds: broker.Credentials{
 		URL: b.URL, Username: b.Username, Password: b.Password, TaskQueue: b.TaskQueue, ResultExchange: b.ResultExchange}}
 }
 
@@ -194,6 +205,33 @@ func endToEnd(t *testing.T, f *fabric, n int) {
 			t.Fatalf("task %d: output %d, %v", i, out, err)
 		}
 	}
+	// Nothing failed, so nothing was sent twice: the endpoint publishes
+	// each result once, whether straight from its result loop or from
+	// its outbox.
+	if got := f.metric(t, "funcx_service_duplicate_results_total"); got != "0" {
+		t.Errorf("the service dropped %s duplicate results", got)
+	}
+}
+
+// metric reads one unlabelled metric from the service's /metrics.
+func (f *fabric) metric(t *testing.T, name string) string {
+	t.Helper()
+	resp, err := http.Get(f.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no metric %s in:\n%s", name, body)
+	return ""
 }
 
 // A stopped endpoint's queued work waits in the broker; the restarted

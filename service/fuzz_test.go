@@ -1,8 +1,12 @@
 package service_test
 
 import (
+	"net/url"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -49,4 +53,24 @@ func FuzzRegisterEndpoint(f *testing.F) {
 
 func FuzzTaskStatus(f *testing.F) {
 	fuzzHandler(f, "POST", api.PathTaskStatus, `{"task_ids":["00000000-0000-0000-0000-000000000000"]}`, `{"task_ids":null}`)
+}
+
+// FuzzResultsQuery feeds arbitrary query strings to GET /v1/results,
+// which parses after, wait and limit from them. MaxWait is tiny so that a
+// valid wait does not hold an iteration.
+func FuzzResultsQuery(f *testing.F) {
+	b := setup(f, func(c *service.Config) { c.MaxWait = time.Millisecond })
+	for _, s := range []string{"after=0&wait=0s", "after=-1", "wait=1h&limit=99999999999999999999", "limit=0", "after=x&wait=%", "wait=NaNs"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		target := api.PathResults + "?" + query
+		if _, err := url.ParseRequestURI(target); err != nil || strings.ContainsAny(query, " #\r\n\t") {
+			return // not a request line a client could send
+		}
+		code, data := b.do(t, "GET", target, b.alice.token, nil)
+		if code >= 500 {
+			t.Fatalf("GET %s: %d %s", target, code, data)
+		}
+	})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/broker/brokertest"
 	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
 	"github.com/funcx-go/funcx/internal/procfs"
 	"github.com/funcx-go/funcx/service/api"
@@ -98,6 +99,7 @@ func (w *bb) asOther() *bb {
 // fails (never skips) without it.
 func rabbitURL(t *testing.T) string {
 	t.Helper()
+	brokertest.ShareRabbitMQ(t) // no outage test stops RabbitMQ under this one
 	url := cmp.Or(os.Getenv("FUNCX_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672/")
 	svc, err := rabbitmq.New(rabbitmq.Config{URL: url})
 	if err != nil {

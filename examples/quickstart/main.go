@@ -1,14 +1,20 @@
-// Command quickstart runs the whole funcx fabric in one program on embedded
-// defaults: an interchange, one local block whose manager starts a worker
-// process per core, and a few shell and Go functions sent through them.
+// Command quickstart runs the whole funcx fabric in one program: the
+// service's HTTP API (on a loopback port, with its SQLite store in a
+// temporary directory), the in-process broker, an endpoint (endpoint.Run:
+// journal, interchange, one local block with a manager and worker
+// processes) and the Go SDK, which registers shell and Go functions,
+// submits tasks over HTTP and prints their results.
 //
 //	go run ./examples/quickstart
 //
-// It needs no service, broker or configuration. It shows the pattern every
-// program that embeds an endpoint engine follows: register Go functions in
-// init, call endpoint.ServeChildRole first thing in main (the engine
-// re-executes this binary as its manager and workers), then start an
-// Engine, submit tasks and read results.
+// It needs no running service, broker or configuration, and removes its
+// temporary files when it ends. With RabbitMQ and funcx-service the same
+// SDK calls reach remote endpoints: only the service URL and credentials
+// change.
+//
+// A program that runs an endpoint registers its Go functions in init and
+// calls endpoint.ServeChildRole first thing in main: the engine
+// re-executes the program as its manager and workers.
 package main
 
 import (
@@ -22,9 +28,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
-	"github.com/funcx-go/funcx/interchange"
+	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/worker"
 )
 
@@ -35,21 +41,20 @@ type Greeting struct {
 
 func init() {
 	// Registered in every process of this program, so the workers that
-	// the engine starts by re-executing it have the function too.
+	// the endpoint starts by re-executing it have the function too.
 	worker.Register("greet", func(_ context.Context, g Greeting) (string, error) {
 		if g.Name == "" {
 			return "", fmt.Errorf("greet: name is empty")
 		}
-		host, _ := os.Hostname()
-		return fmt.Sprintf("hello %s, from Go worker pid %d on %s", g.Name, os.Getpid(), host), nil
+		return fmt.Sprintf("hello %s, from Go worker pid %d", g.Name, os.Getpid()), nil
 	})
 }
 
 func main() {
 	endpoint.ServeChildRole()
 
-	noops := flag.Int("noops", 10000, "how many no-op Go tasks to push through for a throughput figure")
-	verbose := flag.Bool("v", false, "log what the engine does (to stderr)")
+	noops := flag.Int("noops", 2000, "how many no-op Go tasks to send for a throughput figure (0: none)")
+	verbose := flag.Bool("v", false, "log what the service and endpoint do (to stderr)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,145 +65,118 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, noops int, verbose bool) error {
-	cfg := endpoint.Config{PrefetchCapacity: 64}
+func run(ctx context.Context, noops int, verbose bool) (err error) {
+	log := slog.New(slog.DiscardHandler)
 	if verbose {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	eng, err := endpoint.NewEngine(cfg)
+	dir, err := os.MkdirTemp("", "funcx-quickstart-")
 	if err != nil {
 		return err
 	}
-	if err := eng.Start(ctx); err != nil {
+	defer os.RemoveAll(dir)
+	f, err := startFabric(ctx, dir, log)
+	if err != nil {
 		return err
 	}
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := eng.Stop(sctx); err != nil {
-			fmt.Fprintln(os.Stderr, "quickstart: stop:", err)
+		if serr := f.stop(); serr != nil && err == nil {
+			err = fmt.Errorf("stop: %w", serr)
 		}
 	}()
-	fmt.Printf("engine up: interchange at %s, one local block\n\n", eng.InterchangeAddr())
+	fmt.Printf("service at %s, endpoint %s up\n\n", f.url, f.endpointID)
 
-	demo := []struct {
-		label string
-		task  funcx.Task
-	}{
-		{"shell, argv", task(funcx.Command("uname", "-s"), nil)},
-		{"shell, script with arguments", task(funcx.Shell("echo '{greeting}, {name}!' | tr a-z A-Z"), `{"greeting":"hello","name":"funcx"}`)},
-		{"shell, non-zero exit", task(funcx.Shell("echo about to fail >&2; exit 3"), nil)},
-		{"go, registered function", task(funcx.GoFunc("greet"), `{"name":"quickstart"}`)},
-		{"go, function error", task(funcx.GoFunc("greet"), `{}`)},
-		{"go, built-in echo", task(funcx.GoFunc(worker.NameEcho), `{"any":["json",1,true]}`)},
-		{"go, not registered", task(funcx.GoFunc("no-such-function"), nil)},
-	}
-	labels := map[funcx.TaskID]string{}
-	var tasks []funcx.Task
-	for _, d := range demo {
-		labels[d.task.ID] = d.label
-		tasks = append(tasks, d.task)
-	}
-	if err := eng.Submit(tasks...); err != nil {
+	if err := demo(ctx, f); err != nil {
 		return err
 	}
-	results, err := await(ctx, eng, len(tasks), nil)
-	if err != nil {
-		return err
-	}
-	for _, d := range demo {
-		printResult(d.label, results[d.task.ID])
-	}
-
 	if noops > 0 {
-		fmt.Printf("\n%d no-op Go tasks through the same workers...\n", noops)
-		batch := make([]funcx.Task, noops)
-		for i := range batch {
-			batch[i] = task(funcx.GoFunc(worker.NameNoop), nil)
-		}
-		start := time.Now()
-		if err := eng.Submit(batch...); err != nil {
-			return err
-		}
-		got, err := await(ctx, eng, noops, func(done int) {
-			fmt.Fprintf(os.Stderr, "\r  %d/%d done", done, noops)
-		})
-		fmt.Fprintln(os.Stderr)
-		if err != nil {
-			return err
-		}
-		elapsed := time.Since(start)
-		failed := 0
-		for _, r := range got {
-			if r.State != funcx.StateSuccess {
-				failed++
-			}
-		}
-		st := eng.Status().Interchange
-		fmt.Printf("%d tasks, %d failed, in %s: %.0f tasks/s on %d managers, %d workers\n",
-			noops, failed, elapsed.Round(time.Millisecond), float64(noops)/elapsed.Seconds(), len(st.Managers), workers(st.Managers))
+		return throughput(ctx, f, noops)
 	}
 	return nil
 }
 
-func task(f funcx.Function, args any) funcx.Task {
-	t := funcx.Task{ID: funcx.NewTaskID(), Function: f}
-	if s, ok := args.(string); ok {
-		t.Args = []byte(s)
+// demo registers a few functions, runs one task of each and prints the
+// results.
+func demo(ctx context.Context, f *fabric) error {
+	cases := []struct {
+		label string
+		fn    api.RegisterFunctionRequest
+		args  any
+	}{
+		{"shell, argv", api.RegisterFunctionRequest{Kind: "shell", Argv: []string{"uname", "-s"}}, nil},
+		{"shell, script with arguments", api.RegisterFunctionRequest{Kind: "shell", Script: "echo '{greeting}, {name}!' | tr a-z A-Z"},
+			map[string]string{"greeting": "hello", "name": "funcx"}},
+		{"shell, non-zero exit", api.RegisterFunctionRequest{Kind: "shell", Script: "echo about to fail >&2; exit 3"}, nil},
+		{"go, registered function", api.RegisterFunctionRequest{Kind: "go", GoName: "greet"}, Greeting{Name: "quickstart"}},
+		{"go, function error", api.RegisterFunctionRequest{Kind: "go", GoName: "greet"}, Greeting{}},
+		{"go, built-in echo", api.RegisterFunctionRequest{Kind: "go", GoName: worker.NameEcho}, map[string]any{"any": []any{"json", 1, true}}},
+		{"go, not registered", api.RegisterFunctionRequest{Kind: "go", GoName: "no-such-function"}, nil},
 	}
-	return t
-}
-
-// await collects n results, reporting progress every 100ms if asked.
-func await(ctx context.Context, eng *endpoint.Engine, n int, progress func(done int)) (map[funcx.TaskID]funcx.Result, error) {
-	got := make(map[funcx.TaskID]funcx.Result, n)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for len(got) < n {
-		select {
-		case <-ctx.Done():
-			return got, ctx.Err()
-		case <-tick.C:
-			if progress != nil {
-				progress(len(got))
-			}
-		case batch, ok := <-eng.Results():
-			if !ok {
-				return got, fmt.Errorf("engine stopped with %d of %d results", len(got), n)
-			}
-			for _, r := range batch {
-				got[r.TaskID] = r
-			}
+	ex := f.cl.Executor(f.endpointID)
+	defer ex.Close()
+	futures := make([]*client.Future, len(cases))
+	for i, c := range cases {
+		c.fn.Name = c.label
+		id, err := f.cl.RegisterFunction(ctx, c.fn)
+		if err != nil {
+			return err
 		}
+		futures[i] = ex.Submit(id, c.args)
 	}
-	if progress != nil {
-		progress(len(got))
+	for i, c := range cases {
+		r, err := futures[i].Result(ctx)
+		if r == nil { // not a task failure: the fabric itself failed
+			return fmt.Errorf("%s: %w", c.label, err)
+		}
+		printResult(c.label, r)
 	}
-	return got, nil
+	return nil
 }
 
-func printResult(label string, r funcx.Result) {
+func printResult(label string, r *client.Result) {
 	fmt.Printf("%-30s ", label+":")
+	tr := r.TaskResult
 	switch {
-	case r.Error != nil:
-		fmt.Printf("failed: %s\n", r.Error)
-	case r.Output != nil:
-		fmt.Printf("output %s\n", r.Output)
+	case r.Err() != nil:
+		fmt.Printf("failed: %s\n", r.Err())
+	case len(tr.Output) > 0:
+		fmt.Printf("output %s\n", tr.Output)
 	default:
-		fmt.Printf("exit %d, stdout %q", r.ExitCode, strings.TrimSpace(string(r.Stdout)))
-		if len(r.Stderr) > 0 {
-			fmt.Printf(", stderr %q", strings.TrimSpace(string(r.Stderr)))
+		fmt.Printf("exit %d, stdout %q", tr.ExitCode, strings.TrimSpace(string(tr.Stdout)))
+		if len(tr.Stderr) > 0 {
+			fmt.Printf(", stderr %q", strings.TrimSpace(string(tr.Stderr)))
 		}
 		fmt.Println()
 	}
-	took := r.Times.Finished.Sub(r.Times.Started)
-	fmt.Printf("%-30s ran on %s worker %d in %s\n", "", r.Manager, r.Worker, took.Round(time.Microsecond))
 }
 
-func workers(ms []interchange.ManagerStats) int {
-	n := 0
-	for _, m := range ms {
-		n += m.Workers
+// throughput sends n no-op Go tasks through the whole fabric and prints
+// the rate.
+func throughput(ctx context.Context, f *fabric, n int) error {
+	id, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "noop", Kind: "go", GoName: worker.NameNoop})
+	if err != nil {
+		return err
 	}
-	return n
+	ex := f.cl.Executor(f.endpointID)
+	defer ex.Close()
+	inputs := make([]any, n)
+	start := time.Now()
+	futures, err := ex.Map(ctx, id, inputs)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, fu := range futures {
+		r, err := fu.Result(ctx)
+		if r == nil {
+			return err
+		}
+		if err != nil {
+			failed++
+		}
+	}
+	elapsed := time.Since(start)
+	fmt.Printf("\n%d no-op Go tasks, %d failed, in %s: %.0f tasks/s (SDK -> HTTP -> service -> broker -> endpoint -> workers -> back)\n",
+		n, failed, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	return nil
 }

@@ -77,9 +77,7 @@ func (s *Store) CreateToken(ctx context.Context, t service.Token) error {
 func (s *Store) TokenIdentity(ctx context.Context, hash []byte) (service.Identity, time.Time, error) {
 	var i service.Identity
 	var created, expires int64
-	err := s.r.QueryRowContext(ctx, `SELECT i.id, i.name, i.client_id, i.created_at, t.expires_at
-		FROM tokens t JOIN identities i ON i.id = t.identity_id WHERE t.hash = ?`, hash).
-		Scan(&i.ID, &i.Name, &i.ClientID, &created, &expires)
+	err := s.rs.queryRow(ctx, qTokenIdentity, hash).Scan(&i.ID, &i.Name, &i.ClientID, &created, &expires)
 	i.CreatedAt = fromNanos(created)
 	return i, fromNanos(expires), notFound(err)
 }

@@ -22,13 +22,7 @@ func (s *Store) StoreResults(ctx context.Context, endpointID string, results []f
 	var out service.StoredResults
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = service.StoredResults{Stored: make([]service.ResultRecord, 0, len(results))}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO results (task_rid, task_id, owner, endpoint_id, state, output, stdout, stderr,
-			truncated, exit_code, has_error, error_kind, error_message, error_stack, attempt, manager, worker,
-			received_at, dispatched_at, started_at, finished_at, submitted_at, stored_at)
-			SELECT t.rid, t.id, t.owner, t.endpoint_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, t.submitted_at, ?
-			FROM tasks t WHERE t.id = ? AND t.endpoint_id = ?
-			ON CONFLICT (task_rid) DO NOTHING
-			RETURNING seq, owner, submitted_at`)
+		ins, err := s.ws.inTx(ctx, tx, qInsertResult)
 		if err != nil {
 			return err
 		}
@@ -76,8 +70,7 @@ func (s *Store) StoreResults(ctx context.Context, endpointID string, results []f
 
 // Results returns owner's results with seq > after, in seq order.
 func (s *Store) Results(ctx context.Context, owner string, after int64, limit int) ([]service.ResultRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT r.seq, r.task_id, `+resultColumns+` FROM results r
-		WHERE r.owner = ? AND r.seq > ? ORDER BY r.seq LIMIT ?`, owner, after, limit)
+	rows, err := s.rs.query(ctx, qResults, owner, after, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,8 @@ func (c Config) validate() error {
 type Store struct {
 	w *sql.DB // the single writer connection
 	r *sql.DB // read-only connections; == w for ":memory:"
+	// ws and rs are the prepared statements of w and r.
+	ws, rs *stmtCache
 }
 
 var _ service.Store = (*Store)(nil)
@@ -94,8 +96,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		db.SetMaxOpenConns(1)
 		db.SetConnMaxIdleTime(0) // the database lives as long as its one connection
-		s := &Store{w: db, r: db}
-		return s, s.migrate(ctx)
+		s := &Store{w: db, r: db, ws: newStmtCache(db)}
+		s.rs = s.ws
+		if err := s.migrate(ctx); err != nil {
+			return nil, err
+		}
+		return s, s.prepareHot(ctx)
 	}
 	// synchronous=NORMAL is durable across process crashes in WAL mode;
 	// only an OS crash can lose the last transactions.
@@ -110,8 +116,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", cfg.Path, err)
 	}
 	r.SetMaxOpenConns(cfg.MaxReaders)
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, ws: newStmtCache(w), rs: newStmtCache(r)}
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepareHot(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -120,7 +130,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	err := s.ws.close()
+	if s.rs != s.ws {
+		err = errors.Join(err, s.rs.close())
+	}
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}

@@ -25,8 +25,7 @@ func (s *Store) AddTasks(ctx context.Context, tasks []service.TaskRecord) (servi
 		if out.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO tasks (id, owner, endpoint_id, function_id, state, submission, submitted_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		ins, err := s.ws.inTx(ctx, tx, qInsertTask)
 		if err != nil {
 			return err
 		}

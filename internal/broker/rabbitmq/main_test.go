@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/internal/broker/brokertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -49,6 +50,7 @@ func requireBroker(t testing.TB) {
 	if testing.Short() {
 		t.Skip("-short: skipping the RabbitMQ integration test")
 	}
+	brokertest.ShareRabbitMQ(t) // no outage test stops RabbitMQ under this one
 	brokerOnce.Do(func() {
 		s, err := New(Config{URL: testAMQPURL, ManagementURL: testAPIURL})
 		if err != nil {

@@ -55,6 +55,9 @@ type RoundTripStats struct {
 	// P50 and P99 are the one-at-a-time round trip latencies: publish a
 	// task and wait for its confirm, until its result is consumed.
 	P50, P99, Max time.Duration
+	// Samples are the latency phase's round trips, sorted, for callers
+	// that pool them over runs.
+	Samples []time.Duration
 }
 
 func (s RoundTripStats) String() string {
@@ -250,6 +253,7 @@ func (rt *roundTrip) run(ctx context.Context, cfg RoundTripConfig) (RoundTripSta
 		stats.P50 = lat[len(lat)/2]
 		stats.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
 		stats.Max = lat[len(lat)-1]
+		stats.Samples = lat
 	}
 	return stats, nil
 }

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/endpoint"
+	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
+	"github.com/funcx-go/funcx/service"
+	"github.com/funcx-go/funcx/service/api"
+	"github.com/funcx-go/funcx/service/sqlitestore"
+	"github.com/funcx-go/funcx/worker"
+)
+
+// e2eFabric is the whole fabric in this process, linked through the real
+// RabbitMQ: the service's HTTP API on loopback (SQLite in a temporary
+// directory), endpoint.Run with its journal and a local block of
+// `workers` workers, and an SDK client logged in over HTTP.
+type e2eFabric struct {
+	url        string
+	dir        string
+	cl         *client.Client
+	ex         *client.Executor
+	noop       string // the no-op function's ID
+	endpointID string
+	workers    int
+	stops      []func() error // in reverse order of start
+}
+
+// startE2E starts the fabric against the RabbitMQ at amqpURL and warms
+// it up. It fails, saying what to do, if RabbitMQ does not answer.
+func startE2E(ctx context.Context, amqpURL string, workers int) (f *e2eFabric, err error) {
+	f = &e2eFabric{workers: workers}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, f.stop())
+		}
+	}()
+	if f.dir, err = os.MkdirTemp("", "funcx-bench-e2e-"); err != nil {
+		return f, err
+	}
+	f.stops = append(f.stops, func() error { return os.RemoveAll(f.dir) })
+
+	brk, err := rabbitmq.New(rabbitmq.Config{URL: amqpURL})
+	if err != nil {
+		return f, err
+	}
+	f.stops = append(f.stops, brk.Close)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = brk.Ping(pctx)
+	cancel()
+	if err != nil {
+		return f, fmt.Errorf("RabbitMQ is not reachable at %s: %w\n"+
+			"Run scripts/start-services.sh (as root) to install and start it, or pass -amqp-url", redactURL(amqpURL), err)
+	}
+	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(f.dir, "service.db")})
+	if err != nil {
+		return f, err
+	}
+	f.stops = append(f.stops, st.Close)
+	svc, err := service.New(service.Config{Store: st, Broker: brk})
+	if err != nil {
+		return f, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return f, err
+	}
+	f.url = "http://" + ln.Addr().String()
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- svc.Serve(serveCtx, ln) }()
+	f.stops = append(f.stops, func() error { stopServing(); return <-served })
+
+	id, secret, err := svc.AddIdentity(ctx, "bench")
+	if err != nil {
+		return f, err
+	}
+	if f.cl, err = client.New(client.Config{ServiceURL: f.url, ClientID: id, ClientSecret: secret}); err != nil {
+		return f, err
+	}
+	f.stops = append(f.stops, f.cl.Close)
+	reg, err := f.cl.RegisterEndpoint(ctx, api.RegisterEndpointRequest{Name: "bench"})
+	if err != nil {
+		return f, err
+	}
+	f.endpointID = reg.EndpointID
+	// Deleting the endpoint removes its RabbitMQ queues and user.
+	f.stops = append(f.stops, func() error { return f.cl.DeleteEndpoint(context.Background(), reg.EndpointID) })
+	if err := f.runEndpoint(ctx, broker.Credentials(reg.Broker)); err != nil {
+		return f, err
+	}
+	if f.noop, err = f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "noop", Kind: "go", GoName: worker.NameNoop}); err != nil {
+		return f, err
+	}
+	f.ex = f.cl.Executor(f.endpointID)
+	f.stops = append(f.stops, f.ex.Close)
+	// Warm-up: the workers' first tasks, the HTTP connections, the
+	// statements the store prepares.
+	if _, err := f.throughput(ctx, 50*workers); err != nil {
+		return f, fmt.Errorf("warm-up: %w", err)
+	}
+	return f, nil
+}
+
+// runEndpoint starts endpoint.Run and waits until it is linked.
+func (f *e2eFabric) runEndpoint(ctx context.Context, creds broker.Credentials) error {
+	runCtx, stopEndpoint := context.WithCancel(context.WithoutCancel(ctx))
+	ready := make(chan struct{})
+	ran := make(chan error, 1)
+	go func() {
+		ran <- endpoint.Run(runCtx, endpoint.RunConfig{
+			Config: endpoint.Config{
+				MaxWorkersPerNode: f.workers,
+				CoresPerWorker:    min(1, float64(runtime.NumCPU())/float64(f.workers)),
+				PrefetchCapacity:  2 * f.workers,
+				Provider:          endpoint.ProviderConfig{InitBlocks: 1, MinBlocks: 1, MaxBlocks: 1},
+				LogDir:            filepath.Join(f.dir, "endpoint"),
+			},
+			EndpointID:  f.endpointID,
+			JournalPath: filepath.Join(f.dir, "journal.db"),
+			StopGrace:   10 * time.Second,
+			Dial: func(ctx context.Context) (broker.EndpointConn, error) {
+				return rabbitmq.DialEndpoint(ctx, creds, rabbitmq.EndpointConfig{})
+			},
+			Ready: func() { close(ready) },
+		})
+	}()
+	f.stops = append(f.stops, func() error { stopEndpoint(); return <-ran })
+	select {
+	case <-ready:
+		return nil
+	case err := <-ran:
+		ran <- err
+		return fmt.Errorf("endpoint: %w", err)
+	case <-time.After(time.Minute):
+		return errors.New("endpoint not linked to RabbitMQ within a minute")
+	}
+}
+
+// stop stops everything, the endpoint first, and removes the files.
+func (f *e2eFabric) stop() error {
+	var errs []error
+	for i := len(f.stops) - 1; i >= 0; i-- {
+		errs = append(errs, f.stops[i]())
+	}
+	f.stops = nil
+	return errors.Join(errs...)
+}
+
+// throughput sends n no-op tasks through the SDK and waits for every
+// result; each must have succeeded. It returns tasks/s, from the first
+// submission to the last result.
+func (f *e2eFabric) throughput(ctx context.Context, n int) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, engineDeadline)
+	defer cancel()
+	inputs := make([]any, n)
+	start := time.Now()
+	futures, err := f.ex.Map(ctx, f.noop, inputs)
+	if err != nil {
+		return 0, err
+	}
+	for i, fu := range futures {
+		if _, err := fu.Result(ctx); err != nil {
+			return 0, fmt.Errorf("task %d of %d: %w", i, n, err)
+		}
+	}
+	return rate(n, time.Since(start)), nil
+}
+
+// latencies times n tasks sent one at a time, each waited for, and adds
+// each task's time in every stage to stages.
+func (f *e2eFabric) latencies(ctx context.Context, n int, stages *stageTimes) ([]time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, engineDeadline)
+	defer cancel()
+	out := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		r, err := f.ex.Submit(f.noop, nil).Result(ctx)
+		if err != nil {
+			return out, err
+		}
+		end := time.Now()
+		out = append(out, end.Sub(start))
+		stages.add(start, r.TaskResult.Times, end)
+	}
+	return out, nil
+}
+
+// stageNames name the gaps between a task's timestamps, from the SDK's
+// submit to its future resolving.
+var stageNames = []string{
+	"SDK -> service", "service -> endpoint", "endpoint -> dispatch", "dispatch -> worker start",
+	"run", "worker -> stored in service", "stored -> SDK",
+}
+
+// stageTimes collects, per stage, how long each task spent in it.
+type stageTimes [][]time.Duration
+
+func (st *stageTimes) add(start time.Time, t api.Times, end time.Time) {
+	if *st == nil {
+		*st = make(stageTimes, len(stageNames))
+	}
+	pts := []time.Time{start, t.Submitted, t.Received, t.Dispatched, t.Started, t.Finished, t.Stored, end}
+	for i := range stageNames {
+		(*st)[i] = append((*st)[i], pts[i+1].Sub(pts[i]))
+	}
+}
+
+// String gives each stage's median: where one task's time goes.
+func (st stageTimes) String() string {
+	var b strings.Builder
+	for i, name := range stageNames {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %.3f", name, ms(percentile(st[i], 50)))
+	}
+	return b.String() + " (ms, medians)"
+}
+
+// e2ePhase measures the fabric end to end through RabbitMQ beside a raw
+// RabbitMQ round trip (rabbitmq.RunRoundTrip: publish with confirms,
+// consume and ack, publish a result with confirms, consume it), each pair
+// in alternating rounds of the same run.
+func (h *harness) e2ePhase(ctx context.Context) (err error) {
+	o := h.o
+	h.progress("end to end through RabbitMQ at %s, %d workers: starting", redactURL(o.amqpURL()), o.Workers)
+	f, err := startE2E(ctx, o.amqpURL(), o.Workers)
+	if err != nil {
+		return fmt.Errorf("end to end: %w", err)
+	}
+	defer func() { err = errors.Join(err, f.stop()) }()
+
+	h.progress("end to end: %d no-op tasks per round; raw round trip in messages of %d", o.E2ETasks, o.RawBatch)
+	en := &measure{name: fmt.Sprintf("SDK->service->RabbitMQ->endpoint, %d workers", o.Workers), unit: "tasks/s",
+		run: func(ctx context.Context) (float64, error) { return f.throughput(ctx, o.E2ETasks) }}
+	raw := &measure{name: fmt.Sprintf("raw RabbitMQ round trip, %d tasks/msg", o.RawBatch), unit: "tasks/s",
+		run: func(ctx context.Context) (float64, error) {
+			s, err := rabbitmq.RunRoundTrip(ctx, rabbitmq.RoundTripConfig{URL: o.amqpURL(), Messages: max(1, o.E2ETasks/o.RawBatch), Batch: o.RawBatch})
+			return s.ItemsPerSec, err
+		}}
+	if err := h.alternate(ctx, "end to end", en, raw); err != nil {
+		return err
+	}
+	h.add(row{
+		Key: "e2e-noop", Name: fmt.Sprintf("no-op Go tasks end to end (SDK, HTTP, service, RabbitMQ, endpoint), %d workers", o.Workers), Unit: "tasks/s",
+		Value: median(en.got), Rounds: en.got,
+		Baseline: raw.name, BaselineValue: median(raw.got), BaselineRounds: raw.got,
+		Tasks: o.E2ETasks, Returned: o.E2ETasks * len(en.got), BaselineReturned: max(1, o.E2ETasks/o.RawBatch) * o.RawBatch * len(raw.got),
+		Target: &target{Of: "value", Op: ">=", Threshold: targetNoop},
+	})
+	h.add(row{
+		Key: "e2e-noop-ratio", Name: "end to end / raw RabbitMQ round trip", Unit: "tasks/s",
+		Value: median(en.got), Rounds: en.got,
+		Baseline: raw.name, BaselineValue: median(raw.got), BaselineRounds: raw.got,
+		Tasks: o.E2ETasks, Returned: o.E2ETasks * len(en.got), BaselineReturned: max(1, o.E2ETasks/o.RawBatch) * o.RawBatch * len(raw.got),
+		Target: &target{Of: "ratio", Op: ">=", Threshold: targetE2ERatio},
+	})
+
+	h.progress("end to end latency: %d one-task round trips per round", o.Pings)
+	var engAll, rawAll []time.Duration
+	var stages stageTimes
+	enl := &measure{name: "end to end, one task at a time", unit: "ms", run: func(ctx context.Context) (float64, error) {
+		ds, err := f.latencies(ctx, o.Pings, &stages)
+		engAll = append(engAll, ds...)
+		return ms(percentile(ds, 50)), err
+	}}
+	rawl := &measure{name: "raw RabbitMQ round trip, one at a time", unit: "ms", run: func(ctx context.Context) (float64, error) {
+		s, err := rabbitmq.RunRoundTrip(ctx, rabbitmq.RoundTripConfig{URL: o.amqpURL(), LatencySamples: o.Pings})
+		rawAll = append(rawAll, s.Samples...)
+		return ms(s.P50), err
+	}}
+	if err := h.alternate(ctx, "end to end latency p50", enl, rawl); err != nil {
+		return err
+	}
+	h.progress("end to end latency by stage: %s", stages)
+	for _, p := range []struct {
+		key string
+		pct float64
+		max float64
+	}{{"e2e-latency-p50", 50, targetLatencyP50}, {"e2e-latency-p99", 99, targetLatencyP99}} {
+		h.add(row{
+			Key: p.key, Name: fmt.Sprintf("one-task latency p%g end to end, %d workers", p.pct, o.Workers), Unit: "ms",
+			Value: ms(percentile(engAll, p.pct)), Rounds: roundPercentiles(engAll, o.Pings, p.pct),
+			Baseline: fmt.Sprintf("raw RabbitMQ round trip, p%g", p.pct), BaselineValue: ms(percentile(rawAll, p.pct)),
+			BaselineRounds: roundPercentiles(rawAll, o.Pings, p.pct),
+			Tasks:          o.Pings, Returned: len(engAll), BaselineReturned: len(rawAll),
+			Target: &target{Of: "value", Op: "<=", Threshold: p.max},
+		})
+	}
+	return nil
+}
+
+// redactURL hides the password of an AMQP URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	return u.Redacted()
+}
