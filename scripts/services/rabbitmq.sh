@@ -34,6 +34,12 @@ ensure_rabbitmq() {
   # previous run left it up without the plugin.
   if rabbitmq_node_up; then
     say "rabbitmq node is running"
+    # A node whose app was stopped (rabbitmqctl stop_app, as the outage
+    # test does) answers pings but serves nothing until it is started.
+    if ! port_open 127.0.0.1 5672; then
+      say "rabbitmq app not serving AMQP: rabbitmqctl start_app"
+      rabbitmqctl -q start_app </dev/null >/dev/null || { rabbitmq_logs; die "rabbitmqctl start_app failed"; }
+    fi
   else
     say "starting rabbitmq-server (detached)"
     rabbitmq-server -detached </dev/null || { rabbitmq_logs; die "rabbitmq-server -detached failed"; }
