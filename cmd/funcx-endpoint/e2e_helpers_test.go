@@ -246,3 +246,69 @@ func alive(pid int) bool {
 	st, ok := procfs.ReadStat(pid)
 	return ok && st.Live()
 }
+
+// configureWith configures the default profile and appends extra to its
+// config.toml. The template's tables are all commented out, so extra may
+// hold top-level keys followed by tables of its own.
+func (w *bb) configureWith(t *testing.T, extra string) {
+	t.Helper()
+	if o := w.run(t, "configure"); o.code != 0 {
+		t.Fatalf("configure: %+v", o)
+	}
+	f, err := os.OpenFile(w.profile(t).Path(profile.ConfigFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("\n" + extra)
+	if err = errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// started is a daemon that start left running.
+type started struct {
+	endpointID, runID string
+	pid               int
+}
+
+// start runs `funcx-endpoint start` and returns the daemon it left
+// running. Whatever happens later, the test's cleanup kills the daemon
+// and every process of its run; cleanups registered before start run
+// after that (they may cancel the run's jobs, remove its containers).
+func (w *bb) start(t *testing.T) started {
+	t.Helper()
+	o := w.run(t, "start")
+	m := regexp.MustCompile(`Endpoint ID: ([0-9a-f-]{36})\n`).FindStringSubmatch(o.stdout)
+	if o.code != 0 || m == nil {
+		t.Fatalf("start: %+v", o)
+	}
+	s := started{endpointID: m[1], pid: w.daemonPID(t), runID: w.runID(t)}
+	t.Cleanup(func() {
+		_ = syscall.Kill(s.pid, syscall.SIGKILL)
+		_, _ = profile.KillRun(context.Background(), s.runID)
+	})
+	return s
+}
+
+// client is an SDK client of the world's user; the test closes it.
+func (w *bb) client(t *testing.T) *client.Client {
+	t.Helper()
+	cl, err := client.New(client.Config{ServiceURL: w.serviceURL, ClientID: w.clientID, ClientSecret: w.secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// eventually polls ok every 100ms until it holds or within has passed,
+// and reports whether it held. Deadlines are generous: the machine is
+// shared and slow, and no test asserts a timing.
+func eventually(within time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(within); !ok(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return ok()
+		}
+	}
+	return true
+}
