@@ -219,7 +219,14 @@ max_blocks = 1
 		crashed := w.start(t)
 		runIDs = append(runIDs, crashed.runID)
 		inImages(t, ctx, cl, ex, crashed.runID, images)
-		for _, pid := range append(profile.RunProcesses(crashed.runID), crashed.pid) {
+		// Managers first frozen, so that none sees its daemon go (and
+		// removes its containers) and the daemon sees no block end (and
+		// starts another, whose manager would sweep the orphans).
+		procs := profile.RunProcesses(crashed.runID)
+		for _, pid := range procs {
+			_ = syscall.Kill(pid, syscall.SIGSTOP)
+		}
+		for _, pid := range append([]int{crashed.pid}, procs...) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		if !eventually(time.Minute, func() bool { return !alive(crashed.pid) && len(profile.RunProcesses(crashed.runID)) == 0 }) {
@@ -244,18 +251,18 @@ max_blocks = 1
 		if !strings.Contains(o.stderr, "removed 2 leftover containers of run "+crashed.runID) {
 			t.Errorf("%s did not say it removed the crashed run's containers: %q", next, o.stderr)
 		}
-		// Checked at once: the clean-up removed them before the new run
-		// started; no new manager's sweep of orphans is waited for.
+		// Checked at once, and the message says the clean-up removed
+		// them: no sweep of orphans by a new manager is waited for (after
+		// stop, none starts).
 		if cs := runContainers(t, crashed.runID); len(cs) != 0 {
 			t.Fatalf("containers of the crashed run remain after %s: %+v", next, cs)
 		}
 		if next == "start" {
-			runIDs = append(runIDs, w.runID(t))
-			restarted := started{endpointID: ep.endpointID, runID: w.runID(t), pid: w.daemonPID(t)}
-			t.Cleanup(func() {
-				_ = syscall.Kill(restarted.pid, syscall.SIGKILL)
-				_, _ = profile.KillRun(context.Background(), restarted.runID)
-			})
+			restarted := w.running(t)
+			runIDs = append(runIDs, restarted.runID)
+			if restarted.endpointID != ep.endpointID || restarted.runID == crashed.runID {
+				t.Fatalf("after the crash, start runs %+v: want endpoint %s again, in a new run", restarted, ep.endpointID)
+			}
 			inImages(t, ctx, cl, ex, restarted.runID, images)
 			if o := w.run(t, "stop"); o.code != 0 {
 				t.Fatalf("stop: %+v", o)

@@ -272,9 +272,7 @@ type started struct {
 }
 
 // start runs `funcx-endpoint start` and returns the daemon it left
-// running. Whatever happens later, the test's cleanup kills the daemon
-// and every process of its run; cleanups registered before start run
-// after that (they may cancel the run's jobs, remove its containers).
+// running (see running).
 func (w *bb) start(t *testing.T) started {
 	t.Helper()
 	o := w.run(t, "start")
@@ -282,7 +280,24 @@ func (w *bb) start(t *testing.T) started {
 	if o.code != 0 || m == nil {
 		t.Fatalf("start: %+v", o)
 	}
-	s := started{endpointID: m[1], pid: w.daemonPID(t), runID: w.runID(t)}
+	s := w.running(t)
+	if s.endpointID != m[1] {
+		t.Fatalf("start printed endpoint ID %s, endpoint.json has %s", m[1], s.endpointID)
+	}
+	return s
+}
+
+// running returns the daemon that runs the default profile. Whatever
+// happens later, the test's cleanup kills it and every process of its
+// run; cleanups registered before run after that (they may cancel the
+// run's jobs, remove its containers).
+func (w *bb) running(t *testing.T) started {
+	t.Helper()
+	reg, ok, err := w.profile(t).Registration()
+	if err != nil || !ok {
+		t.Fatalf("endpoint.json: %+v, %v, %v", reg, ok, err)
+	}
+	s := started{endpointID: reg.EndpointID, pid: w.daemonPID(t), runID: w.runID(t)}
 	t.Cleanup(func() {
 		_ = syscall.Kill(s.pid, syscall.SIGKILL)
 		_, _ = profile.KillRun(context.Background(), s.runID)
