@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -219,27 +218,10 @@ max_blocks = 1
 		crashed := w.start(t)
 		runIDs = append(runIDs, crashed.runID)
 		inImages(t, ctx, cl, ex, crashed.runID, images)
-		// Managers first frozen, so that none sees its daemon go (and
-		// removes its containers) and the daemon sees no block end (and
-		// starts another, whose manager would sweep the orphans).
-		procs := profile.RunProcesses(crashed.runID)
-		for _, pid := range procs {
-			_ = syscall.Kill(pid, syscall.SIGSTOP)
-		}
-		for _, pid := range append([]int{crashed.pid}, procs...) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if !eventually(time.Minute, func() bool { return !alive(crashed.pid) && len(profile.RunProcesses(crashed.runID)) == 0 }) {
-			t.Fatalf("processes %v of the run outlive kill -9", profile.RunProcesses(crashed.runID))
-		}
-		row := listRow(t, w.run(t, "list"), "default")
-		for deadline := time.Now().Add(10 * time.Second); row[1] == "Running" && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond) // the lock goes with the daemon's last thread
-			row = listRow(t, w.run(t, "list"), "default")
-		}
-		if row[1] != "Disconnected" {
-			t.Fatalf("after kill -9: %q", row)
-		}
+		// The managers are frozen first, so that none sees its daemon go
+		// (and removes its containers) and the daemon sees no block end
+		// (and starts another, whose manager would sweep the orphans).
+		w.killed(t, crashed, true)
 		orphans := runContainers(t, crashed.runID)
 		if len(orphans) != 2 {
 			t.Fatalf("containers of the crashed run: %+v, want its two (nothing removed them)", orphans)

@@ -327,3 +327,36 @@ func eventually(within time.Duration, ok func() bool) bool {
 	}
 	return true
 }
+
+// killed kills a daemon with SIGKILL, after freezing the processes of its
+// run (SIGSTOP) so that none of them sees it go and cleans up after it;
+// with alsoRun it kills those processes too. It waits until list shows
+// the profile Disconnected.
+func (w *bb) killed(t *testing.T, s started, alsoRun bool) {
+	t.Helper()
+	procs := profile.RunProcesses(s.runID)
+	for _, pid := range procs {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	kill := []int{s.pid}
+	if alsoRun {
+		kill = append(kill, procs...)
+	}
+	for _, pid := range kill {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if !eventually(time.Minute, func() bool { return !alive(s.pid) }) {
+		t.Fatalf("daemon %d outlives SIGKILL", s.pid)
+	}
+	if alsoRun && !eventually(time.Minute, func() bool { return len(profile.RunProcesses(s.runID)) == 0 }) {
+		t.Fatalf("processes %v of the run outlive SIGKILL", profile.RunProcesses(s.runID))
+	}
+	row := listRow(t, w.run(t, "list"), "default")
+	for deadline := time.Now().Add(10 * time.Second); row[1] == "Running" && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond) // the lock goes with the daemon's last thread
+		row = listRow(t, w.run(t, "list"), "default")
+	}
+	if row[1] != "Disconnected" || row[2] != s.endpointID {
+		t.Fatalf("after kill -9: %q", row)
+	}
+}

@@ -65,6 +65,26 @@ func runJobs(t *testing.T, runID string) []slurmJob {
 	return jobs
 }
 
+// runningBlock waits until squeue shows the one block of the run running.
+func runningBlock(t *testing.T, runID string) slurmJob {
+	t.Helper()
+	var job slurmJob
+	running := eventually(2*time.Minute, func() bool {
+		jobs := runJobs(t, runID)
+		if len(jobs) > 1 {
+			t.Fatalf("squeue shows %d jobs of the run, want 1 (max_blocks = 1): %+v", len(jobs), jobs)
+		}
+		if len(jobs) == 1 {
+			job = jobs[0]
+		}
+		return job.state == "RUNNING"
+	})
+	if !running {
+		t.Fatalf("squeue does not show the endpoint's block running: %+v", job)
+	}
+	return job
+}
+
 // processEnv is a process's initial environment variable key, "" if
 // unset or the process is gone.
 func processEnv(pid int, key string) string {
@@ -87,14 +107,13 @@ func TestEndpointOnSlurmStopLeavesNoJob(t *testing.T) {
 	t.Parallel()
 	partition := slurmPartition(t)
 	w := startWorld(t)
-	var runID string
-	t.Cleanup(func() { // after the daemon and its processes are killed
-		if runID == "" {
-			return
-		}
+	var runIDs []string
+	t.Cleanup(func() { // after the daemons and their processes are killed
 		var ids []string
-		for _, j := range runJobs(t, runID) {
-			ids = append(ids, j.id)
+		for _, run := range runIDs {
+			for _, j := range runJobs(t, run) {
+				ids = append(ids, j.id)
+			}
 		}
 		if len(ids) > 0 {
 			if out, err := exec.Command("scancel", ids...).CombinedOutput(); err != nil {
@@ -119,32 +138,29 @@ walltime = "10m"
 `, logDir, partition))
 
 	ep := w.start(t)
-	runID = ep.runID
+	runID := ep.runID
+	runIDs = append(runIDs, runID)
 	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Running" || row[2] != ep.endpointID {
 		t.Fatalf("after start: %q", row)
 	}
 	// The block is a Slurm job, named after the block, recorded in
 	// run.json for a clean-up after a crash.
-	var job slurmJob
-	running := eventually(2*time.Minute, func() bool {
-		jobs := runJobs(t, runID)
-		if len(jobs) > 1 {
-			t.Fatalf("squeue shows %d jobs of the run, want 1 (max_blocks = 1): %+v", len(jobs), jobs)
-		}
-		if len(jobs) == 1 {
-			job = jobs[0]
-		}
-		return job.state == "RUNNING"
-	})
-	if !running {
-		t.Fatalf("squeue does not show the endpoint's block running: %+v", job)
-	}
+	job := runningBlock(t, runID)
 	if job.name != "funcx-0" {
 		t.Errorf("the block's job is named %q, want funcx-0", job.name)
 	}
-	if r, _, err := w.profile(t).Run(); err != nil || r.ProviderType != "slurm" || len(r.Blocks) != 1 || r.Blocks[0].JobID != job.id {
-		t.Errorf("run.json = %+v, %v: want provider slurm and the block's job %s", r, err, job.id)
+	recorded := func(runID, jobID string) {
+		t.Helper()
+		var r profile.RunRecord
+		var err error
+		if !eventually(time.Minute, func() bool {
+			r, _, err = w.profile(t).Run()
+			return err == nil && r.RunID == runID && r.ProviderType == "slurm" && len(r.Blocks) == 1 && r.Blocks[0].JobID == jobID
+		}) {
+			t.Fatalf("run.json = %+v, %v: want run %s of provider slurm with the block's job %s", r, err, runID, jobID)
+		}
 	}
+	recorded(runID, job.id)
 	if _, err := os.Stat(filepath.Join(logDir, "submit_scripts", "funcx-0.sbatch")); err != nil {
 		t.Errorf("the block's sbatch script is not in log_dir: %v", err)
 	}
@@ -237,5 +253,32 @@ walltime = "10m"
 		if _, err := os.Stat(w.profile(t).Path(f)); !os.IsNotExist(err) {
 			t.Errorf("%s remains after stop", f)
 		}
+	}
+
+	// After a crash (kill -9 of the daemon; its manager frozen, so that
+	// the job outlives it as it would if the manager were stuck or slow
+	// to notice), stop cleans up: it cancels the job run.json names, and
+	// squeue shows no job of the run.
+	crashed := w.start(t)
+	runIDs = append(runIDs, crashed.runID)
+	crashedJob := runningBlock(t, crashed.runID)
+	recorded(crashed.runID, crashedJob.id)
+	w.killed(t, crashed, false)
+	if jobs := runJobs(t, crashed.runID); len(jobs) != 1 || jobs[0].id != crashedJob.id {
+		t.Fatalf("after kill -9 squeue shows %+v, want the block's job %s still there", jobs, crashedJob.id)
+	}
+	o = w.run(t, "stop")
+	if o.code != 0 || !strings.Contains(o.stderr, "was not stopped cleanly: cleaned up") ||
+		!strings.Contains(o.stderr, "cancelled blocks "+crashedJob.id) {
+		t.Fatalf("stop after kill -9: %+v, want it to say it cancelled block %s", o, crashedJob.id)
+	}
+	if !eventually(2*time.Minute, func() bool { left = runJobs(t, crashed.runID); return len(left) == 0 }) {
+		t.Fatalf("jobs of the crashed run remain in squeue after stop: %+v", left)
+	}
+	if procs := profile.RunProcesses(crashed.runID); len(procs) != 0 {
+		t.Fatalf("processes %v of the crashed run remain after stop", procs)
+	}
+	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Stopped" {
+		t.Fatalf("after stop: %q", row)
 	}
 }
