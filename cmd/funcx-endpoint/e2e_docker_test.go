@@ -230,6 +230,11 @@ max_blocks = 1
 		if o.code != 0 || !strings.Contains(o.stderr, "was not stopped cleanly: cleaned up") {
 			t.Fatalf("%s after the crash: %+v", next, o)
 		}
+		var restarted started
+		if next == "start" {
+			restarted = w.running(t)
+			runIDs = append(runIDs, restarted.runID)
+		}
 		if !strings.Contains(o.stderr, "removed 2 leftover containers of run "+crashed.runID) {
 			t.Errorf("%s did not say it removed the crashed run's containers: %q", next, o.stderr)
 		}
@@ -240,8 +245,6 @@ max_blocks = 1
 			t.Fatalf("containers of the crashed run remain after %s: %+v", next, cs)
 		}
 		if next == "start" {
-			restarted := w.running(t)
-			runIDs = append(runIDs, restarted.runID)
 			if restarted.endpointID != ep.endpointID || restarted.runID == crashed.runID {
 				t.Fatalf("after the crash, start runs %+v: want endpoint %s again, in a new run", restarted, ep.endpointID)
 			}

@@ -249,12 +249,26 @@ func alive(pid int) bool {
 
 // configureWith configures the default profile and appends extra to its
 // config.toml. The template's tables are all commented out, so extra may
-// hold top-level keys followed by tables of its own.
+// hold top-level keys followed by tables of its own. Whatever fails
+// later, the test's cleanup kills the daemon daemon.pid names and the
+// processes of the run run.json names, even those of a start the test
+// did not get to record.
 func (w *bb) configureWith(t *testing.T, extra string) {
 	t.Helper()
 	if o := w.run(t, "configure"); o.code != 0 {
 		t.Fatalf("configure: %+v", o)
 	}
+	p := w.profile(t)
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(p.Path(profile.PIDFile)); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if r, ok, err := p.Run(); err == nil && ok && r.RunID != "" {
+			_, _ = profile.KillRun(context.Background(), r.RunID)
+		}
+	})
 	f, err := os.OpenFile(w.profile(t).Path(profile.ConfigFile), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
