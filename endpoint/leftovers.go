@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/funcx-go/funcx/container"
 	"github.com/funcx-go/funcx/provider"
 )
 
@@ -26,4 +27,27 @@ func CancelLeftoverBlocks(ctx context.Context, cfg Config, jobIDs []provider.Job
 		}
 	}
 	return errors.Join(prov.Cancel(ctx, jobIDs), provider.Shutdown(ctx, prov))
+}
+
+// RemoveLeftoverContainers removes the Docker containers of run runID, an
+// earlier run of an endpoint with configuration cfg that died without
+// stopping, and returns how many it removed. A run that stops removes its
+// containers itself (Engine.Stop), and a manager that loses its endpoint
+// removes those it started; but when the managers die with the endpoint
+// (kill -9 of them all, the OOM killer, a reboot), their containers stay,
+// some still running, and only a manager that later starts on the same
+// host would sweep them. The processes of the run must have been stopped
+// first. Only the endpoint host's Docker daemon is asked: containers on
+// batch nodes are left to the next manager there. Other worker modes have
+// nothing to remove.
+func RemoveLeftoverContainers(ctx context.Context, cfg Config, runID string) (int, error) {
+	if cfg.WorkerMode != WorkerModeDocker || runID == "" {
+		return 0, nil
+	}
+	d, err := container.NewDocker(container.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	return d.RemoveRun(ctx, runID)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/container"
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/endpoint/profile"
 	"github.com/funcx-go/funcx/internal/version"
@@ -136,6 +137,14 @@ func (e *env) cleanup(p *profile.Profile, cfg endpoint.Config) error {
 	if err != nil {
 		return err
 	}
+	// After its processes are stopped: the run's Docker containers, which
+	// no manager is left to remove. run.json is gone by now, so a failure
+	// is only reported; the next manager on this host sweeps them.
+	removed, err := endpoint.RemoveLeftoverContainers(ctx, cfg, rep.RunID)
+	if err != nil {
+		fmt.Fprintf(e.sys.stderr, "funcx-endpoint: could not remove the containers of run %s, which the endpoint left when it died: %v; "+
+			"remove them with: docker rm -f $(docker ps -aq --filter label=%s=%s)\n", rep.RunID, err, container.LabelRun, rep.RunID)
+	}
 	if rep.Stale {
 		msg := fmt.Sprintf("Endpoint %s was not stopped cleanly: cleaned up", p.Name)
 		if len(rep.Killed) > 0 {
@@ -144,6 +153,13 @@ func (e *env) cleanup(p *profile.Profile, cfg endpoint.Config) error {
 				noun = "process"
 			}
 			msg += fmt.Sprintf(", stopped %d leftover %s of run %s", len(rep.Killed), noun, rep.RunID)
+		}
+		if removed > 0 {
+			noun := "containers"
+			if removed == 1 {
+				noun = "container"
+			}
+			msg += fmt.Sprintf(", removed %d leftover %s of run %s", removed, noun, rep.RunID)
 		}
 		if len(rep.Cancelled) > 0 {
 			msg += fmt.Sprintf(", cancelled blocks %s", strings.Join(rep.Cancelled, ", "))
