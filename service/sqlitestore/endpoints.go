@@ -90,7 +90,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 }
 
 // RecordHeartbeat replaces the endpoint's latest heartbeat, its detail as
-// JSON (” when it has none).
+// JSON (an empty string when it has none).
 func (s *Store) RecordHeartbeat(ctx context.Context, endpointID string, hb service.Heartbeat) error {
 	var detail []byte
 	if !reflect.DeepEqual(hb.Detail, broker.HeartbeatDetail{}) {
