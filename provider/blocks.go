@@ -216,7 +216,7 @@ func (m *BlockManager) unended() int {
 
 func (m *BlockManager) setError(err error) {
 	m.mu.Lock()
-	m.lastError, m.lastErrorAt = err.Error(), time.Now()
+	m.lastError, m.lastErrorAt = err.Error(), m.cfg.Clock()
 	m.mu.Unlock()
 }
 
