@@ -445,12 +445,7 @@ func (r *runner) heartbeatLoop(ctx context.Context) {
 }
 
 func (r *runner) heartbeat() broker.Heartbeat {
-	st := r.eng.Status().Interchange
-	hb := broker.Heartbeat{EndpointID: r.rc.EndpointID, Time: time.Now(), Managers: len(st.Managers), Outstanding: st.Pending + st.InFlight}
-	for _, m := range st.Managers {
-		hb.Workers += m.Workers
-	}
-	return hb
+	return heartbeatOf(r.rc.EndpointID, r.eng.Status(), time.Now())
 }
 
 // connHolder shares the current broker connection between the link loop

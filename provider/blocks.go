@@ -45,6 +45,7 @@ type BlockManager struct {
 	lastFailureAt  time.Time
 	lastDecision   Decision
 	lastError      string
+	lastErrorAt    time.Time
 	lastStatusPoll time.Time // real time, for poll cadence
 }
 
@@ -215,7 +216,7 @@ func (m *BlockManager) unended() int {
 
 func (m *BlockManager) setError(err error) {
 	m.mu.Lock()
-	m.lastError = err.Error()
+	m.lastError, m.lastErrorAt = err.Error(), m.cfg.Clock()
 	m.mu.Unlock()
 }
 
@@ -230,8 +231,10 @@ type Snapshot struct {
 	BackoffUntil time.Time
 	// LastDecision is the last scaling round's reason.
 	LastDecision string
-	// LastError is the last error a scheduler returned, if any.
-	LastError string
+	// LastError is the last error a scheduler returned, if any, and
+	// LastErrorAt when.
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // BlockSnapshot is one block in a Snapshot.
@@ -265,6 +268,7 @@ func (m *BlockManager) Snapshot() Snapshot {
 		BackoffUntil:        m.lastDecision.BackoffUntil,
 		LastDecision:        m.lastDecision.Reason,
 		LastError:           m.lastError,
+		LastErrorAt:         m.lastErrorAt,
 	}
 	for _, b := range m.blocks {
 		s.Blocks = append(s.Blocks, BlockSnapshot{

@@ -246,7 +246,7 @@ func (m *BlockManager) submitBlock(ctx context.Context, now time.Time) error {
 		b.jobID, b.state, b.message, b.endedAt, b.failureCounted = "", JobFailed, err.Error(), now, true
 		m.failures++
 		m.lastFailureAt = now
-		m.lastError = err.Error()
+		m.lastError, m.lastErrorAt = err.Error(), now
 		m.log.Error("block failed to start", "block", id, "error", err, "consecutive_failures", m.failures)
 		m.trimHistory()
 		return err

@@ -47,8 +47,10 @@ func (s *Service) consume(ctx context.Context) {
 // storing is idempotent.
 func (s *Service) handleMessage(ctx context.Context, endpointID string, m broker.Message) error {
 	if hb := m.Heartbeat; hb != nil {
-		rec := Heartbeat{Time: s.now(), Managers: hb.Managers, Workers: hb.Workers, Outstanding: hb.Outstanding, Stopping: hb.Stopping}
+		rec := Heartbeat{Time: s.now(), Managers: hb.Managers, Workers: hb.Workers, Outstanding: hb.Outstanding, Stopping: hb.Stopping,
+			Detail: hb.HeartbeatDetail.Trim()} // bounded whatever the endpoint sent
 		err := s.store.RecordHeartbeat(ctx, endpointID, rec)
+		rec.Detail = broker.HeartbeatDetail{} // liveness needs only the time
 		switch {
 		case errors.Is(err, ErrNotFound):
 			s.log.Debug("heartbeat from an unknown endpoint dropped", "endpoint", endpointID)

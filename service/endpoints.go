@@ -132,6 +132,7 @@ func (s *Service) endpointStatus(ep Endpoint, owner Identity) api.EndpointStatus
 	if isOnline(ep.Heartbeat, s.now(), s.offlineAfter()) {
 		status = "online"
 	}
+	d := ep.Heartbeat.Detail
 	return api.EndpointStatus{
 		EndpointID:    ep.ID,
 		Name:          ep.Name,
@@ -143,5 +144,9 @@ func (s *Service) endpointStatus(ep Endpoint, owner Identity) api.EndpointStatus
 		Managers:      ep.Heartbeat.Managers,
 		Workers:       ep.Heartbeat.Workers,
 		Outstanding:   ep.Heartbeat.Outstanding,
+		Blocks:        d.Blocks,
+		BlockError:    blockError(d.BlockError),
+		BlockProblems: blockProblems(d.BlockProblems),
+		Routing:       routing(d.Routing),
 	}
 }

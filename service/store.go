@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/internal/broker"
 )
 
 // Store keeps the service's identities, tokens, endpoints, functions, tasks
@@ -134,6 +135,9 @@ type Heartbeat struct {
 	Workers     int
 	Outstanding int
 	Stopping    bool
+	// Detail is the heartbeat's block and routing detail, within the
+	// bounds of broker.HeartbeatDetail.Trim.
+	Detail broker.HeartbeatDetail
 }
 
 // FunctionRecord is a registered function.

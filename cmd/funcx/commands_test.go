@@ -86,10 +86,10 @@ func TestEndpointCommands(t *testing.T) {
 		if r.code != 0 || len(lines) != 3 {
 			t.Fatalf("got %+v, want a header and two rows", r)
 		}
-		if f := strings.Fields(lines[0]); strings.Join(f, " ") != "ENDPOINT ID NAME STATUS MANAGERS WORKERS OUTSTANDING LAST HEARTBEAT" {
+		if f := strings.Fields(lines[0]); strings.Join(f, " ") != "ENDPOINT ID NAME STATUS MANAGERS WORKERS OUTSTANDING ALERT LAST HEARTBEAT" {
 			t.Fatalf("header %q", lines[0])
 		}
-		if f := strings.Fields(lines[1]); f[0] != a || f[1] != "cluster" || f[2] != "online" || f[3] != "2" || f[4] != "64" || f[5] != "5" || f[6] != "never" {
+		if f := strings.Fields(lines[1]); f[0] != a || f[1] != "cluster" || f[2] != "online" || f[3] != "2" || f[4] != "64" || f[5] != "5" || f[6] != "-" || f[7] != "never" {
 			t.Fatalf("row %q", lines[1])
 		}
 		if f := strings.Fields(lines[2]); f[0] != b || f[2] != "offline" {

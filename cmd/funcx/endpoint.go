@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -31,16 +33,28 @@ func (endpointListCmd) Run(e *env) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.sys.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENDPOINT ID\tNAME\tSTATUS\tMANAGERS\tWORKERS\tOUTSTANDING\tLAST HEARTBEAT")
+	fmt.Fprintln(tw, "ENDPOINT ID\tNAME\tSTATUS\tMANAGERS\tWORKERS\tOUTSTANDING\tALERT\tLAST HEARTBEAT")
 	now := time.Now()
+	alerts := 0
 	for _, ep := range eps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", ep.EndpointID, ep.Name, ep.Status, ep.Managers, ep.Workers, ep.Outstanding, ago(now, ep.LastHeartbeat))
+		a := alert(ep)
+		if a != "-" {
+			alerts++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", ep.EndpointID, ep.Name, ep.Status, ep.Managers, ep.Workers, ep.Outstanding, a, ago(now, ep.LastHeartbeat))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if alerts > 0 {
+		fmt.Fprintln(e.sys.stderr, "block-error: the endpoint's scheduler refused or failed a request; `funcx endpoint status ID` shows it.")
+	}
+	return nil
 }
 
 type endpointStatusCmd struct {
 	EndpointID string `arg:"" name:"endpoint-id" help:"Endpoint to show."`
+	JSON       bool   `name:"json" help:"Print the endpoint's status as the service returns it (JSON), with every field of its latest heartbeat."`
 }
 
 func (s *endpointStatusCmd) Run(e *env) error {
@@ -49,13 +63,18 @@ func (s *endpointStatusCmd) Run(e *env) error {
 		if err != nil {
 			return err
 		}
+		if s.JSON {
+			enc := json.NewEncoder(e.sys.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(ep)
+		}
 		return printEndpoint(e, ep)
 	})
 }
 
 func printEndpoint(e *env, ep *api.EndpointStatus) error {
 	now := time.Now()
-	return printFields(e.sys.stdout, [][2]string{
+	fields := [][2]string{
 		{"Endpoint ID", ep.EndpointID},
 		{"Name", ep.Name},
 		{"Display name", firstSet(ep.DisplayName, "-")},
@@ -66,7 +85,18 @@ func printEndpoint(e *env, ep *api.EndpointStatus) error {
 		{"Managers", strconv.Itoa(ep.Managers)},
 		{"Workers", strconv.Itoa(ep.Workers)},
 		{"Outstanding tasks", strconv.Itoa(ep.Outstanding)},
-	})
+	}
+	if ep.BlockError != nil {
+		// Right after the status: it is why an endpoint has no workers.
+		fields = slices.Insert(fields, 5, [2]string{"Last scheduler error", blockErrorLine(now, ep.BlockError)})
+	}
+	if len(ep.Blocks) > 0 {
+		fields = append(fields, [2]string{"Blocks", blockCounts(ep.Blocks)})
+	}
+	if err := printFields(e.sys.stdout, fields); err != nil {
+		return err
+	}
+	return printEndpointDetail(e.sys.stdout, now, ep)
 }
 
 // ago says how long before now t was, "never" for the zero time.

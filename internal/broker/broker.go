@@ -55,6 +55,10 @@ type Heartbeat struct {
 	// Stopping is set in the last heartbeat of a clean stop.
 	Stopping bool   `json:"stopping,omitempty"`
 	Version  string `json:"version,omitempty"`
+	// Detail says why the endpoint is as it is (see HeartbeatDetail);
+	// its fields are at the top level of the JSON, all omitted when
+	// empty, so heartbeats without them still decode.
+	HeartbeatDetail
 }
 
 // Message is one message from an endpoint to the service: a batch of

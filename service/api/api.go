@@ -123,6 +123,80 @@ type EndpointStatus struct {
 	Managers      int       `json:"managers"`
 	Workers       int       `json:"workers"`
 	Outstanding   int       `json:"outstanding"`
+
+	// The rest is from the latest heartbeat too, each field omitted when
+	// empty (and by endpoints older than it).
+
+	// Blocks counts the endpoint's blocks (batch jobs or local process
+	// groups) by state: "pending", "running", "failed", ... (ended blocks:
+	// the latest few).
+	Blocks map[string]int `json:"blocks,omitempty"`
+	// BlockError is the last error the endpoint's scheduler returned: a
+	// refused submission, a failed status poll or cancel.
+	BlockError *BlockError `json:"block_error,omitempty"`
+	// BlockProblems are the latest blocks (at most 10) with a message from
+	// the scheduler: why one is pending, why one failed. Newest last.
+	BlockProblems []BlockProblem `json:"block_problems,omitempty"`
+	// Routing are the container routing figures of the connected
+	// managers, when they run workers in containers.
+	Routing *Routing `json:"routing,omitempty"`
+}
+
+// BlockError is a scheduler's error and when the endpoint got it. Image
+// is the container image whose blocks it concerns under hard container
+// routing, empty for the endpoint's own blocks.
+type BlockError struct {
+	Message string    `json:"message"`
+	Time    time.Time `json:"time,omitzero"`
+	Image   string    `json:"image,omitempty"`
+}
+
+// BlockProblem is one block and the scheduler's last word on it. Time is
+// when it ended, or was submitted if it has not ended.
+type BlockProblem struct {
+	Block    string    `json:"block"`
+	Image    string    `json:"image,omitempty"`
+	JobID    string    `json:"job_id,omitempty"`
+	State    string    `json:"state"`
+	Message  string    `json:"message"`
+	ExitCode int       `json:"exit_code,omitempty"`
+	Time     time.Time `json:"time,omitzero"`
+}
+
+// Routing are the routing figures of an endpoint's connected managers:
+// their sum and each manager's (at most 32).
+type Routing struct {
+	Total    RoutingFigures   `json:"total"`
+	Managers []ManagerRouting `json:"managers,omitempty"`
+}
+
+// RoutingFigures count how tasks met containers: WarmHits ran in a
+// container already running, ColdStarts are containers started, Switches
+// containers evicted for another type, Retired idle containers stopped,
+// StartFailures containers that failed before serving.
+type RoutingFigures struct {
+	WarmHits      int `json:"warm_hits"`
+	ColdStarts    int `json:"cold_starts"`
+	Switches      int `json:"switches"`
+	Retired       int `json:"retired,omitempty"`
+	StartFailures int `json:"start_failures,omitempty"`
+}
+
+// ManagerRouting is one manager's routing figures and its workers per
+// container type.
+type ManagerRouting struct {
+	Manager string `json:"manager"`
+	Block   string `json:"block,omitempty"`
+	RoutingFigures
+	Containers []ContainerWorkers `json:"containers,omitempty"`
+}
+
+// ContainerWorkers are a manager's workers of one container type
+// (image/type as in a task's container, "" for workers without one).
+type ContainerWorkers struct {
+	Container string `json:"container"`
+	Workers   int    `json:"workers"`
+	Idle      int    `json:"idle"`
 }
 
 // EndpointList is the caller's endpoints.

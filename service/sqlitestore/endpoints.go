@@ -3,7 +3,11 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
+	"reflect"
 
+	"github.com/funcx-go/funcx/internal/broker"
 	"github.com/funcx-go/funcx/service"
 )
 
@@ -32,14 +36,20 @@ func (s *Store) RegisterEndpoint(ctx context.Context, e service.Endpoint) (creat
 }
 
 const endpointColumns = `id, owner, name, display_name, version, registered_at,
-	hb_time, hb_managers, hb_workers, hb_outstanding, hb_stopping`
+	hb_time, hb_managers, hb_workers, hb_outstanding, hb_stopping, hb_detail`
 
 func scanEndpoint(sc interface{ Scan(...any) error }) (service.Endpoint, error) {
 	var e service.Endpoint
 	var reg, hb int64
+	var detail string
 	err := sc.Scan(&e.ID, &e.Owner, &e.Name, &e.DisplayName, &e.Version, &reg,
-		&hb, &e.Heartbeat.Managers, &e.Heartbeat.Workers, &e.Heartbeat.Outstanding, &e.Heartbeat.Stopping)
+		&hb, &e.Heartbeat.Managers, &e.Heartbeat.Workers, &e.Heartbeat.Outstanding, &e.Heartbeat.Stopping, &detail)
 	e.RegisteredAt, e.Heartbeat.Time = fromNanos(reg), fromNanos(hb)
+	if err == nil && detail != "" {
+		// Written by RecordHeartbeat from the same type; a row that does
+		// not decode is shown without detail rather than failing the read.
+		_ = json.Unmarshal([]byte(detail), &e.Heartbeat.Detail)
+	}
 	return e, err
 }
 
@@ -79,10 +89,18 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	return nil
 }
 
-// RecordHeartbeat replaces the endpoint's latest heartbeat.
+// RecordHeartbeat replaces the endpoint's latest heartbeat, its detail as
+// JSON (an empty string when it has none).
 func (s *Store) RecordHeartbeat(ctx context.Context, endpointID string, hb service.Heartbeat) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE endpoints SET hb_time = ?, hb_managers = ?, hb_workers = ?, hb_outstanding = ?, hb_stopping = ? WHERE id = ?`,
-		nanos(hb.Time), hb.Managers, hb.Workers, hb.Outstanding, hb.Stopping, endpointID)
+	var detail []byte
+	if !reflect.DeepEqual(hb.Detail, broker.HeartbeatDetail{}) {
+		var err error
+		if detail, err = json.Marshal(hb.Detail); err != nil {
+			return fmt.Errorf("encode heartbeat detail: %w", err)
+		}
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE endpoints SET hb_time = ?, hb_managers = ?, hb_workers = ?, hb_outstanding = ?, hb_stopping = ?, hb_detail = ? WHERE id = ?`,
+		nanos(hb.Time), hb.Managers, hb.Workers, hb.Outstanding, hb.Stopping, string(detail), endpointID)
 	if err != nil {
 		return err
 	}

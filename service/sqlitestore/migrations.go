@@ -115,4 +115,7 @@ CREATE TABLE results (
 );
 CREATE INDEX results_owner_seq ON results(owner, seq);
 `,
+	// 2: the latest heartbeat's detail (blocks, scheduler error, routing
+	// figures) as JSON; '' until a heartbeat with detail arrives.
+	`ALTER TABLE endpoints ADD COLUMN hb_detail TEXT NOT NULL DEFAULT '';`,
 }
