@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/funcx-go/funcx/internal/tty"
 	"io"
 	"net/url"
 	"os"
@@ -46,7 +47,7 @@ type system struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	// term asks the user; nil when stdin is not a terminal.
-	term terminal
+	term tty.Terminal
 	// complete runs shell completion when the shell asks for it.
 	complete bool
 	// executable is this program, re-run as the daemon.
@@ -56,7 +57,7 @@ type system struct {
 // osSystem is the real process.
 func osSystem() *system {
 	return &system{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
-		term: openTerminal(), complete: true, executable: os.Executable}
+		term: tty.Open(), complete: true, executable: os.Executable}
 }
 
 // env is bound into every command's Run.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/funcx-go/funcx/internal/tty"
 	"io"
 	"maps"
 	"os"
@@ -71,12 +72,12 @@ func (w *world) runExe(t *testing.T, args ...string) result {
 }
 
 // runWith runs the CLI with a terminal (nil: stdin is not one).
-func (w *world) runWith(t *testing.T, term terminal, args ...string) result {
+func (w *world) runWith(t *testing.T, term tty.Terminal, args ...string) result {
 	t.Helper()
 	return w.runFull(t, term, func() (string, error) { return "", os.ErrNotExist }, args...)
 }
 
-func (w *world) runFull(t *testing.T, term terminal, exe func() (string, error), args ...string) result {
+func (w *world) runFull(t *testing.T, term tty.Terminal, exe func() (string, error), args ...string) result {
 	t.Helper()
 	env := maps.Clone(w.env)
 	var stdout, stderr bytes.Buffer
@@ -110,7 +111,7 @@ type fakeTerminal struct {
 	secrets []bool
 }
 
-func (f *fakeTerminal) ask(_ context.Context, prompt string, secret bool) (string, error) {
+func (f *fakeTerminal) Ask(_ context.Context, prompt string, secret bool) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.prompts = append(f.prompts, prompt)

@@ -111,7 +111,7 @@ func (e *env) ask(what, def string, secret bool) (string, error) {
 	if def != "" {
 		prompt = fmt.Sprintf("%s [%s]: ", what, def)
 	}
-	v, err := e.sys.term.ask(e.ctx, prompt, secret)
+	v, err := e.sys.term.Ask(e.ctx, prompt, secret)
 	if err != nil {
 		return "", fmt.Errorf("log in: %w", err)
 	}

@@ -46,7 +46,7 @@ func (c *deleteCmd) Run(e *env) error {
 		if st.EndpointID != "" {
 			what += " and deregister endpoint " + st.EndpointID + " from the service"
 		}
-		answer, err := e.sys.term.ask(e.ctx, fmt.Sprintf("Delete %s? This cannot be undone. [y/N]: ", what), false)
+		answer, err := e.sys.term.Ask(e.ctx, fmt.Sprintf("Delete %s? This cannot be undone. [y/N]: ", what), false)
 		if err != nil {
 			return err
 		}

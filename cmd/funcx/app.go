@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/funcx-go/funcx/internal/tty"
 	"io"
 	"log/slog"
 	"net/url"
@@ -39,14 +40,14 @@ type system struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	// term asks the user; nil when stdin is not a terminal.
-	term terminal
+	term tty.Terminal
 	// complete runs shell completion when the shell asks for it.
 	complete bool
 }
 
 // osSystem is the real process.
 func osSystem() *system {
-	return &system{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, term: openTerminal(), complete: true}
+	return &system{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, term: tty.Open(), complete: true}
 }
 
 // env is bound into every command's Run.

@@ -87,7 +87,7 @@ func (e *env) ask(what, def string, secret bool, flag, envVar string) (string, e
 	if def != "" {
 		prompt = fmt.Sprintf("%s [%s]: ", what, def)
 	}
-	v, err := e.sys.term.ask(e.ctx, prompt, secret)
+	v, err := e.sys.term.Ask(e.ctx, prompt, secret)
 	if err != nil {
 		return "", fmt.Errorf("login: %w", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/funcx-go/funcx/internal/tty"
 	"io"
 	"maps"
 	"strings"
@@ -53,7 +54,7 @@ func (w *world) run(t *testing.T, args ...string) result {
 }
 
 // runWith runs the CLI with stdin and a terminal.
-func (w *world) runWith(t *testing.T, stdin io.Reader, term terminal, args ...string) result {
+func (w *world) runWith(t *testing.T, stdin io.Reader, term tty.Terminal, args ...string) result {
 	t.Helper()
 	if stdin == nil {
 		stdin = strings.NewReader("")
@@ -87,7 +88,7 @@ type fakeTerminal struct {
 	secrets []bool
 }
 
-func (f *fakeTerminal) ask(_ context.Context, prompt string, secret bool) (string, error) {
+func (f *fakeTerminal) Ask(_ context.Context, prompt string, secret bool) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.prompts = append(f.prompts, prompt)

@@ -1,4 +1,7 @@
-package main
+// Package tty asks the user questions on the process's terminal, with
+// echo turned off for secrets. The CLIs use it for logins and
+// confirmations; without a terminal they take flags or the environment.
+package tty
 
 import (
 	"bufio"
@@ -10,10 +13,10 @@ import (
 	"strings"
 )
 
-// terminal asks the user for input.
-type terminal interface {
-	// ask shows prompt and reads a line; secret turns echo off.
-	ask(ctx context.Context, prompt string, secret bool) (string, error)
+// Terminal asks the user for input.
+type Terminal interface {
+	// Ask shows prompt and reads a line; secret turns echo off.
+	Ask(ctx context.Context, prompt string, secret bool) (string, error)
 }
 
 // ttyTerminal is the process's terminal on stdin, prompting on stderr.
@@ -23,8 +26,8 @@ type ttyTerminal struct {
 	fd  int
 }
 
-// openTerminal returns the terminal on stdin, or nil if stdin is not one.
-func openTerminal() terminal {
+// Open returns the terminal on stdin, or nil if stdin is not one.
+func Open() Terminal {
 	fd := int(os.Stdin.Fd())
 	if !isTerminal(fd) {
 		return nil
@@ -32,7 +35,7 @@ func openTerminal() terminal {
 	return &ttyTerminal{in: bufio.NewReader(os.Stdin), out: os.Stderr, fd: fd}
 }
 
-func (t *ttyTerminal) ask(ctx context.Context, prompt string, secret bool) (string, error) {
+func (t *ttyTerminal) Ask(ctx context.Context, prompt string, secret bool) (string, error) {
 	fmt.Fprint(t.out, prompt)
 	if secret {
 		restore, err := echoOff(t.fd)
