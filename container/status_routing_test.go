@@ -3,21 +3,16 @@ package container_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
-	"github.com/funcx-go/funcx/internal/broker"
-	"github.com/funcx-go/funcx/internal/broker/membroker"
+	"github.com/funcx-go/funcx/endpoint/endpointtest"
 	"github.com/funcx-go/funcx/internal/proctest"
 	"github.com/funcx-go/funcx/internal/testlog"
-	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
-	"github.com/funcx-go/funcx/service/sqlitestore"
 )
 
 // Routing at work shows in the endpoint's status: under worker_mode
@@ -37,87 +32,25 @@ func TestEndpointStatusShowsRouting(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	brk, err := membroker.New(membroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(t.TempDir(), "service.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(service.Config{Store: st, Broker: brk, Logger: testlog.New(t, slog.LevelWarn)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() { defer close(served); _ = svc.Serve(serveCtx, ln) }()
-	id, secret, err := svc.AddIdentity(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(client.Config{ServiceURL: "http://" + ln.Addr().String(), ClientID: id, ClientSecret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := cl.RegisterEndpoint(ctx, api.RegisterEndpointRequest{Name: "apptainer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cl.DeleteEndpoint(context.Background(), reg.EndpointID)
-		_ = cl.Close()
-		stopServe()
-		<-served
-		_ = svc.Stop(context.Background())
-		_ = brk.Close()
-		_ = st.Close()
-	})
-	b := reg.Broker
-	creds := broker.Credentials{URL: b.URL, Username: b.Username, Password: b.Password, TaskQueue: b.TaskQueue, ResultExchange: b.ResultExchange}
-
 	logDir := t.TempDir()
-	runCtx, stopRun := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- endpoint.Run(runCtx, endpoint.RunConfig{
-			Config: endpoint.Config{
-				WorkerMode: endpoint.WorkerModeSingularity, ContainerRouting: endpoint.RoutingSoft,
-				MaxWorkersPerNode: 2, WorkerCommand: []string{workerBin},
-				Container:       endpoint.ContainerConfig{WorkerBinary: workerBin, RuntimeCommand: shim},
-				Provider:        endpoint.ProviderConfig{InitBlocks: 1, MinBlocks: 1, MaxBlocks: 1},
-				HeartbeatPeriod: 200 * time.Millisecond, HeartbeatThreshold: 10 * time.Second,
-				LogDir: logDir, Logger: testlog.New(t, slog.LevelInfo),
-			},
-			EndpointID: reg.EndpointID, JournalPath: filepath.Join(t.TempDir(), "journal.db"), StopGrace: 5 * time.Second,
-			Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return brk.DialEndpoint(ctx, creds) },
-			Ready: func() { close(ready) },
-		})
-	}()
+	// Registered first, so run after the fabric has stopped.
 	t.Cleanup(func() {
-		stopRun()
-		if err := <-done; err != nil {
-			t.Errorf("endpoint.Run: %v", err)
-		}
 		proctest.WaitGone(t, "SHIM_LOG", shimLog, 10*time.Second)
 		if t.Failed() {
 			dumpLogs(t, logDir)
 		}
 	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("endpoint did not come up: %v", err)
-	case <-ctx.Done():
-		t.Fatal("endpoint not ready")
-	}
+	f := endpointtest.Start(t, "apptainer", endpoint.Config{
+		WorkerMode: endpoint.WorkerModeSingularity, ContainerRouting: endpoint.RoutingSoft,
+		MaxWorkersPerNode: 2, WorkerCommand: []string{workerBin},
+		Container: endpoint.ContainerConfig{WorkerBinary: workerBin, RuntimeCommand: shim},
+		Provider:  endpoint.ProviderConfig{InitBlocks: 1, MinBlocks: 1, MaxBlocks: 1},
+		LogDir:    logDir, Logger: testlog.New(t, slog.LevelInfo),
+	})
+	cl := f.Client
 
 	// One at a time: a (cold), a (warm), b (cold), a (warm).
-	ex := cl.Executor(reg.EndpointID)
+	ex := cl.Executor(f.EndpointID)
 	defer ex.Close()
 	fns := map[string]string{}
 	for _, image := range []string{"funcx-test-a", "funcx-test-a", "funcx-test-b", "funcx-test-a"} {
@@ -144,7 +77,7 @@ func TestEndpointStatusShowsRouting(t *testing.T) {
 			t.Fatalf("routing figures never reached the status; last %+v", ep)
 		case <-time.After(100 * time.Millisecond):
 		}
-		if ep, err = cl.EndpointStatus(ctx, reg.EndpointID); err != nil {
+		if ep, err = cl.EndpointStatus(ctx, f.EndpointID); err != nil {
 			t.Fatal(err)
 		}
 	}

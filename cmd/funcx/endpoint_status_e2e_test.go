@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,14 +11,11 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
-	"github.com/funcx-go/funcx/internal/broker"
-	"github.com/funcx-go/funcx/internal/broker/membroker"
+	"github.com/funcx-go/funcx/endpoint/endpointtest"
 	"github.com/funcx-go/funcx/internal/testlog"
 	"github.com/funcx-go/funcx/provider"
 	"github.com/funcx-go/funcx/provider/providertest"
-	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
-	"github.com/funcx-go/funcx/service/sqlitestore"
 )
 
 // refusingScheduler accepts the first block and refuses every later one,
@@ -55,79 +50,13 @@ func TestEndpointStatusShowsSchedulerError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	brk, err := membroker.New(membroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(t.TempDir(), "service.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(service.Config{Store: st, Broker: brk, Logger: testlog.New(t, slog.LevelWarn)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() { defer close(served); _ = svc.Serve(serveCtx, ln) }()
-	clientID, secret, err := svc.AddIdentity(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	cl, err := client.New(client.Config{ServiceURL: url, ClientID: clientID, ClientSecret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := cl.RegisterEndpoint(ctx, api.RegisterEndpointRequest{Name: "cluster"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cl.DeleteEndpoint(context.Background(), reg.EndpointID)
-		_ = cl.Close()
-		stopServe()
-		<-served
-		_ = svc.Stop(context.Background())
-		_ = brk.Close()
-		_ = st.Close()
-	})
-	b := reg.Broker
-	creds := broker.Credentials{URL: b.URL, Username: b.Username, Password: b.Password, TaskQueue: b.TaskQueue, ResultExchange: b.ResultExchange}
-
 	sched := &refusingScheduler{Fake: providertest.NewFake(providertest.FakeConfig{Manual: true})}
-	runCtx, stopRun := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- endpoint.Run(runCtx, endpoint.RunConfig{
-			Config: endpoint.Config{
-				MaxWorkersPerNode: 1,
-				Provider:          endpoint.ProviderConfig{Type: "slurm", Implementation: sched, InitBlocks: 1, MaxBlocks: 4},
-				HeartbeatPeriod:   200 * time.Millisecond, HeartbeatThreshold: 10 * time.Second,
-				LogDir: t.TempDir(), Logger: testlog.New(t, slog.LevelWarn),
-			},
-			EndpointID: reg.EndpointID, JournalPath: filepath.Join(t.TempDir(), "journal.db"), StopGrace: 5 * time.Second,
-			Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return brk.DialEndpoint(ctx, creds) },
-			Ready: func() { close(ready) },
-		})
-	}()
-	t.Cleanup(func() {
-		stopRun()
-		if err := <-done; err != nil {
-			t.Errorf("endpoint.Run: %v", err)
-		}
+	f := endpointtest.Start(t, "cluster", endpoint.Config{
+		MaxWorkersPerNode: 1,
+		Provider:          endpoint.ProviderConfig{Type: "slurm", Implementation: sched, InitBlocks: 1, MaxBlocks: 4},
+		Logger:            testlog.New(t, slog.LevelWarn),
 	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("endpoint did not come up: %v", err)
-	case <-ctx.Done():
-		t.Fatal("endpoint not ready")
-	}
+	cl := f.Client
 
 	// More tasks than the pending block's one worker: the scaler asks for
 	// another block, which the scheduler refuses.
@@ -139,7 +68,7 @@ func TestEndpointStatusShowsSchedulerError(t *testing.T) {
 	for i := range tasks {
 		tasks[i] = api.TaskSubmit{FunctionID: fn}
 	}
-	if _, err := cl.Submit(ctx, reg.EndpointID, tasks); err != nil {
+	if _, err := cl.Submit(ctx, f.EndpointID, tasks); err != nil {
 		t.Fatal(err)
 	}
 
@@ -150,7 +79,7 @@ func TestEndpointStatusShowsSchedulerError(t *testing.T) {
 			t.Fatalf("no scheduler error in the endpoint's status; last %+v", ep)
 		case <-time.After(100 * time.Millisecond):
 		}
-		if ep, err = cl.EndpointStatus(ctx, reg.EndpointID); err != nil {
+		if ep, err = cl.EndpointStatus(ctx, f.EndpointID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -168,8 +97,8 @@ func TestEndpointStatusShowsSchedulerError(t *testing.T) {
 	}
 
 	w := &world{home: t.TempDir()}
-	w.env = map[string]string{client.EnvHome: w.home, client.EnvServiceURL: url, client.EnvClientID: clientID, client.EnvClientSecret: secret}
-	r := w.run(t, "endpoint", "status", reg.EndpointID)
+	w.env = map[string]string{client.EnvHome: w.home, client.EnvServiceURL: f.URL, client.EnvClientID: f.ClientID, client.EnvClientSecret: f.ClientSecret}
+	r := w.run(t, "endpoint", "status", f.EndpointID)
 	if r.code != 0 || !strings.Contains(r.stdout, "Last scheduler error:") || !strings.Contains(r.stdout, refusal) || !strings.Contains(r.stdout, "1 pending") {
 		t.Fatalf("funcx endpoint status: %+v", r)
 	}
