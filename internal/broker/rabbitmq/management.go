@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -86,7 +87,7 @@ func (m *management) do(ctx context.Context, method, p string, in, out any, miss
 		if resp.StatusCode == http.StatusUnauthorized {
 			hint = " (check ManagementUser/ManagementPassword: an administrator is needed)"
 		}
-		return fmt.Errorf("rabbitmq management: %s %s: %s%s: %s", method, p, resp.Status, hint, bytes.TrimSpace(msg))
+		return fmt.Errorf("rabbitmq management: %s %s: %w", method, p, &statusError{code: resp.StatusCode, status: resp.Status + hint, body: string(bytes.TrimSpace(msg))})
 	case out != nil:
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
 			return fmt.Errorf("rabbitmq management: %s %s: decode reply: %w", method, p, err)
@@ -122,8 +123,41 @@ func (m *management) deleteUser(ctx context.Context, name string) error {
 // closeUserConnections closes every connection of the user. RabbitMQ
 // 3.10 already does when the user is deleted; this covers versions and
 // auth setups that do not, so that a deleted endpoint is cut off at once.
+//
+// A connection that RabbitMQ is closing already (the user's deletion just
+// began it) can make the call fail with a 500; the next attempt then finds
+// it gone, so server errors are retried a few times.
 func (m *management) closeUserConnections(ctx context.Context, user string) error {
-	return m.do(ctx, http.MethodDelete, path("connections", "username", user), nil, nil, true)
+	var err error
+	for attempt := range closeAttempts {
+		if attempt > 0 {
+			select {
+			case <-time.After(closeRetryDelay):
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			}
+		}
+		err = m.do(ctx, http.MethodDelete, path("connections", "username", user), nil, nil, true)
+		var se *statusError
+		if err == nil || !errors.As(err, &se) || se.code < 500 {
+			return err
+		}
+	}
+	return err
 }
+
+const (
+	closeAttempts   = 3
+	closeRetryDelay = 200 * time.Millisecond
+)
+
+// statusError is a management API reply other than 2xx.
+type statusError struct {
+	code   int
+	status string // with a hint where one helps
+	body   string
+}
+
+func (e *statusError) Error() string { return e.status + ": " + e.body }
 
 func (m *management) close() { m.transport.CloseIdleConnections() }
