@@ -140,6 +140,9 @@ type runner struct {
 	// they are journaled (see resultLoop).
 	sent    sentResults
 	flushMu sync.Mutex
+	// live holds the tasks taken from the broker whose results are not
+	// yet journaled.
+	live liveTasks
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -233,29 +236,29 @@ func (r *runner) linkLoop(ctx context.Context) error {
 	return nil
 }
 
-// consume handles deliveries until the connection ends or ctx does.
+// consume handles deliveries until the connection ends or ctx does. A
+// fresh task goes to the engine at once, while its journal commit runs
+// (see liveTasks); the delivery is acked only once the commit is done.
 func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) {
+	jr := newJournaler(r)
+	defer jr.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-conn.Done():
 			return
+		case <-jr.failed:
+			// Not journaled: the journaler left the deliveries unacked;
+			// drop the connection so that the broker redelivers them.
+			return
 		case d, ok := <-conn.Deliveries():
 			if !ok {
 				return
 			}
-			fresh, err := r.j.AddTasks(ctx, d.Tasks)
-			if err != nil {
-				// Not journaled: leave it unacked; the broker redelivers it.
-				r.log.Error("journaling tasks failed; the broker will redeliver them", "tasks", len(d.Tasks), "err", err)
-				_ = d.Nack()
-				return
-			}
-			if err := d.Ack(); err != nil {
-				// Journaled already: a redelivery is recognised as a duplicate.
-				r.log.Warn("ack failed after journaling; a redelivery will be ignored", "err", err)
-			}
+			c := &commitWait{done: make(chan struct{})}
+			fresh := r.live.admit(d.Tasks, c, r.j.Known)
+			jr.add(d, c)
 			if len(fresh) > 0 {
 				if err := r.eng.Submit(fresh...); err != nil {
 					r.log.Error("engine refused tasks; they stay journaled for the next run", "err", err)
@@ -276,6 +279,9 @@ func (r *runner) resultLoop(ctx context.Context) {
 				return
 			}
 			batch, open := r.gatherResults(batch)
+			// A result may leave only once its task is journaled.
+			n := len(batch)
+			batch = r.live.awaitJournaled(batch)
 			// Publish while the journal commits rather than after: a
 			// result then reaches the service one fsync sooner. Safe: if
 			// the endpoint dies before the commit, the task runs again
@@ -287,7 +293,8 @@ func (r *runner) resultLoop(ctx context.Context) {
 			if direct != nil {
 				direct()
 			}
-			r.recorded.Add(uint64(len(batch)))
+			r.live.forget(batch)
+			r.recorded.Add(uint64(n))
 			r.wakePublisher()
 			if !open {
 				return
