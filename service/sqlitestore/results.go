@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -40,7 +41,12 @@ func (s *Store) StoreResults(ctx context.Context, endpointID string, results []f
 			terminal = append(terminal, &results[i])
 		}
 		for len(terminal) > 0 {
-			n := min(len(terminal), maxResultsPerInsert)
+			// The largest prepared size that fits: a statement's text is
+			// parsed once, at Open, not at every batch.
+			n := maxResultsPerInsert
+			for n > len(terminal) {
+				n /= 2
+			}
 			if err := s.insertResults(ctx, tx, endpointID, terminal[:n], stored, &out); err != nil {
 				return err
 			}
@@ -52,7 +58,8 @@ func (s *Store) StoreResults(ctx context.Context, endpointID string, results []f
 }
 
 // maxResultsPerInsert bounds the rows of one INSERT: each takes
-// resultParams parameters, and SQLite takes at most 32,766.
+// resultParams parameters, and SQLite takes at most 32,766. The store
+// prepares the statements of every power of two up to it.
 const maxResultsPerInsert = 512
 
 // resultParams are the parameters of one row of qInsertResults.
@@ -77,7 +84,8 @@ const qInsertResultsTail = `) v CROSS JOIN tasks t WHERE t.id = v.column18 AND t
 	ON CONFLICT (task_rid) DO NOTHING
 	RETURNING seq, task_id, owner, submitted_at`
 
-// insertResults inserts results (terminal ones) and adds each to out.
+// insertResults inserts results (terminal ones, a power of two of
+// them) and adds each to out.
 func (s *Store) insertResults(ctx context.Context, tx *sql.Tx, endpointID string, results []*funcx.Result, stored time.Time, out *service.StoredResults) error {
 	args := make([]any, 0, 2+resultParams*len(results))
 	args = append(args, nanos(stored))
@@ -92,19 +100,13 @@ func (s *Store) insertResults(ctx context.Context, tx *sql.Tx, endpointID string
 			r.TaskID[:])
 	}
 	args = append(args, endpointID)
-	var rows *sql.Rows
-	var err error
-	if len(results) == 1 {
-		// One task at a time, the latency path: prepared at Open.
-		st, perr := s.ws.inTx(ctx, tx, qInsertResult)
-		if perr != nil {
-			return perr
-		}
-		defer st.Close()
-		rows, err = st.QueryContext(rowContext(ctx), args...)
-	} else {
-		rows, err = tx.QueryContext(rowContext(ctx), insertResultsQuery(len(results)), args...)
+	// len(results) is a power of two (StoreResults).
+	st, err := s.ws.inTx(ctx, tx, qInsertResults[bits.TrailingZeros(uint(len(results)))])
+	if err != nil {
+		return err
 	}
+	defer st.Close()
+	rows, err := st.QueryContext(rowContext(ctx), args...)
 	if err != nil {
 		return fmt.Errorf("insert %d results: %w", len(results), err)
 	}

@@ -83,12 +83,19 @@ const (
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 )
 
-// qInsertResult stores one result (insertResults).
-var qInsertResult = insertResultsQuery(1)
+// qInsertResults store 1, 2, 4 ... maxResultsPerInsert results
+// (insertResults).
+var qInsertResults = func() []string {
+	var qs []string
+	for n := 1; n <= maxResultsPerInsert; n *= 2 {
+		qs = append(qs, insertResultsQuery(n))
+	}
+	return qs
+}()
 
 // prepareHot prepares the hot statements on both handles.
 func (s *Store) prepareHot(ctx context.Context) error {
-	if err := s.ws.prepare(ctx, qInsertTask, qInsertResult); err != nil {
+	if err := s.ws.prepare(ctx, append([]string{qInsertTask}, qInsertResults...)...); err != nil {
 		return fmt.Errorf("sqlitestore: prepare statements: %w", err)
 	}
 	if err := s.rs.prepare(ctx, qTokenIdentity, qResults); err != nil {
