@@ -140,6 +140,16 @@ type runner struct {
 	// they are journaled (see resultLoop).
 	sent    sentResults
 	flushMu sync.Mutex
+	// live holds the tasks taken from the broker whose results are not
+	// yet journaled.
+	live liveTasks
+	// unsent says that the outbox may hold results nobody is publishing
+	// (left by the last run, journaled while disconnected, or whose
+	// publish failed): the publisher reads the outbox only then.
+	unsent atomic.Bool
+	// lastConfirm is when the publisher last removed confirmed results
+	// from the outbox; it is owned by whoever holds flushMu.
+	lastConfirm time.Time
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -154,6 +164,7 @@ func (r *runner) run(ctx context.Context) error {
 			return err
 		}
 	}
+	r.unsent.Store(true)
 	r.wakePublisher()
 
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
@@ -183,7 +194,7 @@ func (r *runner) run(ctx context.Context) error {
 		r.log.Warn("tasks still running at the end of the grace period stay journaled for the next run", "err", err)
 	}
 	r.waitRecorded(graceCtx)
-	r.flushOutbox(graceCtx)
+	r.flushOutbox(graceCtx, true)
 	if c := r.conns.current(); c != nil {
 		hb := r.heartbeat()
 		hb.Stopping = true
@@ -218,6 +229,7 @@ func (r *runner) linkLoop(ctx context.Context) error {
 		backoff = defaultReconnectFirst
 		r.log.Info("connected to the broker")
 		r.conns.set(conn)
+		r.unsent.Store(true)
 		r.wakePublisher() // results may have waited for a connection
 		if ready != nil {
 			ready()
@@ -233,29 +245,29 @@ func (r *runner) linkLoop(ctx context.Context) error {
 	return nil
 }
 
-// consume handles deliveries until the connection ends or ctx does.
+// consume handles deliveries until the connection ends or ctx does. A
+// fresh task goes to the engine at once, while its journal commit runs
+// (see liveTasks); the delivery is acked only once the commit is done.
 func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) {
+	jr := newJournaler(r)
+	defer jr.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-conn.Done():
 			return
+		case <-jr.failed:
+			// Not journaled: the journaler left the deliveries unacked;
+			// drop the connection so that the broker redelivers them.
+			return
 		case d, ok := <-conn.Deliveries():
 			if !ok {
 				return
 			}
-			fresh, err := r.j.AddTasks(ctx, d.Tasks)
-			if err != nil {
-				// Not journaled: leave it unacked; the broker redelivers it.
-				r.log.Error("journaling tasks failed; the broker will redeliver them", "tasks", len(d.Tasks), "err", err)
-				_ = d.Nack()
-				return
-			}
-			if err := d.Ack(); err != nil {
-				// Journaled already: a redelivery is recognised as a duplicate.
-				r.log.Warn("ack failed after journaling; a redelivery will be ignored", "err", err)
-			}
+			c := &commitWait{done: make(chan struct{})}
+			fresh := r.live.admit(d.Tasks, c, r.j.Known)
+			jr.add(d, c)
 			if len(fresh) > 0 {
 				if err := r.eng.Submit(fresh...); err != nil {
 					r.log.Error("engine refused tasks; they stay journaled for the next run", "err", err)
@@ -276,6 +288,9 @@ func (r *runner) resultLoop(ctx context.Context) {
 				return
 			}
 			batch, open := r.gatherResults(batch)
+			// A result may leave only once its task is journaled.
+			n := len(batch)
+			batch = r.live.awaitJournaled(batch)
 			// Publish while the journal commits rather than after: a
 			// result then reaches the service one fsync sooner. Safe: if
 			// the endpoint dies before the commit, the task runs again
@@ -286,8 +301,11 @@ func (r *runner) resultLoop(ctx context.Context) {
 			}
 			if direct != nil {
 				direct()
+			} else {
+				r.unsent.Store(true) // journaled, not sent
 			}
-			r.recorded.Add(uint64(len(batch)))
+			r.live.forget(batch)
+			r.recorded.Add(uint64(n))
 			r.wakePublisher()
 			if !open {
 				return
@@ -351,7 +369,7 @@ func (r *runner) publishLoop(ctx context.Context) {
 		case <-r.published:
 		case <-tick.C:
 		}
-		r.flushOutbox(ctx)
+		r.flushOutbox(ctx, false)
 	}
 }
 
@@ -375,26 +393,50 @@ func (r *runner) publishDirect(ctx context.Context, results []funcx.Result) (wai
 	return func() {
 		err := <-done
 		r.sent.finish(ids, err == nil)
+		if err != nil {
+			r.unsent.Store(true)
+		}
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("publishing results failed; they stay in the outbox", "results", len(results), "err", err)
 		}
 	}
 }
 
-// flushOutbox removes what the broker confirmed from the outbox, then
-// publishes the outbox until it is empty (but for results the result
-// loop is publishing), the connection is gone, or ctx ends.
-func (r *runner) flushOutbox(ctx context.Context) {
+// Confirmed results leave the outbox in one commit per confirmEvery (or
+// confirmBatch results) rather than one per flush: until then a crash
+// only publishes them once more (the service drops the duplicates), and
+// a commit (an fsync) per result batch would double the journal's work
+// and hold up the next tasks' commits.
+const (
+	confirmEvery = 50 * time.Millisecond
+	confirmBatch = 4096
+)
+
+// flushOutbox removes what the broker confirmed from the outbox (every
+// confirmEvery, or at once before a read of the outbox), then, if
+// results may be waiting there unsent (or final), publishes the outbox until it is empty (but
+// for results the result loop is publishing), the connection is gone,
+// or ctx ends.
+func (r *runner) flushOutbox(ctx context.Context, final bool) {
 	// One flush at a time: the publisher's, or the last one of a stop.
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	if ids := r.sent.takeConfirmed(); len(ids) > 0 {
-		if err := r.j.Confirm(ctx, ids); err != nil {
-			// Left in the outbox: the next run publishes them again and
-			// the service drops the duplicates.
-			r.log.Error("removing confirmed results from the outbox failed", "err", err)
+	// A read of the outbox confirms first, so that it does not meet
+	// results published already.
+	scan := r.unsent.Swap(false) || final
+	if scan || r.sent.confirmedCount() >= confirmBatch || time.Since(r.lastConfirm) >= confirmEvery {
+		r.lastConfirm = time.Now()
+		if ids := r.sent.takeConfirmed(); len(ids) > 0 {
+			if err := r.j.Confirm(ctx, ids); err != nil {
+				// Left in the outbox: the next run publishes them again and
+				// the service drops the duplicates.
+				r.log.Error("removing confirmed results from the outbox failed", "err", err)
+			}
+			r.sent.confirmDone(ids)
 		}
-		r.sent.confirmDone(ids)
+	}
+	if !scan {
+		return
 	}
 	for ctx.Err() == nil {
 		conn := r.conns.current()
@@ -404,6 +446,7 @@ func (r *runner) flushOutbox(ctx context.Context) {
 		results, err := r.j.Outbox(DefaultPublishBatch)
 		if err != nil {
 			r.log.Error("reading the outbox failed", "err", err)
+			r.unsent.Store(true)
 			return
 		}
 		results = r.sent.skipSent(results)
@@ -412,6 +455,7 @@ func (r *runner) flushOutbox(ctx context.Context) {
 		}
 		if err := conn.PublishResults(ctx, results); err != nil {
 			r.log.Warn("publishing results failed; they stay in the outbox", "results", len(results), "err", err)
+			r.unsent.Store(true)
 			return
 		}
 		ids := make([]funcx.TaskID, len(results))
@@ -422,6 +466,7 @@ func (r *runner) flushOutbox(ctx context.Context) {
 			// Published but still in the outbox: they go out again and the
 			// service drops the duplicates.
 			r.log.Error("removing confirmed results from the outbox failed", "err", err)
+			r.unsent.Store(true)
 			return
 		}
 	}
@@ -526,6 +571,12 @@ func (s *sentResults) takeConfirmed() []funcx.TaskID {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+func (s *sentResults) confirmedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.confirmed)
 }
 
 func (s *sentResults) confirmDone(ids []funcx.TaskID) {

@@ -59,7 +59,7 @@ func BenchmarkSubmit(b *testing.B) {
 // BenchmarkStoreResults has the consumer store 10,000 results per
 // iteration, delivered in batches as an endpoint sends them.
 func BenchmarkStoreResults(b *testing.B) {
-	for _, batch := range []int{100, 1000} {
+	for _, batch := range []int{4, 16, 100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			s := setup(b)
 			s.broker.discard = true

@@ -152,29 +152,44 @@ func (j *Journal) write(batch []*request) (Stats, error) {
 	// Records are appended in sequence order, so pages are best packed
 	// full; the default half-full split wastes half of every page.
 	w.tasks.FillPercent, w.outbox.FillPercent, w.done.FillPercent = 1, 1, 1
-	for _, r := range batch {
-		delta.Records += uint64(r.size())
-		switch r.op {
-		case opTasks:
-			err = j.putTasks(&w, r, &delta)
-		case opResults:
-			err = j.putResults(&w, r, &delta)
-		case opConfirm:
-			err = j.confirm(&w, r)
-		}
-		if err != nil {
-			return delta, err
-		}
-	}
-	if w.confirmed {
-		if _, err := j.evictDone(tx); err != nil {
-			return delta, err
-		}
+	if err := j.apply(&w, batch, &delta); err != nil {
+		return delta, err
 	}
 	if err := tx.Commit(); err != nil {
 		return delta, fmt.Errorf("commit transaction: %w", err)
 	}
 	return delta, nil
+}
+
+// apply writes the batch's records into the transaction and updates the
+// index to match. It holds idxMu only here, not during the fsync, so
+// that Known answers while a commit syncs: a task the index holds is
+// then either durable or in the commit under way, and a failed commit
+// fails the journal for good.
+func (j *Journal) apply(w *writer, batch []*request, delta *Stats) error {
+	j.idxMu.Lock()
+	defer j.idxMu.Unlock()
+	for _, r := range batch {
+		delta.Records += uint64(r.size())
+		var err error
+		switch r.op {
+		case opTasks:
+			err = j.putTasks(w, r, delta)
+		case opResults:
+			err = j.putResults(w, r, delta)
+		case opConfirm:
+			err = j.confirm(w, r)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if w.confirmed {
+		if _, err := j.evictDone(w.tx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writer is the state of one write transaction.

@@ -8,7 +8,11 @@
 //  1. The endpoint takes a batch of deliveries from RabbitMQ and calls
 //     AddTasks. Only when it returns are the tasks durable, and only then
 //     are the deliveries acked. AddTasks returns the tasks that were new;
-//     redeliveries are acked without being dispatched again.
+//     redeliveries are acked without being dispatched again. An endpoint
+//     that starts a task while its AddTasks commits asks Known (which
+//     does not wait for a commit) whether a delivery is a redelivery, and
+//     must not call AddResults for the task before its AddTasks returned:
+//     the result of a task not yet journaled is dropped as an orphan.
 //  2. When a result arrives, AddResults moves the task from the task table
 //     to the outbox in one transaction, so a task is always in exactly one
 //     of them and has at most one recorded result.

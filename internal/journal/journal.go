@@ -35,8 +35,11 @@ type Journal struct {
 	statsMu sync.Mutex
 	stats   Stats
 
-	// Owned by the committer goroutine (and by Open before it starts).
-	idx index
+	// Owned by the committer goroutine (and by Open before it starts),
+	// which changes it only while holding idxMu; Known reads it under
+	// idxMu shared.
+	idxMu sync.RWMutex
+	idx   index
 }
 
 // index is the in-memory view of which task IDs are where, so that

@@ -9,6 +9,17 @@ import (
 	"github.com/funcx-go/funcx"
 )
 
+// Known reports whether the journal holds id: as a task without a
+// result, as a result in the outbox, or in the recently-done set; a
+// delivery of such a task is a redelivery. It does not wait for a
+// commit: a task whose AddTasks is committing at the time counts as
+// known.
+func (j *Journal) Known(id funcx.TaskID) bool {
+	j.idxMu.RLock()
+	defer j.idxMu.RUnlock()
+	return j.known(id)
+}
+
 // PendingTasks returns the journaled tasks that have no result, in the
 // order they were journaled: after a restart, what to dispatch again.
 //

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
+	"strings"
 	"time"
 
 	"github.com/funcx-go/funcx"
@@ -13,59 +15,170 @@ import (
 // StoreResults stores an endpoint's results in one transaction; see
 // service.Store.
 //
-// One statement per result does it all: it copies the owner and
-// submission time from the task, requires that the task was sent to this
-// endpoint, and leaves an existing result alone (UNIQUE task_rid), so the
-// first terminal result wins. Only when nothing was inserted does a second
-// query tell a duplicate from an unknown task.
+// Statements insert many results at once (insertResults): each copies
+// the owner and submission time from the task, requires that the task
+// was sent to this endpoint, and leaves an existing result alone (UNIQUE
+// task_rid), so the first terminal result wins. Only for a result not
+// inserted does a second query tell a duplicate from an unknown task.
 func (s *Store) StoreResults(ctx context.Context, endpointID string, results []funcx.Result, stored time.Time) (service.StoredResults, error) {
 	var out service.StoredResults
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = service.StoredResults{Stored: make([]service.ResultRecord, 0, len(results))}
-		ins, err := s.ws.inTx(ctx, tx, qInsertResult)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		rowCtx := rowContext(ctx)
+		terminal := make([]*funcx.Result, 0, len(results))
+		seen := make(map[funcx.TaskID]struct{}, len(results))
 		for i := range results {
-			r := &results[i]
-			if !r.State.Terminal() {
+			if !results[i].State.Terminal() {
 				out.NotTerminal++
 				continue
 			}
-			var e funcx.TaskError
-			if r.Error != nil {
-				e = *r.Error
-			}
-			rec := service.ResultRecord{EndpointID: endpointID, Stored: stored, Result: *r}
-			var sub int64
-			err := ins.QueryRowContext(rowCtx, int(r.State), r.Output, r.Stdout, r.Stderr,
-				r.Truncated, r.ExitCode, r.Error != nil, int(e.Kind), e.Message, e.Stack, r.Attempt, r.Manager, r.Worker,
-				nanos(r.Times.Received), nanos(r.Times.Dispatched), nanos(r.Times.Started), nanos(r.Times.Finished), nanos(stored),
-				r.TaskID[:], endpointID).Scan(&rec.Seq, &rec.Owner, &sub)
-			if err == sql.ErrNoRows {
-				var known bool
-				if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ? AND endpoint_id = ?)`,
-					r.TaskID[:], endpointID).Scan(&known); err != nil {
-					return fmt.Errorf("read task %s: %w", r.TaskID, err)
-				}
-				if known {
-					out.Duplicates++
-				} else {
-					out.Unknown++ // an endpoint may report only its own tasks
-				}
+			// The first of a task's results wins, whatever order one
+			// statement inserts its rows in.
+			if _, dup := seen[results[i].TaskID]; dup {
+				out.Duplicates++
 				continue
 			}
-			if err != nil {
-				return fmt.Errorf("insert result of task %s: %w", r.TaskID, err)
+			seen[results[i].TaskID] = struct{}{}
+			terminal = append(terminal, &results[i])
+		}
+		for len(terminal) > 0 {
+			// The largest prepared size that fits: a statement's text is
+			// parsed once, at Open, not at every batch.
+			n := maxResultsPerInsert
+			for n > len(terminal) {
+				n /= 2
 			}
-			rec.Submitted = fromNanos(sub)
-			out.Stored = append(out.Stored, rec)
+			if err := s.insertResults(ctx, tx, endpointID, terminal[:n], stored, &out); err != nil {
+				return err
+			}
+			terminal = terminal[n:]
 		}
 		return nil
 	})
 	return out, err
+}
+
+// maxResultsPerInsert bounds the rows of one INSERT: each takes
+// resultParams parameters, and SQLite takes at most 32,766. The store
+// prepares the statements of every power of two up to it.
+const maxResultsPerInsert = 512
+
+// resultParams are the parameters of one row of qInsertResults.
+const resultParams = 18
+
+// qInsertResults inserts rows of resultParams values each (one
+// "(?, ...)" per result follows it), then takes the stored time and the
+// endpoint. Multi-row: one statement per 512 results rather than per
+// result, which the end-to-end profiles showed costs about 29 µs of the
+// service's CPU per result.
+const qInsertResultsHead = `INSERT INTO results (task_rid, task_id, owner, endpoint_id, state, output, stdout, stderr,
+	truncated, exit_code, has_error, error_kind, error_message, error_stack, attempt, manager, worker,
+	received_at, dispatched_at, started_at, finished_at, submitted_at, stored_at)
+	SELECT t.rid, t.id, t.owner, t.endpoint_id, v.column1, v.column2, v.column3, v.column4, v.column5, v.column6,
+	v.column7, v.column8, v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, v.column15,
+	v.column16, v.column17, t.submitted_at, ?
+	FROM (VALUES `
+
+// CROSS JOIN keeps the VALUES outer, so rows are inserted (and numbered)
+// in the order of the results.
+const qInsertResultsTail = `) v CROSS JOIN tasks t WHERE t.id = v.column18 AND t.endpoint_id = ?
+	ON CONFLICT (task_rid) DO NOTHING
+	RETURNING seq, task_id, owner, submitted_at`
+
+// insertResults inserts results (terminal ones, a power of two of
+// them) and adds each to out.
+func (s *Store) insertResults(ctx context.Context, tx *sql.Tx, endpointID string, results []*funcx.Result, stored time.Time, out *service.StoredResults) error {
+	args := make([]any, 0, 2+resultParams*len(results))
+	args = append(args, nanos(stored))
+	for _, r := range results {
+		var e funcx.TaskError
+		if r.Error != nil {
+			e = *r.Error
+		}
+		args = append(args, int(r.State), r.Output, r.Stdout, r.Stderr,
+			r.Truncated, r.ExitCode, r.Error != nil, int(e.Kind), e.Message, e.Stack, r.Attempt, r.Manager, r.Worker,
+			nanos(r.Times.Received), nanos(r.Times.Dispatched), nanos(r.Times.Started), nanos(r.Times.Finished),
+			r.TaskID[:])
+	}
+	args = append(args, endpointID)
+	// len(results) is a power of two (StoreResults).
+	st, err := s.ws.inTx(ctx, tx, qInsertResults[bits.TrailingZeros(uint(len(results)))])
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rows, err := st.QueryContext(rowContext(ctx), args...)
+	if err != nil {
+		return fmt.Errorf("insert %d results: %w", len(results), err)
+	}
+	type row struct {
+		seq       int64
+		owner     string
+		submitted int64
+	}
+	inserted := make(map[funcx.TaskID]row, len(results))
+	for rows.Next() {
+		var id []byte
+		var rw row
+		if err := rows.Scan(&rw.seq, &id, &rw.owner, &rw.submitted); err != nil {
+			rows.Close()
+			return fmt.Errorf("insert %d results: %w", len(results), err)
+		}
+		var tid funcx.TaskID
+		copy(tid[:], id)
+		inserted[tid] = rw
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("insert %d results: %w", len(results), err)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert %d results: %w", len(results), err)
+	}
+	for _, r := range results {
+		rw, ok := inserted[r.TaskID]
+		if !ok {
+			if err := s.countNotInserted(ctx, tx, endpointID, r.TaskID, out); err != nil {
+				return err
+			}
+			continue
+		}
+		out.Stored = append(out.Stored, service.ResultRecord{
+			Seq: rw.seq, Owner: rw.owner, EndpointID: endpointID,
+			Submitted: fromNanos(rw.submitted), Stored: stored, Result: *r,
+		})
+	}
+	return nil
+}
+
+// countNotInserted counts a result that was not inserted as a duplicate
+// (its task has a result) or unknown (no such task of this endpoint).
+func (s *Store) countNotInserted(ctx context.Context, tx *sql.Tx, endpointID string, id funcx.TaskID, out *service.StoredResults) error {
+	var known bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ? AND endpoint_id = ?)`,
+		id[:], endpointID).Scan(&known); err != nil {
+		return fmt.Errorf("read task %s: %w", id, err)
+	}
+	if known {
+		out.Duplicates++
+	} else {
+		out.Unknown++ // an endpoint may report only its own tasks
+	}
+	return nil
+}
+
+// insertResultsQuery returns qInsertResults for n rows.
+func insertResultsQuery(n int) string {
+	const tuple = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	var b strings.Builder
+	b.Grow(len(qInsertResultsHead) + n*(len(tuple)+2) + len(qInsertResultsTail))
+	b.WriteString(qInsertResultsHead)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple)
+	}
+	b.WriteString(qInsertResultsTail)
+	return b.String()
 }
 
 // Results returns owner's results with seq > after, in seq order.

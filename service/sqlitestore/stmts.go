@@ -81,18 +81,21 @@ const (
 		WHERE r.owner = ? AND r.seq > ? ORDER BY r.seq LIMIT ?`
 	qInsertTask = `INSERT INTO tasks (id, owner, endpoint_id, function_id, state, submission, submitted_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
-	qInsertResult = `INSERT INTO results (task_rid, task_id, owner, endpoint_id, state, output, stdout, stderr,
-			truncated, exit_code, has_error, error_kind, error_message, error_stack, attempt, manager, worker,
-			received_at, dispatched_at, started_at, finished_at, submitted_at, stored_at)
-			SELECT t.rid, t.id, t.owner, t.endpoint_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, t.submitted_at, ?
-			FROM tasks t WHERE t.id = ? AND t.endpoint_id = ?
-			ON CONFLICT (task_rid) DO NOTHING
-			RETURNING seq, owner, submitted_at`
 )
+
+// qInsertResults store 1, 2, 4 ... maxResultsPerInsert results
+// (insertResults).
+var qInsertResults = func() []string {
+	var qs []string
+	for n := 1; n <= maxResultsPerInsert; n *= 2 {
+		qs = append(qs, insertResultsQuery(n))
+	}
+	return qs
+}()
 
 // prepareHot prepares the hot statements on both handles.
 func (s *Store) prepareHot(ctx context.Context) error {
-	if err := s.ws.prepare(ctx, qInsertTask, qInsertResult); err != nil {
+	if err := s.ws.prepare(ctx, append([]string{qInsertTask}, qInsertResults...)...); err != nil {
 		return fmt.Errorf("sqlitestore: prepare statements: %w", err)
 	}
 	if err := s.rs.prepare(ctx, qTokenIdentity, qResults); err != nil {
