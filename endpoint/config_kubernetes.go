@@ -118,6 +118,9 @@ func (k *KubernetesConfig) validate(c *Config, bad func(key, format string, args
 	if c.ContainerRouting == RoutingSoft {
 		bad("container_routing", "soft routing is not supported with provider.type = \"kubernetes\": pods are deployed per image, so use container_routing = \"hard\"")
 	}
+	if c.WorkerMode != WorkerModeNoContainer {
+		bad("worker_mode", "%q does not apply with provider.type = \"kubernetes\": the pods are the containers; keep worker_mode = \"no_container\" and list the images in container.images with container_routing = \"hard\" to get pods per image", c.WorkerMode)
+	}
 	if c.Provider.NodesPerBlock > 1 {
 		bad("provider.nodes_per_block", "%d: a Kubernetes block is one pod on one node; use 1 and raise provider.max_blocks", c.Provider.NodesPerBlock)
 	}

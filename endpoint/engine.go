@@ -242,6 +242,7 @@ func (e *Engine) job(blockID, addr string, launcher provider.Launcher, typ strin
 		QOS:              p.QOS,
 		Queue:            p.Queue,
 		SchedulerOptions: p.SchedulerOptions,
+		Image:            c.blockImage(typ),
 		Constraint:       p.Constraint,
 		Exclusive:        p.Exclusive,
 		CoresPerNode:     p.CoresPerNode,

@@ -20,6 +20,8 @@ import (
 
 func routerFor(cfg *Config) routing.Router {
 	switch {
+	case cfg.podsPerImage():
+		return routing.Hard{}
 	case cfg.WorkerMode == WorkerModeNoContainer:
 		return routing.Plain{}
 	case cfg.ContainerRouting == RoutingSoft:
@@ -51,11 +53,19 @@ func refuseFor(cfg *Config) func(*funcx.Task) *funcx.TaskError {
 // containerMode reports whether workers run in containers.
 func (c *Config) containerMode() bool { return c.WorkerMode != WorkerModeNoContainer }
 
+// podsPerImage reports whether blocks are Kubernetes pods of the tasks'
+// images: the seed's "managers are deployed per image" row. The pod is
+// the container, so its manager runs plain worker processes and serves
+// the one type its image is.
+func (c *Config) podsPerImage() bool {
+	return c.Provider.Type == "kubernetes" && c.ContainerRouting == RoutingHard && len(c.Container.Images) > 0
+}
+
 // hardTypes are the container types that get their own blocks: under hard
 // routing RAW and every image; otherwise none (one set of blocks serves
 // all types).
 func (c *Config) hardTypes() []string {
-	if !c.containerMode() || c.ContainerRouting != RoutingHard {
+	if !c.podsPerImage() && (!c.containerMode() || c.ContainerRouting != RoutingHard) {
 		return nil
 	}
 	return append([]string{funcx.RawContainer}, c.Container.Images...)
@@ -64,6 +74,9 @@ func (c *Config) hardTypes() []string {
 // managerContainer is the container part of the manager config for blocks
 // serving typ (hard routing) or any type (soft).
 func (c *Config) managerContainer(typ string) manager.ContainerConfig {
+	if c.podsPerImage() && typ != funcx.RawContainer {
+		return manager.ContainerConfig{Types: []string{typ}} // plain workers in the image's pod
+	}
 	if !c.containerMode() || (c.ContainerRouting == RoutingHard && typ == funcx.RawContainer) {
 		return manager.ContainerConfig{} // plain worker processes
 	}
@@ -82,6 +95,15 @@ func (c *Config) managerContainer(typ string) manager.ContainerConfig {
 		mc.Types = []string{typ}
 	}
 	return mc
+}
+
+// blockImage is the image of the blocks serving typ: the pod's image when
+// blocks are pods per image, else the provider's default.
+func (c *Config) blockImage(typ string) string {
+	if c.podsPerImage() {
+		return typ // RAW ("") keeps provider.kubernetes.image
+	}
+	return ""
 }
 
 // blockPrefix keeps the block IDs of the per-type block managers apart:

@@ -133,6 +133,11 @@ type Job struct {
 	// SchedulerOptions are extra lines put verbatim into the submit
 	// script's header (e.g. "#SBATCH --gres=gpu:1"). Defaults to none.
 	SchedulerOptions string
+	// Image is the container image the block runs in, for providers
+	// whose blocks are containers (a Kubernetes pod): under hard routing
+	// each image gets blocks of its own. Defaults to the provider's
+	// configured image.
+	Image string
 	// Labels tag what the provider creates (pod labels, a job comment) so
 	// that orphans of a crashed endpoint can be found. Defaults to none.
 	Labels map[string]string

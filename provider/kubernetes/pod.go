@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"cmp"
 	"crypto/rand"
 	"fmt"
 	"maps"
@@ -139,7 +140,7 @@ func podFor(cfg *Config, j provider.Job, name string) (*corev1.Pod, error) {
 			SecurityContext:              podSecurity(cfg),
 			Containers: []corev1.Container{{
 				Name:            DefaultContainerName,
-				Image:           cfg.Image,
+				Image:           cmp.Or(j.Image, cfg.Image),
 				ImagePullPolicy: cfg.ImagePullPolicy,
 				Command:         []string{cfg.Shell, "-c", j.Script()},
 				Env:             env,
