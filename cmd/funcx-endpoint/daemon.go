@@ -170,6 +170,12 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 	if cfg.DisplayName == "" {
 		cfg.DisplayName = p.Name
 	}
+	if cfg.LogDir == "" {
+		// Block scripts and their output in the profile (submit_scripts/),
+		// where funcX keeps them: batch jobs write there from the compute
+		// nodes, and nothing is left in /tmp by a daemon that died.
+		cfg.LogDir = p.Dir()
+	}
 	if h.Broker.URL == "" {
 		return errors.New("the service gave no broker URL: it runs an in-process broker that endpoints cannot reach; run funcx-service with RabbitMQ")
 	}

@@ -79,6 +79,10 @@ func TestEndpointLifecycle(t *testing.T) {
 			t.Fatalf("run.json does not list the block: %+v, %v", r, err)
 		}
 	}
+	// Block scripts and their output are kept in the profile.
+	if scripts, _ := filepath.Glob(filepath.Join(w.profile(t).Dir(), "submit_scripts", "*")); len(scripts) == 0 {
+		t.Errorf("no block script in %s", filepath.Join(w.profile(t).Dir(), "submit_scripts"))
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
