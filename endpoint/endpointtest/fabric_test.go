@@ -51,8 +51,15 @@ func TestStartRunsFunctionsThroughTheService(t *testing.T) {
 	if err := r.Output(&out); err != nil || out["n"] != 7 {
 		t.Errorf("go function: %v, %v", out, err)
 	}
-	st, err := f.Client.EndpointStatus(ctx, f.EndpointID)
-	if err != nil || st.Status != "online" {
-		t.Errorf("endpoint status %+v, %v; want online", st, err)
+	// Online once a heartbeat (every DefaultHeartbeatPeriod) has arrived.
+	for {
+		st, err := f.Client.EndpointStatus(ctx, f.EndpointID)
+		if err == nil && st.Status == "online" && st.Workers == 2 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("endpoint status %+v, %v; want online with 2 workers", st, err)
+		}
+		time.Sleep(endpointtest.DefaultHeartbeatPeriod)
 	}
 }
