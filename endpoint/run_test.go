@@ -169,7 +169,7 @@ func TestEndToEndRabbitMQ(t *testing.T) {
 // each result.
 func endToEnd(t *testing.T, f *fabric, n int) {
 	f.runEndpoint(t, filepath.Join(t.TempDir(), "journal.db"))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a deadline for a stuck run, generous for a loaded machine
 	defer cancel()
 	echo, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "echo", Kind: "go", GoName: worker.NameEcho})
 	if err != nil {
@@ -241,7 +241,7 @@ func TestEndpointRestartLosesNothing(t *testing.T) {
 	f := startFabric(t, inProcessBroker)
 	journal := filepath.Join(t.TempDir(), "journal.db")
 	stop := f.runEndpoint(t, journal)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	fn, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "nap", Kind: "shell", Script: "sleep 0.05; echo {i}"})
 	if err != nil {
