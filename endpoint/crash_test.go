@@ -192,38 +192,12 @@ func TestEndpointKill9LosesNothing(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	fn, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "slowecho", Kind: "go", GoName: slowEcho})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex := f.cl.Executor(f.endpointID)
-	defer ex.Close()
 	const n = 1000 // 5 ms each on 2 workers: at least 2.5 s of work
-	inputs := make([]any, n)
-	for i := range inputs {
-		inputs[i] = i
-	}
-	futures, err := ex.Map(ctx, fn, inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Kill once results flow: some tasks are done, others journaled,
 	// running, or still queued in RabbitMQ.
-	for _, fu := range futures[:50] {
-		if _, err := fu.Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, _, futures := f.slowEchoes(ctx, t, n, 50)
 	first.kill9(t)
-	done := 0
-	for _, fu := range futures {
-		select {
-		case <-fu.Done():
-			done++
-		default:
-		}
-	}
-	t.Logf("killed the endpoint with %d of %d results in", done, n)
+	t.Logf("killed the endpoint with %d of %d results in", countDone(futures), n)
 
 	// Its managers and workers notice and exit by themselves.
 	proctest.WaitGone(t, envRunMark, first.mark, 2*childHeartbeatThreshold+20*time.Second)
@@ -260,12 +234,57 @@ func TestEndpointKill9LosesNothing(t *testing.T) {
 		t.Errorf("journal after a clean stop: %d tasks pending, %d results in the outbox", len(pending), len(outbox))
 	}
 
-	// The service's result log holds each task exactly once.
-	want := make(map[string]bool, n)
+	checkExactlyOnce(ctx, t, f.cl, futures)
+}
+
+// slowEchoes registers the slow echo function, submits n tasks echoing
+// 0..n-1 and returns once the first `first` results are in, so that the
+// rest are at every stage of their way.
+func (f *fabric) slowEchoes(ctx context.Context, t *testing.T, n, first int) (fn string, ex *client.Executor, futures []*client.Future) {
+	t.Helper()
+	fn, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "slowecho", Kind: "go", GoName: slowEcho})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex = f.cl.Executor(f.endpointID)
+	t.Cleanup(func() { ex.Close() })
+	inputs := make([]any, n)
+	for i := range inputs {
+		inputs[i] = i
+	}
+	if futures, err = ex.Map(ctx, fn, inputs); err != nil {
+		t.Fatal(err)
+	}
+	for _, fu := range futures[:first] {
+		if _, err := fu.Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fn, ex, futures
+}
+
+// countDone counts the futures resolved so far.
+func countDone(futures []*client.Future) int {
+	done := 0
+	for _, fu := range futures {
+		select {
+		case <-fu.Done():
+			done++
+		default:
+		}
+	}
+	return done
+}
+
+// checkExactlyOnce checks that the service's result log holds each task
+// of futures exactly once, and no other.
+func checkExactlyOnce(ctx context.Context, t *testing.T, cl *client.Client, futures []*client.Future) {
+	t.Helper()
+	want := make(map[string]bool, len(futures))
 	for _, fu := range futures {
 		want[fu.TaskID()] = true
 	}
-	seen := recordedResults(ctx, t, f.cl)
+	seen := recordedResults(ctx, t, cl)
 	for id, count := range seen {
 		if !want[id] {
 			t.Errorf("result for a task never submitted: %s", id)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/internal/broker/brokertest"
-	"github.com/funcx-go/funcx/service/api"
 )
 
 // rabbitmqctlPath finds rabbitmqctl: in /usr/sbin, often not on a test's
@@ -76,38 +75,12 @@ func TestRabbitMQOutageLosesNothing(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	fn, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "slowecho", Kind: "go", GoName: slowEcho})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex := f.cl.Executor(f.endpointID)
-	defer ex.Close()
 	const n = 3000 // 5 ms each on 2 workers: at least 7.5 s of work
-	inputs := make([]any, n)
-	for i := range inputs {
-		inputs[i] = i
-	}
-	futures, err := ex.Map(ctx, fn, inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, fu := range futures[:100] {
-		if _, err := fu.Result(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fn, ex, futures := f.slowEchoes(ctx, t, n, 100)
 	if err := rabbitmqctl(t, "stop_app"); err != nil {
 		t.Fatalf("stop RabbitMQ: %v", err)
 	}
-	done := 0
-	for _, fu := range futures {
-		select {
-		case <-fu.Done():
-			done++
-		default:
-		}
-	}
-	t.Logf("RabbitMQ stopped with %d of %d results in", done, n)
+	t.Logf("RabbitMQ stopped with %d of %d results in", countDone(futures), n)
 	// Tasks submitted during the outage: the service holds the request
 	// while its publisher redials, until RabbitMQ is back.
 	for i := range n / 10 {
@@ -123,7 +96,11 @@ func TestRabbitMQOutageLosesNothing(t *testing.T) {
 		t.Fatalf("RabbitMQ did not start: %v", err)
 	}
 	// And tasks submitted after it.
-	more, err := ex.Map(ctx, fn, inputs[:n/10])
+	inputs := make([]any, n/10)
+	for i := range inputs {
+		inputs[i] = i
+	}
+	more, err := ex.Map(ctx, fn, inputs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,21 +120,5 @@ func TestRabbitMQOutageLosesNothing(t *testing.T) {
 			t.Fatalf("task %d: output %d, %v; want %d", i, out, err, want)
 		}
 	}
-	want := make(map[string]bool, len(futures))
-	for _, fu := range futures {
-		want[fu.TaskID()] = true
-	}
-	seen := recordedResults(ctx, t, f.cl)
-	for id, count := range seen {
-		if !want[id] {
-			t.Errorf("result for a task never submitted: %s", id)
-		} else if count != 1 {
-			t.Errorf("task %s has %d recorded results", id, count)
-		}
-	}
-	for id := range want {
-		if seen[id] == 0 {
-			t.Errorf("task %s has no recorded result", id)
-		}
-	}
+	checkExactlyOnce(ctx, t, f.cl, futures)
 }
