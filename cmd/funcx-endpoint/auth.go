@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/funcx-go/funcx/internal/tty"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/funcx-go/funcx/client"
@@ -107,27 +107,11 @@ func (e *env) ask(what, def string, secret bool) (string, error) {
 	if e.sys.term == nil {
 		return "", errNoTerminal
 	}
-	prompt := what + ": "
-	if def != "" {
-		prompt = fmt.Sprintf("%s [%s]: ", what, def)
-	}
-	v, err := e.sys.term.Ask(e.ctx, prompt, secret)
+	v, err := tty.AskDefault(e.ctx, e.sys.term, what, def, secret)
 	if err != nil {
 		return "", fmt.Errorf("log in: %w", err)
 	}
-	if v = cmpOr(v, def); v == "" {
-		return "", errors.New("log in: no " + strings.ToLower(what) + " given")
-	}
 	return v, nil
-}
-
-func cmpOr(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // withClient calls fn with a client for creds (logging its requests with

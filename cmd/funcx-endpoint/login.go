@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 
@@ -15,8 +16,8 @@ type loginCmd struct {
 }
 
 func (l *loginCmd) Run(e *env) error {
-	_, who, err := e.login(cmpOr(l.ServiceURL, e.sys.getenv(client.EnvServiceURL)),
-		cmpOr(l.ClientID, e.sys.getenv(client.EnvClientID)), cmpOr(l.ClientSecret, e.sys.getenv(client.EnvClientSecret)))
+	_, who, err := e.login(cmp.Or(l.ServiceURL, e.sys.getenv(client.EnvServiceURL)),
+		cmp.Or(l.ClientID, e.sys.getenv(client.EnvClientID)), cmp.Or(l.ClientSecret, e.sys.getenv(client.EnvClientSecret)))
 	if err != nil {
 		return err
 	}

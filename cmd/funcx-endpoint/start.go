@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,7 +92,7 @@ func (e *env) prepareStart(p *profile.Profile) (handoff, error) {
 			return notOwner(p, reg, who)
 		}
 		req := api.RegisterEndpointRequest{EndpointID: reg.EndpointID, Name: p.Name,
-			DisplayName: cmpOr(file.DisplayName, p.Name), Version: version.String("funcx-endpoint")}
+			DisplayName: cmp.Or(file.DisplayName, p.Name), Version: version.String("funcx-endpoint")}
 		resp, err := c.RegisterEndpoint(ctx, req)
 		if errors.Is(err, client.ErrForbidden) {
 			return notOwner(p, reg, who)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -77,7 +78,7 @@ func printEndpoint(e *env, ep *api.EndpointStatus) error {
 	fields := [][2]string{
 		{"Endpoint ID", ep.EndpointID},
 		{"Name", ep.Name},
-		{"Display name", firstSet(ep.DisplayName, "-")},
+		{"Display name", cmp.Or(ep.DisplayName, "-")},
 		{"Owner", ep.Owner},
 		{"Status", ep.Status},
 		{"Registered", ep.RegisteredAt.Local().Format(time.DateTime)},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -68,7 +69,7 @@ func printEndpointDetail(w io.Writer, now time.Time, ep *api.EndpointStatus) err
 			if p.ExitCode != 0 {
 				state += " (exit " + strconv.Itoa(p.ExitCode) + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Block, firstSet(p.Image, "-"), firstSet(p.JobID, "-"), state, ago(now, p.Time), oneLine(p.Message))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Block, cmp.Or(p.Image, "-"), cmp.Or(p.JobID, "-"), state, ago(now, p.Time), oneLine(p.Message))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -89,9 +90,9 @@ func printEndpointDetail(w io.Writer, now time.Time, ep *api.EndpointStatus) err
 	for _, m := range r.Managers {
 		var cs []string
 		for _, c := range m.Containers {
-			cs = append(cs, fmt.Sprintf("%s %d/%d", firstSet(c.Container, "(none)"), c.Workers, c.Idle))
+			cs = append(cs, fmt.Sprintf("%s %d/%d", cmp.Or(c.Container, "(none)"), c.Workers, c.Idle))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", m.Manager, firstSet(m.Block, "-"), m.WarmHits, m.ColdStarts, m.Switches, firstSet(strings.Join(cs, ", "), "-"))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", m.Manager, cmp.Or(m.Block, "-"), m.WarmHits, m.ColdStarts, m.Switches, cmp.Or(strings.Join(cs, ", "), "-"))
 	}
 	return tw.Flush()
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/funcx-go/funcx/internal/tty"
 	"io"
 	"path/filepath"
 	"strings"
@@ -30,7 +32,7 @@ func (l *loginCmd) Run(e *env) error {
 	path := filepath.Join(home, client.CredentialsFile)
 	saved, _ := client.LoadCredentials(path) // only for the suggested URL
 
-	creds := client.Credentials{ServiceURL: firstSet(e.cli.ServiceURL, e.sys.getenv(client.EnvServiceURL))}
+	creds := client.Credentials{ServiceURL: cmp.Or(e.cli.ServiceURL, e.sys.getenv(client.EnvServiceURL))}
 	if creds.ServiceURL == "" {
 		if creds.ServiceURL, err = e.ask("Service URL", saved.ServiceURL, false, "--service-url", client.EnvServiceURL); err != nil {
 			return err
@@ -45,13 +47,13 @@ func (l *loginCmd) Run(e *env) error {
 			return errors.New("login: stdin held no token")
 		}
 	} else {
-		creds.ClientID = firstSet(l.ClientID, e.sys.getenv(client.EnvClientID))
+		creds.ClientID = cmp.Or(l.ClientID, e.sys.getenv(client.EnvClientID))
 		if creds.ClientID == "" {
 			if creds.ClientID, err = e.ask("Client ID", "", false, "--client-id", client.EnvClientID); err != nil {
 				return err
 			}
 		}
-		creds.ClientSecret = firstSet(l.ClientSecret, e.sys.getenv(client.EnvClientSecret))
+		creds.ClientSecret = cmp.Or(l.ClientSecret, e.sys.getenv(client.EnvClientSecret))
 		if creds.ClientSecret == "" {
 			if creds.ClientSecret, err = e.ask("Client secret", "", true, "--client-secret", client.EnvClientSecret); err != nil {
 				return err
@@ -83,28 +85,11 @@ func (e *env) ask(what, def string, secret bool, flag, envVar string) (string, e
 	if e.sys.term == nil {
 		return "", fmt.Errorf("login: no %s: pass %s or set %s (stdin is not a terminal to ask on)", strings.ToLower(what), flag, envVar)
 	}
-	prompt := what + ": "
-	if def != "" {
-		prompt = fmt.Sprintf("%s [%s]: ", what, def)
-	}
-	v, err := e.sys.term.Ask(e.ctx, prompt, secret)
+	v, err := tty.AskDefault(e.ctx, e.sys.term, what, def, secret)
 	if err != nil {
 		return "", fmt.Errorf("login: %w", err)
 	}
-	if v = firstSet(v, def); v == "" {
-		return "", errors.New("login: no " + strings.ToLower(what) + " given")
-	}
 	return v, nil
-}
-
-// firstSet returns the first non-empty value.
-func firstSet(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 type logoutCmd struct{}

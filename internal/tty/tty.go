@@ -5,6 +5,7 @@ package tty
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,4 +66,21 @@ func (t *ttyTerminal) Ask(ctx context.Context, prompt string, secret bool) (stri
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// AskDefault asks for what ("Client ID"), showing def as the answer a
+// bare Enter takes; an empty answer without a default is an error.
+func AskDefault(ctx context.Context, t Terminal, what, def string, secret bool) (string, error) {
+	prompt := what + ": "
+	if def != "" {
+		prompt = fmt.Sprintf("%s [%s]: ", what, def)
+	}
+	v, err := t.Ask(ctx, prompt, secret)
+	if err != nil {
+		return "", err
+	}
+	if v = cmp.Or(v, def); v == "" {
+		return "", errors.New("no " + strings.ToLower(what) + " given")
+	}
+	return v, nil
 }
