@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	dcontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -44,6 +45,13 @@ type DockerRuntime struct {
 	cli  *client.Client
 	opts Options
 	run  dockerRun
+
+	// negotiated is set once the API version was agreed with the daemon.
+	// The client negotiates lazily on the first request and reads its
+	// version without a lock, so concurrent first requests race; every
+	// entry point calls ready first, which negotiates once, serialized.
+	negotiateMu sync.Mutex
+	negotiated  bool
 }
 
 var _ Runtime = (*DockerRuntime)(nil)
@@ -72,10 +80,28 @@ func (d *DockerRuntime) Close() error { return d.cli.Close() }
 
 // Ping checks that the daemon answers, with an error that says what to do.
 func (d *DockerRuntime) Ping(ctx context.Context) error {
-	if _, err := d.cli.Ping(ctx); err != nil {
+	d.negotiateMu.Lock()
+	defer d.negotiateMu.Unlock()
+	ping, err := d.cli.Ping(ctx)
+	if err != nil {
 		return fmt.Errorf("docker daemon at %s does not answer (is dockerd running? scripts/start-services.sh starts one): %w", d.cli.DaemonHost(), err)
 	}
+	if !d.negotiated {
+		d.cli.NegotiateAPIVersionPing(ping)
+		d.negotiated = true
+	}
 	return nil
+}
+
+// ready negotiates the API version on the first call (see negotiated).
+func (d *DockerRuntime) ready(ctx context.Context) error {
+	d.negotiateMu.Lock()
+	done := d.negotiated
+	d.negotiateMu.Unlock()
+	if done {
+		return nil
+	}
+	return d.Ping(ctx)
 }
 
 // Start implements Runtime: create, then start the container.
@@ -85,6 +111,9 @@ func (d *DockerRuntime) Start(ctx context.Context, spec Spec) (Instance, error) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, dockerTimeout)
 	defer cancel()
+	if err := d.ready(ctx); err != nil {
+		return nil, err
+	}
 	cfg := &dcontainer.Config{
 		Image:      spec.Image,
 		Cmd:        spec.Command,
@@ -123,10 +152,33 @@ func (d *DockerRuntime) remove(id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
 	defer cancel()
 	err := d.cli.ContainerRemove(ctx, id, dcontainer.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && cerrdefs.IsConflict(err) {
+		// Someone else is removing it already: the container's own
+		// manager stopping while the endpoint sweeps its run, or
+		// AutoRemove. Their removal is ours once it is finished.
+		err = d.waitGone(ctx, id)
+	}
 	if err != nil && !client.IsErrNotFound(err) {
 		return fmt.Errorf("docker: remove container %.12s: %w", id, err)
 	}
 	return nil
+}
+
+// waitGone waits until container id no longer exists; it returns the
+// inspect error that says so (not found), or ctx's error.
+func (d *DockerRuntime) waitGone(ctx context.Context, id string) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := d.cli.ContainerInspect(ctx, id); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("another removal did not finish: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 type dockerInstance struct {

@@ -38,6 +38,9 @@ func (d *DockerRuntime) RemoveOrphans(ctx context.Context) (int, error) {
 
 // ListRun returns the IDs of the containers of run runID, running or not.
 func (d *DockerRuntime) ListRun(ctx context.Context, runID string) ([]string, error) {
+	if err := d.ready(ctx); err != nil {
+		return nil, err
+	}
 	list, err := d.cli.ContainerList(ctx, dcontainer.ListOptions{All: true, Filters: filters.NewArgs(
 		filters.Arg("label", LabelManaged+"=true"),
 		filters.Arg("label", LabelRun+"="+runID),
@@ -53,6 +56,9 @@ func (d *DockerRuntime) ListRun(ctx context.Context, runID string) ([]string, er
 }
 
 func (d *DockerRuntime) removeWhere(ctx context.Context, f filters.Args, orphan func(map[string]string) bool) (int, error) {
+	if err := d.ready(ctx); err != nil {
+		return 0, err
+	}
 	list, err := d.cli.ContainerList(ctx, dcontainer.ListOptions{All: true, Filters: f})
 	if err != nil {
 		return 0, fmt.Errorf("docker: list funcx containers: %w", err)

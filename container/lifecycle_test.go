@@ -112,3 +112,42 @@ func TestDockerStopRemovesContainersOfAKilledManager(t *testing.T) {
 		t.Fatalf("containers of the killed manager left after Stop: %v", left)
 	}
 }
+
+// Two sweeps of the same run at once (a dying manager's and the endpoint's
+// clean-up) both succeed: a removal already in progress is waited for, not
+// reported as a failure.
+func TestDockerConcurrentRunRemovalsBothSucceed(t *testing.T) {
+	t.Parallel()
+	needDocker(t)
+	d, err := container.NewDocker(container.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for round := range 3 {
+		runID := "concurrent-remove-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + string(rune('a'+round))
+		for range 4 {
+			out, err := exec.Command("docker", "create", "--label", container.LabelManaged+"=true",
+				"--label", container.LabelRun+"="+runID, "funcx-test-a", "/nothing").CombinedOutput()
+			if err != nil {
+				t.Fatalf("docker create: %v: %s", err, out)
+			}
+			id := strings.TrimSpace(string(out))
+			t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", id).Run() })
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { _, err := d.RemoveRun(ctx, runID); errs <- err }()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: a concurrent sweep failed: %v", round, err)
+			}
+		}
+		cancel()
+		if left := runContainers(t, runID); len(left) != 0 {
+			t.Fatalf("round %d: containers left: %v", round, left)
+		}
+	}
+}
