@@ -19,6 +19,7 @@ const (
 	DefaultCoresPerWorker     = 1.0
 	DefaultGracePeriod        = 10 * time.Second
 	DefaultMinDrainPeriod     = 30 * time.Second
+	DefaultWorkerQueue        = 4
 )
 
 // Config configures a manager. It travels as JSON in FUNCX_MANAGER_CONFIG
@@ -54,6 +55,11 @@ type Config struct {
 	// Prefetch is how many tasks beyond one per worker the manager queues,
 	// hiding the interchange round trip. Defaults to 0.
 	Prefetch int `json:"prefetch,omitempty"`
+	// WorkerQueue is how many of the manager's queued tasks a worker may
+	// hold behind the one it runs, hiding the manager round trip between
+	// short tasks (see pipeline.go). Zero means DefaultWorkerQueue; a
+	// negative value sends a worker a task only when it is idle.
+	WorkerQueue int `json:"worker_queue,omitempty"`
 
 	// HeartbeatPeriod and HeartbeatThreshold apply until the interchange's
 	// welcome overrides them; the threshold also bounds how long the
@@ -118,6 +124,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxFrame == 0 {
 		c.MaxFrame = wire.DefaultMaxFrame
+	}
+	if c.WorkerQueue == 0 {
+		c.WorkerQueue = DefaultWorkerQueue
 	}
 	c.Container = c.Container.withDefaults(c.WorkerCommand)
 	if c.Logger == nil {

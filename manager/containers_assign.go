@@ -83,9 +83,10 @@ func (m *manager) takeIdle(typ string) *workerProc {
 
 func (m *manager) dispatch(w *workerProc, t funcx.Task) {
 	w.idleSince = time.Time{}
-	w.task = &t
+	w.tasks = append(w.tasks[:0], t)
+	w.progress = time.Now()
 	var err error
-	if m.buf, err = w.sendTask(&t, m.buf); err != nil {
+	if m.buf, err = w.sendTasks(w.tasks, m.buf); err != nil {
 		m.log.Warn("handing a task to a worker failed", "worker", w.idx, "err", err)
 		w.stop()
 	}

@@ -9,6 +9,12 @@
 // drains (hands unstarted tasks back, finishes running ones); a worker
 // that dies fails its task with funcx.WorkerLost and is replaced.
 //
+// Plain workers also hold a few queued tasks behind the one they run
+// (Config.WorkerQueue), so that short tasks do not wait a manager round
+// trip each; a worker that stalls on a long task hands its queue back for
+// idle workers (see pipeline.go). Tasks queued in a worker that dies never
+// started: they go to another worker, not to WorkerLost.
+//
 // # Containers
 //
 // With Config.Container set, workers run in containers (docker,

@@ -24,6 +24,8 @@ type manager struct {
 	workerEvents chan workerEvent
 	restarts     chan restart
 	timers       map[int]*time.Timer // pending worker restarts
+	reclaimT     *time.Timer         // when a stalled worker's queue is due back; see pipeline.go
+	extra        []int               // scratch of topUp, by worker index
 	wg           sync.WaitGroup      // worker watchers
 	draining     bool
 	stopping     bool
@@ -147,6 +149,9 @@ func (m *manager) loop(ctx context.Context, linkEvents <-chan linkEvent, started
 			m.restartWorker(r)
 		case <-m.retireC():
 			m.retireIdle()
+		case <-m.reclaimC():
+			m.reclaimT = nil
+			m.assign()
 		case <-drainC:
 			m.log.Info("walltime ends soon: draining", "walltime", m.cfg.Walltime, "drain_period", m.cfg.DrainPeriod)
 			m.drain()
@@ -160,7 +165,7 @@ func (m *manager) loop(ctx context.Context, linkEvents <-chan linkEvent, started
 func (m *manager) busy() int {
 	n := 0
 	for _, w := range m.workers {
-		if w != nil && w.task != nil {
+		if w != nil && len(w.tasks) > 0 {
 			n++
 		}
 	}
@@ -169,40 +174,20 @@ func (m *manager) busy() int {
 
 func (m *manager) takeTasks(tasks []funcx.Task) {
 	if m.draining {
-		ids := make([]funcx.TaskID, len(tasks))
-		for i := range tasks {
-			ids[i] = tasks[i].ID
-		}
-		m.ln.sendCtrl(wire.MsgReturn, wire.AppendTaskIDs(nil, ids))
+		m.returnToInterchange(tasks)
 		return
 	}
 	m.queue = append(m.queue, tasks...)
 	m.assign()
 }
 
-// assign gives queued tasks to idle workers.
+// assign gives queued tasks to workers.
 func (m *manager) assign() {
 	if m.cs != nil {
 		m.assignTyped()
 		return
 	}
-	for len(m.idle) > 0 && len(m.queue) > 0 {
-		w := m.idle[len(m.idle)-1]
-		m.idle = m.idle[:len(m.idle)-1]
-		t := m.queue[0]
-		m.queue[0] = funcx.Task{}
-		m.queue = m.queue[1:]
-		w.task = &t
-		var err error
-		if m.buf, err = w.sendTask(&t, m.buf); err != nil {
-			// The watcher reports the worker's death, which fails the task.
-			m.log.Warn("handing a task to a worker failed", "worker", w.idx, "err", err)
-			w.stop()
-		}
-	}
-	if len(m.queue) == 0 && cap(m.queue) > 1<<12 {
-		m.queue = nil
-	}
+	m.assignPlain()
 }
 
 func (m *manager) onWorkerEvent(ev workerEvent) {
@@ -214,15 +199,9 @@ func (m *manager) onWorkerEvent(ev workerEvent) {
 		m.idle = append(m.idle, w)
 		m.assign()
 	case ev.results != nil:
-		if w.task == nil {
-			m.log.Warn("worker sent a result without a task; ignored", "worker", w.idx)
-			return
-		}
-		w.task = nil
-		w.quick = 0
-		m.ln.sendResults(ev.results...)
-		m.idle = append(m.idle, w)
-		m.assign()
+		m.onResults(w, ev.results)
+	case ev.returned != nil:
+		m.onReturned(w, ev.returned)
 	case ev.exited:
 		m.onWorkerExit(w, ev.exitErr)
 	}
@@ -239,13 +218,19 @@ func (m *manager) onWorkerExit(w *workerProc, exitErr error) {
 		}
 	}
 	how := describeExit(w, exitErr)
-	if w.task != nil {
-		t := w.task
-		w.task = nil
+	if len(w.tasks) > 0 {
+		// The first task was running (or about to); those behind it never
+		// started, so they go to another worker rather than fail.
+		t, waiting := &w.tasks[0], w.tasks[1:]
 		r := funcx.FailedResult(t, funcx.Errorf(funcx.WorkerLost, "%s while running the task", how), time.Now())
 		r.Worker = w.idx
 		m.ln.sendResults(r)
-		m.log.Warn("worker lost with a task", "worker", w.idx, "pid", w.pid, "task", t.ID, "exit", how)
+		m.log.Warn("worker lost with a task", "worker", w.idx, "pid", w.pid, "task", t.ID, "exit", how, "requeued", len(waiting))
+		w.tasks = nil
+		m.requeue(waiting)
+		if len(waiting) > 0 && !m.stopping {
+			defer m.assign() // after w is out of the way
+		}
 	} else if !m.stopping && !w.retiring {
 		m.log.Warn("worker exited", "worker", w.idx, "pid", w.pid, "exit", how)
 	}
@@ -292,24 +277,39 @@ func (m *manager) restartWorker(r restart) {
 	m.workers[r.idx] = w
 }
 
-// drain stops taking tasks and hands queued ones back to the interchange.
+// drain stops taking tasks and hands queued ones back to the interchange,
+// those waiting in workers too (once the workers give them back).
 func (m *manager) drain() {
 	m.draining = true
 	m.ln.sendCtrl(wire.MsgDrain, nil)
-	if len(m.queue) > 0 {
-		ids := make([]funcx.TaskID, len(m.queue))
-		for i := range m.queue {
-			ids[i] = m.queue[i].ID
+	m.returnToInterchange(m.queue)
+	m.queue = nil
+	for _, w := range m.workers {
+		if w != nil && len(w.tasks) > 1 {
+			m.reclaim(w)
 		}
-		m.ln.sendCtrl(wire.MsgReturn, wire.AppendTaskIDs(nil, ids))
-		m.queue = nil
 	}
+}
+
+// returnToInterchange hands unstarted tasks back to the interchange.
+func (m *manager) returnToInterchange(ts []funcx.Task) {
+	if len(ts) == 0 {
+		return
+	}
+	ids := make([]funcx.TaskID, len(ts))
+	for i := range ts {
+		ids[i] = ts[i].ID
+	}
+	m.ln.sendCtrl(wire.MsgReturn, wire.AppendTaskIDs(nil, ids))
 }
 
 // stopWorkers closes every worker's socket and waits until all have been
 // reaped, draining their events meanwhile.
 func (m *manager) stopWorkers() {
 	m.stopping = true
+	if m.reclaimT != nil {
+		m.reclaimT.Stop()
+	}
 	for idx, t := range m.timers {
 		t.Stop()
 		delete(m.timers, idx)

@@ -27,8 +27,12 @@ type workerProc struct {
 	pid     int
 	started time.Time
 	ready   bool
-	task    *funcx.Task // the task it is running; nil when idle
-	quick   int         // consecutive deaths soon after start, for backoff
+	// tasks were sent and not answered, oldest first: the worker runs the
+	// first and holds the others (see pipeline.go); empty when idle.
+	tasks      []funcx.Task
+	reclaiming bool      // a Reclaim was sent and its Return is due
+	progress   time.Time // when it last answered, or got work while idle
+	quick      int       // consecutive deaths soon after start, for backoff
 
 	// Container workers (see containerproc.go).
 	typ       string // container type; funcx.RawContainer for a process
@@ -51,11 +55,12 @@ func (c cmdProcess) Kill() error { return c.Process.Kill() }
 
 // workerEvent is what a worker's goroutine reports to the manager's loop.
 type workerEvent struct {
-	w       *workerProc
-	ready   bool
-	results []funcx.Result
-	exited  bool
-	exitErr error
+	w        *workerProc
+	ready    bool
+	results  []funcx.Result
+	returned []funcx.TaskID // handed back unstarted after a Reclaim
+	exited   bool
+	exitErr  error
 }
 
 // startProcess starts worker process idx with one end of a socket pair as
@@ -136,6 +141,13 @@ func (m *manager) serveWorker(w *workerProc) {
 				break
 			}
 			send(workerEvent{w: w, results: rs})
+		case wire.MsgReturn:
+			ids, err := wire.DecodeTaskIDs(p)
+			if err != nil {
+				readErr = err
+				break
+			}
+			send(workerEvent{w: w, returned: ids})
 		default:
 			readErr = fmt.Errorf("unexpected %s frame from worker", typ)
 		}
@@ -176,13 +188,22 @@ func describeExit(w *workerProc, err error) string {
 	return fmt.Sprintf("worker %d (pid %d) failed: %v", w.idx, w.pid, err)
 }
 
-// sendTask hands one task to an idle worker.
-func (w *workerProc) sendTask(t *funcx.Task, buf []byte) ([]byte, error) {
-	buf = wire.AppendTasks(buf[:0], []funcx.Task{*t})
+// sendTasks hands tasks to the worker in one frame; it runs them after
+// those it has, in order.
+func (w *workerProc) sendTasks(ts []funcx.Task, buf []byte) ([]byte, error) {
+	buf = wire.AppendTasks(buf[:0], ts)
 	if err := w.w.WriteFrame(wire.MsgTasks, buf); err != nil {
 		return buf, err
 	}
 	return buf, w.w.Flush()
+}
+
+// sendReclaim asks the worker to hand back the tasks it has not started.
+func (w *workerProc) sendReclaim() error {
+	if err := w.w.WriteFrame(wire.MsgReclaim, nil); err != nil {
+		return err
+	}
+	return w.w.Flush()
 }
 
 // stop asks the worker to exit (it sees EOF and kills any running task).

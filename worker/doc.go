@@ -27,8 +27,11 @@
 // optionally FUNCX_WORKER_CONTAINER, and the connection as an inherited
 // descriptor (FUNCX_WORKER_FD, one end of a socketpair) or an address to
 // dial (FUNCX_WORKER_ADDR, unix: or tcp:). Frames are those of
-// internal/wire: the worker sends Ready, then answers each Tasks frame with
-// one Results frame (one result per task, in order). Shutdown, or the
+// internal/wire: the worker sends Ready, then runs the tasks of Tasks frames
+// one at a time and sends one result per task, in order, in Results frames
+// (several short tasks' results may share one). The manager may queue
+// tasks in a worker and take back those not started with Reclaim, which
+// the worker answers with a Return frame of their IDs. Shutdown, or the
 // connection closing, stops the worker and kills the task in flight, so no
 // worker outlives its manager. See Serve for the details.
 //

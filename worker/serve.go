@@ -27,8 +27,13 @@ var (
 // connection to its manager, and runs the tasks it receives one at a time:
 //
 //  1. it sends a Ready frame (worker ID, PID, hostname, container type);
-//  2. for each Tasks frame it runs the tasks in order and answers with one
-//     Results frame holding exactly one result per task, in task order.
+//  2. it runs the tasks of Tasks frames one at a time, in the order they
+//     came, and sends exactly one result per task in that order, in
+//     Results frames: at once when no task waits, else coalesced for at
+//     most a millisecond (see outbox);
+//  3. a Reclaim frame takes back every task that waits and was not started:
+//     Serve answers with a Return frame of their IDs (possibly none), and
+//     sends no result for them.
 //
 // The connection is read all the time, also while a task runs, so that
 // Serve reacts at once when the manager goes away. Serve returns
@@ -56,9 +61,9 @@ func Serve(ctx context.Context, conn net.Conn, cfg Config) error {
 		reg:  cfg.Registry,
 		conn: conn,
 		r:    wire.NewReader(conn, cfg.MaxFrame),
-		w:    wire.NewWriter(conn, cfg.MaxFrame),
 		in:   newInbox(),
 	}
+	s.out = newOutbox(wire.NewWriter(conn, cfg.MaxFrame), s.log)
 	return s.serve(ctx)
 }
 
@@ -69,13 +74,10 @@ type server struct {
 	reg  *Registry
 	conn net.Conn
 	r    *wire.Reader // used by readLoop only
-	w    *wire.Writer // used by the serve loop only
+	out  *outbox
 	in   *inbox
 	// paths spares shell tasks the PATH search (see pathCache).
 	paths pathCache
-
-	buf     []byte         // reused for encoding frames
-	results []funcx.Result // reused for each batch
 }
 
 func (s *server) serve(ctx context.Context) error {
@@ -83,6 +85,7 @@ func (s *server) serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer func() {
 		stop(errServeDone)
+		s.out.stop()   // results of finished tasks go out; the timer is off
 		s.conn.Close() // unblocks readLoop
 		wg.Wait()
 	}()
@@ -91,7 +94,7 @@ func (s *server) serve(ctx context.Context) error {
 	}
 	wg.Go(func() { s.readLoop(sctx, stop) })
 	for {
-		batch, ok := s.in.pop()
+		t, ok, more := s.in.pop()
 		if !ok {
 			select {
 			case <-s.in.ready:
@@ -100,7 +103,14 @@ func (s *server) serve(ctx context.Context) error {
 				return s.finish(ctx, sctx)
 			}
 		}
-		if err := s.runBatch(sctx, batch); err != nil {
+		var r funcx.Result
+		if sctx.Err() != nil {
+			r = s.cancelled(sctx, &t)
+		} else {
+			r = s.run(sctx, &t)
+		}
+		// A task that came while this one ran counts as waiting too.
+		if err := s.sendResult(sctx, r, !more && s.in.empty()); err != nil {
 			return err
 		}
 	}
@@ -129,26 +139,36 @@ func (s *server) readLoop(ctx context.Context, stop context.CancelCauseFunc) {
 				return
 			}
 			s.in.push(tasks)
+		case wire.MsgReclaim:
+			ids := s.in.takeAll()
+			if err := s.out.send(wire.MsgReturn, wire.AppendTaskIDs(nil, ids)); err != nil {
+				if !connGone(err) {
+					err = fmt.Errorf("hand back %d tasks: %w", len(ids), err)
+				}
+				stop(err)
+				return
+			}
 		case wire.MsgShutdown:
 			stop(errShutdown)
 			return
 		default:
-			stop(fmt.Errorf("unexpected %s frame from manager: a worker accepts only tasks and shutdown", typ))
+			stop(fmt.Errorf("unexpected %s frame from manager: a worker accepts only tasks, reclaim and shutdown", typ))
 			return
 		}
 	}
 }
 
-// finish answers the batches still queued with Cancelled results (unless
+// finish answers the tasks still queued with Cancelled results (unless
 // the manager is gone) and says why Serve stops.
 func (s *server) finish(ctx, sctx context.Context) error {
 	cause := context.Cause(sctx)
 	if !connGone(cause) {
-		for batch, ok := s.in.pop(); ok; batch, ok = s.in.pop() {
-			if err := s.runBatch(sctx, batch); err != nil {
+		for t, ok, _ := s.in.pop(); ok; t, ok, _ = s.in.pop() {
+			if err := s.sendResult(sctx, s.cancelled(sctx, &t), false); err != nil {
 				break // best effort: the reason we stop matters more
 			}
 		}
+		_ = s.out.flush()
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -162,23 +182,11 @@ func (s *server) finish(ctx, sctx context.Context) error {
 	}
 }
 
-// runBatch runs the tasks of one Tasks frame and sends their results.
-// Once sctx is done the remaining tasks are not started: they are answered
-// as Cancelled, so the manager still gets one result per task.
-func (s *server) runBatch(sctx context.Context, batch []funcx.Task) error {
-	results := s.results[:0]
-	for i := range batch {
-		if sctx.Err() != nil {
-			results = append(results, s.cancelled(sctx, &batch[i]))
-			continue
-		}
-		results = append(results, s.run(sctx, &batch[i]))
-	}
-	err := s.sendResults(results)
-	clear(results) // drop outputs now rather than at the next batch
-	s.results = results[:0]
+// sendResult queues a task's result, sending at once if now.
+func (s *server) sendResult(sctx context.Context, r funcx.Result, now bool) error {
+	err := s.out.addResult(r, now)
 	if err != nil && !connGone(err) && !connGone(context.Cause(sctx)) {
-		return fmt.Errorf("send results of %d tasks: %w", len(batch), err)
+		return fmt.Errorf("send the result of task %s: %w", r.TaskID, err)
 	}
 	return nil // a vanished manager is seen by readLoop, which stops sctx
 }
@@ -197,56 +205,12 @@ func (s *server) sendReady() error {
 	if err != nil {
 		s.log.Warn("cannot read the hostname for the ready frame", "err", err)
 	}
-	s.buf = wire.AppendReady(s.buf[:0], &wire.Ready{
+	return s.out.send(wire.MsgReady, wire.AppendReady(nil, &wire.Ready{
 		Worker:    s.cfg.WorkerID,
 		PID:       os.Getpid(),
 		Hostname:  host,
 		Container: s.cfg.Container,
-	})
-	return s.flushFrame(wire.MsgReady)
-}
-
-// maxKeptBuffer bounds the encoding buffer kept between frames, so that one
-// huge result does not pin its memory for the worker's life.
-const maxKeptBuffer = 1 << 20
-
-func (s *server) sendResults(results []funcx.Result) error {
-	s.buf = wire.AppendResults(s.buf[:0], results)
-	if len(s.buf)+1 > s.w.MaxFrame() {
-		s.shrink(results)
-		s.buf = wire.AppendResults(s.buf[:0], results)
-	}
-	err := s.flushFrame(wire.MsgResults)
-	if cap(s.buf) > maxKeptBuffer {
-		s.buf = nil
-	}
-	return err
-}
-
-// shrink replaces the results too large for one frame by ResultTooLarge
-// failures. Each result gets an equal share of the frame, so the batch fits
-// whatever its mix.
-func (s *server) shrink(results []funcx.Result) {
-	share := (s.w.MaxFrame()-64)/len(results) - 16
-	for i := range results {
-		r := &results[i]
-		size := len(wire.AppendResults(nil, results[i:i+1]))
-		if size <= share {
-			continue
-		}
-		s.log.Warn("result too large for a frame", "task", r.TaskID, "bytes", size, "max_frame", s.w.MaxFrame())
-		r.State = funcx.StateFailed
-		r.Output, r.Stdout, r.Stderr = nil, nil, nil
-		r.Error = funcx.Errorf(funcx.ResultTooLarge,
-			"result of %d bytes exceeds this worker's share of the %d-byte frame limit", size, s.w.MaxFrame())
-	}
-}
-
-func (s *server) flushFrame(typ wire.MsgType) error {
-	if err := s.w.WriteFrame(typ, s.buf); err != nil {
-		return err
-	}
-	return s.w.Flush()
+	}))
 }
 
 // connGone reports whether err means the other end of the connection is

@@ -63,7 +63,7 @@ func TestServe(t *testing.T) {
 			rs[2].Error == nil || string(rs[3].Output) != "4" {
 			t.Errorf("results out of order: %+v", rs)
 		}
-		// The connection stays usable, and an empty batch gets an empty answer.
+		// The connection stays usable, and an empty batch is harmless.
 		if rs, err := c.Run(); err != nil || len(rs) != 0 {
 			t.Errorf("empty batch: %v, %v", rs, err)
 		}
@@ -83,11 +83,74 @@ func TestServe(t *testing.T) {
 		if err := c.Send(second); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []funcx.TaskID{first.ID, second.ID} {
-			rs, err := c.Recv()
-			if err != nil || len(rs) != 1 || rs[0].TaskID != want || rs[0].Error != nil {
-				t.Fatalf("results %+v, %v; want task %v", rs, err, want)
+		rs, err := c.RecvN(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []funcx.TaskID{first.ID, second.ID} {
+			if rs[i].TaskID != want || rs[i].Error != nil {
+				t.Fatalf("result %d: %+v; want task %v", i, rs[i], want)
 			}
+		}
+	})
+
+	t.Run("a result is not held back by the long task queued behind it", func(t *testing.T) {
+		t.Parallel()
+		c := serve(t, worker.Config{})
+		quick := newTask(funcx.GoFunc(worker.NameNoop), "")
+		if err := c.Send(quick, newTask(funcx.GoFunc(fnWait), "")); err != nil {
+			t.Fatal(err)
+		}
+		// The second task runs until shutdown: the first's result must
+		// come on its own, while it runs.
+		rs, err := c.Recv()
+		if err != nil || len(rs) != 1 || rs[0].TaskID != quick.ID {
+			t.Fatalf("results %+v, %v; want only task %v", rs, err, quick.ID)
+		}
+		if err := c.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		if rs, err := c.RecvN(1); err != nil {
+			t.Fatal(err)
+		} else {
+			wantError(t, rs[0], funcx.Cancelled)
+		}
+	})
+
+	t.Run("reclaim hands back the tasks not started, and only those", func(t *testing.T) {
+		t.Parallel()
+		c, _, done := workertest.Serve(t, worker.Config{})
+		running, pidFile := childTask(t, "wait")
+		if err := c.Send(running); err != nil {
+			t.Fatal(err)
+		}
+		readPID(t, pidFile) // it runs: what comes now waits behind it
+		queued := []funcx.Task{newTask(funcx.GoFunc(worker.NameNoop), ""), newTask(funcx.GoFunc(worker.NameEcho), `1`)}
+		if err := c.Send(queued...); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := c.Reclaim()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 2 || ids[0] != queued[0].ID || ids[1] != queued[1].ID {
+			t.Fatalf("handed back %v, want the queued %v and %v", ids, queued[0].ID, queued[1].ID)
+		}
+		if ids, err := c.Reclaim(); err != nil || len(ids) != 0 {
+			t.Fatalf("second reclaim: %v, %v; want nothing left to hand back", ids, err)
+		}
+		if err := c.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := c.RecvN(1)
+		if err != nil || rs[0].TaskID != running.ID {
+			t.Fatalf("results %+v, %v; want only the running task's", rs, err)
+		}
+		if err := serveErr(t, done); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		if rs, err := c.Recv(); err == nil {
+			t.Fatalf("results for handed-back tasks: %+v", rs)
 		}
 	})
 
@@ -140,7 +203,7 @@ func TestServe(t *testing.T) {
 		if err := c.Shutdown(); err != nil {
 			t.Fatal(err)
 		}
-		rs, err := c.Recv()
+		rs, err := c.RecvN(2)
 		if err != nil || len(rs) != 2 {
 			t.Fatalf("results %+v, %v", rs, err)
 		}

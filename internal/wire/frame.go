@@ -30,10 +30,11 @@ const (
 	MsgResults   MsgType = 5  // a batch of results (worker -> manager -> interchange)
 	MsgHeartbeat MsgType = 6  // either way, empty
 	MsgDrain     MsgType = 7  // manager -> interchange: send no more tasks
-	MsgReturn    MsgType = 8  // manager -> interchange: tasks handed back unstarted
+	MsgReturn    MsgType = 8  // manager -> interchange, worker -> manager: tasks handed back unstarted
 	MsgShutdown  MsgType = 9  // interchange -> manager: stop now
 	MsgReady     MsgType = 10 // worker -> manager: ready for a task
 	MsgStatus    MsgType = 11 // manager -> interchange: worker figures per container type
+	MsgReclaim   MsgType = 12 // manager -> worker: hand back the queued tasks not started yet
 )
 
 func (t MsgType) String() string {
@@ -60,6 +61,8 @@ func (t MsgType) String() string {
 		return "ready"
 	case MsgStatus:
 		return "status"
+	case MsgReclaim:
+		return "reclaim"
 	}
 	return fmt.Sprintf("MsgType(%d)", uint8(t))
 }

@@ -33,6 +33,9 @@ type Conn struct {
 	conn net.Conn
 	r    *wire.Reader
 	w    *wire.Writer
+	// early holds results read while waiting for another frame (Reclaim),
+	// for the next Recv.
+	early []funcx.Result
 	// Timeout bounds each read; zero or less means no bound (benchmarks
 	// save the timer). NewConn sets DefaultTimeout.
 	Timeout time.Duration
@@ -57,8 +60,13 @@ func (c *Conn) Send(tasks ...funcx.Task) error {
 	return c.WriteFrame(wire.MsgTasks, wire.AppendTasks(nil, tasks))
 }
 
-// Recv reads one Results frame.
+// Recv returns the next results the worker sent: one Results frame's, or
+// those a Reclaim read past.
 func (c *Conn) Recv() ([]funcx.Result, error) {
+	if rs := c.early; rs != nil {
+		c.early = nil
+		return rs, nil
+	}
 	p, err := c.expect(wire.MsgResults)
 	if err != nil {
 		return nil, err
@@ -66,12 +74,56 @@ func (c *Conn) Recv() ([]funcx.Result, error) {
 	return wire.DecodeResults(p)
 }
 
-// Run sends the tasks as one frame and returns the results of that frame.
+// RecvN reads results until it has n: a worker sends one per task, in
+// Results frames that may hold several tasks' results or one.
+func (c *Conn) RecvN(n int) ([]funcx.Result, error) {
+	var out []funcx.Result
+	for len(out) < n {
+		rs, err := c.Recv()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, rs...)
+	}
+	if len(out) > n {
+		c.early = out[n:]
+		out = out[:n:n]
+	}
+	return out, nil
+}
+
+// Run sends the tasks as one frame and returns their results.
 func (c *Conn) Run(tasks ...funcx.Task) ([]funcx.Result, error) {
 	if err := c.Send(tasks...); err != nil {
 		return nil, err
 	}
-	return c.Recv()
+	return c.RecvN(len(tasks))
+}
+
+// Reclaim asks the worker to hand back the tasks it has not started and
+// returns their IDs. Results that arrive first are kept for Recv.
+func (c *Conn) Reclaim() ([]funcx.TaskID, error) {
+	if err := c.WriteFrame(wire.MsgReclaim, nil); err != nil {
+		return nil, err
+	}
+	for {
+		typ, p, err := c.read()
+		if err != nil {
+			return nil, fmt.Errorf("read return frame: %w", err)
+		}
+		switch typ {
+		case wire.MsgReturn:
+			return wire.DecodeTaskIDs(p)
+		case wire.MsgResults:
+			rs, err := wire.DecodeResults(p)
+			if err != nil {
+				return nil, err
+			}
+			c.early = append(c.early, rs...)
+		default:
+			return nil, fmt.Errorf("read return frame: got a %s frame", typ)
+		}
+	}
 }
 
 // Shutdown sends a Shutdown frame.
@@ -92,16 +144,7 @@ func (c *Conn) WriteFrame(typ wire.MsgType, payload []byte) error {
 func (c *Conn) Close() error { return c.conn.Close() }
 
 func (c *Conn) expect(want wire.MsgType) ([]byte, error) {
-	// An unbounded read clears the deadline an earlier bounded read left,
-	// so that setting Timeout to zero after ReadReady really unbounds.
-	var deadline time.Time
-	if c.Timeout > 0 {
-		deadline = time.Now().Add(c.Timeout)
-	}
-	if err := c.conn.SetReadDeadline(deadline); err != nil {
-		return nil, fmt.Errorf("set read deadline: %w", err)
-	}
-	typ, p, err := c.r.ReadFrame()
+	typ, p, err := c.read()
 	if err != nil {
 		return nil, fmt.Errorf("read %s frame: %w", want, err)
 	}
@@ -109,6 +152,20 @@ func (c *Conn) expect(want wire.MsgType) ([]byte, error) {
 		return nil, fmt.Errorf("read %s frame: got a %s frame", want, typ)
 	}
 	return p, nil
+}
+
+// read reads one frame within Timeout.
+func (c *Conn) read() (wire.MsgType, []byte, error) {
+	// An unbounded read clears the deadline an earlier bounded read left,
+	// so that setting Timeout to zero after ReadReady really unbounds.
+	var deadline time.Time
+	if c.Timeout > 0 {
+		deadline = time.Now().Add(c.Timeout)
+	}
+	if err := c.conn.SetReadDeadline(deadline); err != nil {
+		return 0, nil, fmt.Errorf("set read deadline: %w", err)
+	}
+	return c.r.ReadFrame()
 }
 
 // Serve runs worker.Serve in this process over net.Pipe and returns the
