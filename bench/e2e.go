@@ -34,13 +34,14 @@ type e2eFabric struct {
 	noop       string // the no-op function's ID
 	endpointID string
 	workers    int
+	prefetch   int            // the endpoint's prefetch_capacity
 	stops      []func() error // in reverse order of start
 }
 
 // startE2E starts the fabric against the RabbitMQ at amqpURL and warms
 // it up. It fails, saying what to do, if RabbitMQ does not answer.
-func startE2E(ctx context.Context, amqpURL string, workers int) (f *e2eFabric, err error) {
-	f = &e2eFabric{workers: workers}
+func startE2E(ctx context.Context, amqpURL string, workers, prefetch int) (f *e2eFabric, err error) {
+	f = &e2eFabric{workers: workers, prefetch: prefetch}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, f.stop())
@@ -123,7 +124,7 @@ func (f *e2eFabric) runEndpoint(ctx context.Context, creds broker.Credentials) e
 			Config: endpoint.Config{
 				MaxWorkersPerNode: f.workers,
 				CoresPerWorker:    min(1, float64(runtime.NumCPU())/float64(f.workers)),
-				PrefetchCapacity:  2 * f.workers,
+				PrefetchCapacity:  f.prefetch,
 				Provider:          endpoint.ProviderConfig{InitBlocks: 1, MinBlocks: 1, MaxBlocks: 1},
 				LogDir:            filepath.Join(f.dir, "endpoint"),
 			},
@@ -235,8 +236,8 @@ func (st stageTimes) String() string {
 // in alternating rounds of the same run.
 func (h *harness) e2ePhase(ctx context.Context) (err error) {
 	o := h.o
-	h.progress("end to end through RabbitMQ at %s, %d workers: starting", redactURL(o.amqpURL()), o.Workers)
-	f, err := startE2E(ctx, o.amqpURL(), o.Workers)
+	h.progress("end to end through RabbitMQ at %s, %d workers, prefetch_capacity %d: starting", redactURL(o.amqpURL()), o.Workers, o.E2EPrefetch)
+	f, err := startE2E(ctx, o.amqpURL(), o.Workers, o.E2EPrefetch)
 	if err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
@@ -254,7 +255,7 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 		return err
 	}
 	h.add(row{
-		Key: "e2e-noop", Name: fmt.Sprintf("no-op Go tasks end to end (SDK, HTTP, service, RabbitMQ, endpoint), %d workers", o.Workers), Unit: "tasks/s",
+		Key: "e2e-noop", Name: fmt.Sprintf("no-op Go tasks end to end (SDK, HTTP, service, RabbitMQ, endpoint), %d workers, prefetch %d", o.Workers, o.E2EPrefetch), Unit: "tasks/s",
 		Value: median(en.got), Rounds: en.got,
 		Baseline: raw.name, BaselineValue: median(raw.got), BaselineRounds: raw.got,
 		Tasks: o.E2ETasks, Returned: o.E2ETasks * len(en.got), BaselineReturned: max(1, o.E2ETasks/o.RawBatch) * o.RawBatch * len(raw.got),
