@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -49,6 +48,14 @@ func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) *sq
 	return c.db.QueryRowContext(ctx, query, args...)
 }
 
+// exec runs query, prepared if it was.
+func (c *stmtCache) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st, ok := c.m[query]; ok {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.db.ExecContext(ctx, query, args...)
+}
+
 // query runs query, prepared if it was.
 func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st, ok := c.m[query]; ok {
@@ -81,6 +88,9 @@ const (
 		FROM tokens t JOIN identities i ON i.id = t.identity_id WHERE t.hash = ?`
 	qResults = `SELECT r.seq, r.task_id, ` + resultColumns + ` FROM results r
 		WHERE r.owner = ? AND r.seq > ? ORDER BY r.seq LIMIT ?`
+	// Every submission inserts one, then marks it published.
+	qInsertSubmission = `INSERT INTO submissions (published, submitted_at) VALUES (0, ?)`
+	qMarkPublished    = `UPDATE submissions SET published = 1 WHERE id = ?`
 )
 
 // maxTasksPerInsert bounds the rows of one task INSERT (taskParams
@@ -124,7 +134,7 @@ var qInsertResults = func() []string {
 
 // prepareHot prepares the hot statements on both handles.
 func (s *Store) prepareHot(ctx context.Context) error {
-	if err := s.ws.prepare(ctx, append(slices.Clone(qInsertTasks), qInsertResults...)...); err != nil {
+	if err := s.ws.prepare(ctx, append(append([]string{qInsertSubmission, qMarkPublished}, qInsertTasks...), qInsertResults...)...); err != nil {
 		return fmt.Errorf("sqlitestore: prepare statements: %w", err)
 	}
 	if err := s.rs.prepare(ctx, qTokenIdentity, qResults); err != nil {

@@ -19,7 +19,12 @@ func (s *Store) AddTasks(ctx context.Context, tasks []service.TaskRecord) (servi
 		if len(tasks) > 0 {
 			submitted = tasks[0].Submitted
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO submissions (published, submitted_at) VALUES (0, ?)`, nanos(submitted))
+		ins, err := s.ws.inTx(ctx, tx, qInsertSubmission)
+		if err != nil {
+			return err
+		}
+		res, err := ins.ExecContext(rowContext(ctx), nanos(submitted))
+		ins.Close()
 		if err != nil {
 			return err
 		}
@@ -141,7 +146,7 @@ func (s *Store) readdTask(ctx context.Context, tx *sql.Tx, t *service.TaskRecord
 
 // MarkPublished records that the broker confirmed a submission.
 func (s *Store) MarkPublished(ctx context.Context, submission int64) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE submissions SET published = 1 WHERE id = ?`, submission)
+	_, err := s.ws.exec(ctx, qMarkPublished, submission)
 	return err
 }
 
