@@ -7,7 +7,9 @@ import (
 )
 
 // TaskID identifies one task everywhere: in the service, the broker, the
-// endpoint's journal and on the wire. It is a random (version 4) UUID.
+// endpoint's journal and on the wire. NewTaskID makes random (version 4)
+// UUIDs; the SDK and the service make time-ordered (version 7) ones, which
+// their task index takes more cheaply. Any UUID is a valid task ID.
 type TaskID = uuid.UUID
 
 // NewTaskID returns a fresh random task ID.

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -70,7 +69,7 @@ func (e *Executor) EndpointID() string { return e.endpointID }
 func (e *Executor) Submit(functionID string, args any) *Future {
 	raw, err := marshalArgs(args)
 	if err != nil {
-		f := newFuture(funcx.NewTaskID().String())
+		f := newFuture(newTaskID().String())
 		f.fail(fmt.Errorf("submit to function %s: %w", functionID, err))
 		return f
 	}
@@ -80,7 +79,7 @@ func (e *Executor) Submit(functionID string, args any) *Future {
 // SubmitRaw is Submit with arguments already in JSON and stdin for a
 // shell function.
 func (e *Executor) SubmitRaw(functionID string, args json.RawMessage, stdin []byte) *Future {
-	q := queued{task: api.TaskSubmit{TaskID: funcx.NewTaskID().String(), FunctionID: functionID, Args: args, Stdin: stdin}}
+	q := queued{task: api.TaskSubmit{TaskID: newTaskID().String(), FunctionID: functionID, Args: args, Stdin: stdin}}
 	q.f = newFuture(q.task.TaskID)
 	e.enqueue([]queued{q})
 	return q.f
@@ -98,7 +97,7 @@ func (e *Executor) Map(ctx context.Context, functionID string, inputs []any) ([]
 		if err != nil {
 			return nil, fmt.Errorf("map function %s: input %d: %w", functionID, i, err)
 		}
-		qs[i].task = api.TaskSubmit{TaskID: funcx.NewTaskID().String(), FunctionID: functionID, Args: raw}
+		qs[i].task = api.TaskSubmit{TaskID: newTaskID().String(), FunctionID: functionID, Args: raw}
 		qs[i].f = newFuture(qs[i].task.TaskID)
 	}
 	e.enqueue(qs)

@@ -34,6 +34,8 @@ type call struct {
 	query  url.Values
 	in     any // encoded as the JSON body, if not nil
 	out    any // decoded from a 2xx body, if not nil
+	// decode decodes out instead of json.Unmarshal, if not nil.
+	decode func(data []byte, out any) error
 	// noAuth leaves out the Authorization header (the token exchange).
 	noAuth bool
 	// idempotent allows retries after network errors and 429/5xx.
@@ -119,7 +121,11 @@ func (c *Client) send(ctx context.Context, k call, body []byte, token string) (t
 		return ae.temporary(), ae
 	}
 	if k.out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, k.out); err != nil {
+		decode := json.Unmarshal
+		if k.decode != nil {
+			decode = k.decode
+		}
+		if err := decode(data, k.out); err != nil {
 			return false, fmt.Errorf("decode the response to %s %s: %w", k.method, k.path, err)
 		}
 	}

@@ -23,7 +23,8 @@ func (c *Client) Results(ctx context.Context, after int64, wait time.Duration, l
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	var page api.ResultsPage
-	k := call{method: http.MethodGet, path: api.PathResults, query: q, out: &page, idempotent: true, extraTimeout: wait}
+	k := call{method: http.MethodGet, path: api.PathResults, query: q, out: &page, idempotent: true, extraTimeout: wait,
+		decode: func(data []byte, out any) error { return decodeResultsPage(data, out.(*api.ResultsPage)) }}
 	if err := c.do(ctx, k); err != nil {
 		return nil, fmt.Errorf("get results after %d: %w", after, err)
 	}

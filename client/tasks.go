@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -60,7 +59,7 @@ func withTaskIDs(tasks []api.TaskSubmit) []api.TaskSubmit {
 		if !copied {
 			tasks, copied = slices.Clone(tasks), true
 		}
-		tasks[i].TaskID = funcx.NewTaskID().String()
+		tasks[i].TaskID = newTaskID().String()
 	}
 	return tasks
 }

@@ -91,10 +91,8 @@ func (s *Service) storeResults(ctx context.Context, endpointID string, results [
 	if out.NotTerminal > 0 {
 		m.dropped.WithLabelValues("not_terminal").Add(float64(out.NotTerminal))
 	}
-	owners := make(map[string]struct{}, 1)
 	for i := range out.Stored {
 		rec := &out.Stored[i]
-		owners[rec.Owner] = struct{}{}
 		if rec.Result.State == funcx.StateSuccess {
 			m.completed.Inc()
 		} else {
@@ -108,6 +106,6 @@ func (s *Service) storeResults(ctx context.Context, endpointID string, results [
 			m.latency.Observe(rec.Stored.Sub(rec.Submitted).Seconds())
 		}
 	}
-	s.notify.wake(owners)
+	s.notify.wake(out.Stored)
 	return nil
 }

@@ -39,31 +39,42 @@ func (s *Service) handleResults(w http.ResponseWriter, r *http.Request, who Iden
 		timeout = t.C
 	}
 	for {
-		// Take the channel before reading, so that results stored after
+		// Take the wait before reading, so that results stored after
 		// the read still wake this poll.
-		changed := s.notify.wait(who.ID)
+		wt := s.notify.wait(who.ID)
 		recs, err := s.store.Results(r.Context(), who.ID, after, int(limit))
 		if err != nil {
 			return fmt.Errorf("read results: %w", err)
 		}
-		if len(recs) > 0 || timeout == nil {
-			page := api.ResultsPage{Results: make([]api.TaskResult, len(recs)), Next: after}
-			for i := range recs {
-				page.Results[i] = taskResult(&recs[i])
-				page.Next = recs[i].Seq
+		if len(recs) == 0 && timeout != nil {
+			select {
+			case <-wt.done():
+				// The results that woke the poll, unless the store must
+				// be read to be sure to get all of them.
+				var ok bool
+				if recs, ok = wt.page(after, int(limit)); !ok || len(recs) == 0 {
+					continue
+				}
+			case <-timeout:
+				timeout = nil // answer with what the next read finds
+				continue
+			case <-s.stopping:
+				timeout = nil
+				continue
+			case <-r.Context().Done():
+				return nil // the client has gone
 			}
-			writeJSON(w, http.StatusOK, page)
-			return nil
 		}
-		select {
-		case <-changed:
-			continue
-		case <-timeout:
-		case <-s.stopping:
-		case <-r.Context().Done():
-			return nil // the client has gone
+		page := api.ResultsPage{Results: make([]api.TaskResult, len(recs)), Next: after}
+		for i := range recs {
+			page.Results[i] = taskResult(&recs[i])
+			page.Next = recs[i].Seq
 		}
-		timeout = nil // answer with what the next read finds
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		// An error here is the client going away; there is no one to tell.
+		_, _ = w.Write(appendResultsPage(nil, &page))
+		return nil
 	}
 }
 

@@ -132,7 +132,7 @@ func (s *Service) resolveTasks(ctx context.Context, req *api.SubmitRequest, ep E
 			}
 			fns[ts.FunctionID] = fn
 		}
-		id := funcx.NewTaskID()
+		id := newTaskID()
 		if ts.TaskID != "" {
 			if id, err = funcx.ParseTaskID(ts.TaskID); err != nil {
 				return nil, nil, nil, badRequest("tasks[%d].task_id %q is not a UUID", i, ts.TaskID)

@@ -84,6 +84,9 @@ type Service interface {
 	// after handle returns nil; an error requeues it (after a pause that
 	// grows while errors continue), so return errors for transient
 	// failures only. handle is called from one goroutine at a time.
+	// Result messages of one endpoint that are waiting together may come
+	// as one Message, their results in order; its messages are then
+	// acknowledged or requeued together.
 	// ConsumeResults returns nil once ctx ends, ErrClosed after Close.
 	ConsumeResults(ctx context.Context, handle func(ctx context.Context, endpointID string, m Message) error) error
 	Close() error

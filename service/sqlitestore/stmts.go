@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // stmtCache holds the prepared statements of the hot paths (the token of
@@ -47,6 +48,14 @@ func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) *sq
 	return c.db.QueryRowContext(ctx, query, args...)
 }
 
+// exec runs query, prepared if it was.
+func (c *stmtCache) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st, ok := c.m[query]; ok {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.db.ExecContext(ctx, query, args...)
+}
+
 // query runs query, prepared if it was.
 func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st, ok := c.m[query]; ok {
@@ -79,9 +88,39 @@ const (
 		FROM tokens t JOIN identities i ON i.id = t.identity_id WHERE t.hash = ?`
 	qResults = `SELECT r.seq, r.task_id, ` + resultColumns + ` FROM results r
 		WHERE r.owner = ? AND r.seq > ? ORDER BY r.seq LIMIT ?`
-	qInsertTask = `INSERT INTO tasks (id, owner, endpoint_id, function_id, state, submission, submitted_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	// Every submission inserts one, then marks it published.
+	qInsertSubmission = `INSERT INTO submissions (published, submitted_at) VALUES (0, ?)`
+	qMarkPublished    = `UPDATE submissions SET published = 1 WHERE id = ?`
 )
+
+// maxTasksPerInsert bounds the rows of one task INSERT (taskParams
+// parameters each); the store prepares every power of two up to it.
+// One statement per row cost about 5 µs of the service's CPU per task in
+// the end-to-end benchmark.
+const (
+	maxTasksPerInsert = 512
+	taskParams        = 7
+)
+
+// qInsertTasks insert 1, 2, 4 ... maxTasksPerInsert tasks (insertTasks);
+// RETURNING names the tasks inserted, not already stored.
+var qInsertTasks = func() []string {
+	const tuple = "(?, ?, ?, ?, ?, ?, ?)"
+	var qs []string
+	for n := 1; n <= maxTasksPerInsert; n *= 2 {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO tasks (id, owner, endpoint_id, function_id, state, submission, submitted_at) VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tuple)
+		}
+		b.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
+		qs = append(qs, b.String())
+	}
+	return qs
+}()
 
 // qInsertResults store 1, 2, 4 ... maxResultsPerInsert results
 // (insertResults).
@@ -95,7 +134,7 @@ var qInsertResults = func() []string {
 
 // prepareHot prepares the hot statements on both handles.
 func (s *Store) prepareHot(ctx context.Context) error {
-	if err := s.ws.prepare(ctx, append([]string{qInsertTask}, qInsertResults...)...); err != nil {
+	if err := s.ws.prepare(ctx, append(append([]string{qInsertSubmission, qMarkPublished}, qInsertTasks...), qInsertResults...)...); err != nil {
 		return fmt.Errorf("sqlitestore: prepare statements: %w", err)
 	}
 	if err := s.rs.prepare(ctx, qTokenIdentity, qResults); err != nil {

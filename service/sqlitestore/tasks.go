@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/funcx-go/funcx"
@@ -18,26 +19,29 @@ func (s *Store) AddTasks(ctx context.Context, tasks []service.TaskRecord) (servi
 		if len(tasks) > 0 {
 			submitted = tasks[0].Submitted
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO submissions (published, submitted_at) VALUES (0, ?)`, nanos(submitted))
+		ins, err := s.ws.inTx(ctx, tx, qInsertSubmission)
+		if err != nil {
+			return err
+		}
+		res, err := ins.ExecContext(rowContext(ctx), nanos(submitted))
+		ins.Close()
 		if err != nil {
 			return err
 		}
 		if out.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		ins, err := s.ws.inTx(ctx, tx, qInsertTask)
+		inserted, err := s.insertTasks(ctx, tx, tasks, out.ID)
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
 		inSubmission := 0
 		for i := range tasks {
 			t := &tasks[i]
-			res, err := ins.ExecContext(ctx, t.ID[:], t.Owner, t.EndpointID, t.FunctionID, int(funcx.StateWaitingForEndpoint), out.ID, nanos(t.Submitted))
-			if err != nil {
-				return fmt.Errorf("insert task %s: %w", t.ID, err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
+			// Taken once: a task ID given twice in one call is inserted
+			// once and readded the second time, as if it came later.
+			if _, ok := inserted[t.ID]; ok {
+				delete(inserted, t.ID)
 				out.Tasks[i] = service.AddedTask{Publish: true, State: funcx.StateWaitingForEndpoint}
 				inSubmission++
 				continue
@@ -62,6 +66,52 @@ func (s *Store) AddTasks(ctx context.Context, tasks []service.TaskRecord) (servi
 		return service.Submission{}, err
 	}
 	return out, nil
+}
+
+// insertTasks inserts the tasks whose IDs are not stored yet, in order,
+// in multi-row statements (a prepared size that is a power of two at a
+// time, like insertResults), and returns the IDs it inserted.
+func (s *Store) insertTasks(ctx context.Context, tx *sql.Tx, tasks []service.TaskRecord, submission int64) (map[funcx.TaskID]struct{}, error) {
+	inserted := make(map[funcx.TaskID]struct{}, len(tasks))
+	args := make([]any, 0, taskParams*min(len(tasks), maxTasksPerInsert))
+	for len(tasks) > 0 {
+		n := maxTasksPerInsert
+		for n > len(tasks) {
+			n /= 2
+		}
+		args = args[:0]
+		for i := range tasks[:n] {
+			t := &tasks[i]
+			args = append(args, t.ID[:], t.Owner, t.EndpointID, t.FunctionID, int(funcx.StateWaitingForEndpoint), submission, nanos(t.Submitted))
+		}
+		st, err := s.ws.inTx(ctx, tx, qInsertTasks[bits.TrailingZeros(uint(n))])
+		if err != nil {
+			return nil, err
+		}
+		err = func() error {
+			defer st.Close()
+			rows, err := st.QueryContext(rowContext(ctx), args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id []byte
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				var tid funcx.TaskID
+				copy(tid[:], id)
+				inserted[tid] = struct{}{}
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("insert %d tasks: %w", n, err)
+		}
+		tasks = tasks[n:]
+	}
+	return inserted, nil
 }
 
 // readdTask handles a task whose ID is already stored: a conflict unless
@@ -96,7 +146,7 @@ func (s *Store) readdTask(ctx context.Context, tx *sql.Tx, t *service.TaskRecord
 
 // MarkPublished records that the broker confirmed a submission.
 func (s *Store) MarkPublished(ctx context.Context, submission int64) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE submissions SET published = 1 WHERE id = ?`, submission)
+	_, err := s.ws.exec(ctx, qMarkPublished, submission)
 	return err
 }
 

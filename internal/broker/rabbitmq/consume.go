@@ -21,8 +21,10 @@ type resultDelivery struct {
 // ConsumeResults hands the messages of the result queues of every
 // endpoint set up with EnsureEndpoint or named to Watch, including ones
 // added while it runs, to handle, one at a time, until ctx ends (it then
-// returns nil) or the Service is closed (broker.ErrClosed). A message is
-// acked once handle returned nil; after an error it is requeued,
+// returns nil) or the Service is closed (broker.ErrClosed). Result
+// messages of one endpoint already waiting when one arrives come merged
+// into one (see resultConsumers.process). A message is acked once
+// handle returned nil; after an error it is requeued,
 // following a pause that grows while errors continue. It has its own
 // connection and dials it again, with backoff, whenever it is lost.
 func (s *Service) ConsumeResults(ctx context.Context, handle func(ctx context.Context, endpointID string, m broker.Message) error) error {
@@ -77,7 +79,7 @@ func (s *Service) consumeOnce(ctx context.Context, h *brokerutil.ResultHandler) 
 	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	c := &resultConsumers{
 		s: s, conn: conn, ch: ch, wg: &wg,
-		in:    make(chan resultDelivery),
+		in:    make(chan resultDelivery, maxResultBatch),
 		ended: make(chan string),
 		byTag: make(map[string]string),
 	}
@@ -86,6 +88,7 @@ func (s *Service) consumeOnce(ctx context.Context, h *brokerutil.ResultHandler) 
 	if err != nil {
 		return true, err
 	}
+	var batch []resultDelivery
 	for {
 		select {
 		case <-ctx.Done():
@@ -113,15 +116,52 @@ func (s *Service) consumeOnce(ctx context.Context, h *brokerutil.ResultHandler) 
 				return true, err
 			}
 		case d := <-c.in:
-			var err error
-			if h.Process(ctx, d.endpointID, d.Type, d.Body) {
-				err = d.Ack(false)
-			} else {
-				err = d.Nack(false, true)
-			}
-			if err != nil {
-				s.log.Debug("settle result message", "endpoint", d.endpointID, "err", err)
-			}
+			batch = c.take(append(batch[:0], d))
+			c.process(ctx, h, batch)
+			clear(batch)
+		}
+	}
+}
+
+// maxResultBatch bounds the result messages handled together (and
+// buffered from the consumers).
+const maxResultBatch = 64
+
+// take appends to batch the deliveries already waiting, up to
+// maxResultBatch in all.
+func (c *resultConsumers) take(batch []resultDelivery) []resultDelivery {
+	for len(batch) < maxResultBatch {
+		select {
+		case d := <-c.in:
+			batch = append(batch, d)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// process handles deliveries that were waiting together, consecutive
+// results of one endpoint as one message (ResultHandler.ProcessBatch):
+// when the service falls behind, it catches up in fewer, larger store
+// transactions. Each delivery is then acked, or returned to its queue.
+func (c *resultConsumers) process(ctx context.Context, h *brokerutil.ResultHandler, batch []resultDelivery) {
+	msgs := make([]brokerutil.Raw, len(batch))
+	for i := range batch {
+		msgs[i] = brokerutil.Raw{EndpointID: batch[i].endpointID, Type: batch[i].Type, Body: batch[i].Body}
+	}
+	ack := make([]bool, len(batch))
+	h.ProcessBatch(ctx, msgs, ack)
+	for i := range batch {
+		d := &batch[i]
+		var err error
+		if ack[i] {
+			err = d.Ack(false)
+		} else {
+			err = d.Nack(false, true)
+		}
+		if err != nil {
+			c.s.log.Debug("settle result message", "endpoint", d.endpointID, "err", err)
 		}
 	}
 }
