@@ -14,14 +14,14 @@ import (
 //
 //   - the ack: a delivery is acked only once its tasks are durable, so a
 //     crash before the commit has the broker deliver them again;
-//   - the task's result: it is neither published nor written to the
-//     outbox before the task's record has committed (liveTasks.
-//     awaitJournaled), so a recorded result always has its task's
-//     record before it in the journal.
+//   - the task's result in the outbox: it is not written there before
+//     the task's record has committed (liveTasks.awaitJournaled), so a
+//     recorded result always has its task's record before it in the
+//     journal. The result is published to the broker at once, though.
 //
-// Running a task before its commit can only run it once more after a
-// crash; execution is at least once anyway and the service keeps the
-// first result it gets.
+// Running a task, or publishing its result, before its commit can only
+// run it once more after a crash; execution is at least once anyway and
+// the service keeps the first result it gets.
 
 // commitWait is one journal commit of a delivery's tasks.
 type commitWait struct {

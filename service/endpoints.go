@@ -101,6 +101,7 @@ func (s *Service) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request, w
 		s.log.Warn("broker could not delete endpoint", "endpoint", ep.ID, "err", err)
 		return unavailable("the broker could not delete endpoint %s: %v; try again", ep.ID, err)
 	}
+	s.seen.endpoints.forget(ep.ID)
 	if err := s.store.DeleteEndpoint(r.Context(), ep.ID); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("delete endpoint %s: %w", ep.ID, err)
 	}

@@ -25,6 +25,7 @@ type Service struct {
 	metrics *metrics
 	notify  *notifier
 	live    *liveness
+	seen    *lookups // records submissions remember; see lookups.go
 	handler http.Handler
 
 	mu       sync.Mutex
@@ -51,6 +52,7 @@ func New(cfg Config) (*Service, error) {
 		now:      cfg.Clock,
 		notify:   newNotifier(),
 		live:     newLiveness(),
+		seen:     &lookups{endpoints: recordCache[Endpoint]{ttl: endpointTTL}},
 		stopping: make(chan struct{}),
 	}
 	m, err := newMetrics(cfg.Registry, func() float64 { return float64(s.live.online(s.now(), s.offlineAfter())) })

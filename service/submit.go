@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/internal/broker"
@@ -30,7 +31,7 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, who Ident
 		return errNoBroker
 	}
 	ctx := r.Context()
-	ep, err := s.ownEndpoint(ctx, req.EndpointID, who)
+	ep, err := s.submitEndpoint(ctx, req.EndpointID, who)
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,12 @@ func (s *Service) ownFunction(ctx context.Context, field, rawID string, who Iden
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.store.Function(ctx, id)
+	f, ok := s.seen.functions.get(id, time.Time{})
+	if !ok {
+		if f, err = s.store.Function(ctx, id); err == nil {
+			s.seen.functions.put(id, f, time.Time{})
+		}
+	}
 	if errors.Is(err, ErrNotFound) || (err == nil && f.Owner != who.ID) {
 		return nil, notFound("%s: function %s not found", field, id)
 	}
@@ -165,4 +171,22 @@ func (s *Service) ownFunction(ctx context.Context, field, rawID string, who Iden
 		return nil, fmt.Errorf("read function %s: %w", id, err)
 	}
 	return &f, nil
+}
+
+// submitEndpoint is ownEndpoint for submissions, which only need the
+// endpoint's ID and owner: it may answer from what it remembers.
+func (s *Service) submitEndpoint(ctx context.Context, rawID string, who Identity) (Endpoint, error) {
+	id, err := parseID("endpoint id", rawID)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	now := s.now()
+	if ep, ok := s.seen.endpoints.get(id, now); ok && ep.Owner == who.ID {
+		return ep, nil
+	}
+	ep, err := s.ownEndpoint(ctx, id, who)
+	if err == nil {
+		s.seen.endpoints.put(id, ep, now)
+	}
+	return ep, err
 }
