@@ -39,22 +39,30 @@ func (c *capture) abandon() {
 }
 
 // firstChunk is the first allocation for output: most commands print
-// little, so a capture starts small and grows up to its limit.
+// little, so a capture starts small and grows up to its limit. Nothing is
+// allocated for a stream that stays empty, as most stderr does.
 const firstChunk = 4 << 10
 
 func (c *capture) drain() {
 	defer close(c.done)
+	var first [512]byte // what a stream's first read lands in
 	var discard []byte
 	for {
 		var n int
 		var err error
-		if len(c.buf) < c.limit {
+		switch {
+		case c.buf == nil && c.limit > 0:
+			n, err = c.r.Read(first[:min(len(first), c.limit)])
+			if n > 0 {
+				c.buf = append(make([]byte, 0, min(max(firstChunk, n), c.limit)), first[:n]...)
+			}
+		case len(c.buf) < c.limit:
 			if len(c.buf) == cap(c.buf) {
 				c.buf = slices.Grow(c.buf, min(max(cap(c.buf), firstChunk), c.limit-len(c.buf)))
 			}
 			n, err = c.r.Read(c.buf[len(c.buf):min(cap(c.buf), c.limit)])
 			c.buf = c.buf[:len(c.buf)+n]
-		} else {
+		default:
 			if discard == nil {
 				discard = make([]byte, 32<<10)
 			}
@@ -71,14 +79,18 @@ func (c *capture) drain() {
 // captured. A writer that outlives the command (a grandchild that left
 // the process group) cannot hold the worker up: its pipe is closed under it.
 func (c *capture) finish(grace time.Duration) (out []byte, truncated bool) {
-	t := time.NewTimer(grace)
 	select {
-	case <-c.done:
-	case <-t.C:
-		c.r.Close() // unblocks drain's Read
-		<-c.done
+	case <-c.done: // the usual case: no timer needed
+	default:
+		t := time.NewTimer(grace)
+		select {
+		case <-c.done:
+		case <-t.C:
+			c.r.Close() // unblocks drain's Read
+			<-c.done
+		}
+		t.Stop()
 	}
-	t.Stop()
 	c.r.Close()
 	if len(c.buf) == 0 {
 		return nil, c.truncated
