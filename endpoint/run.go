@@ -137,7 +137,7 @@ type runner struct {
 	published chan struct{} // wakes the publisher: the outbox grew
 	recorded  atomic.Uint64 // results taken from the engine and journaled
 	// sent tracks results published straight from the result loop while
-	// they are journaled (see resultLoop).
+	// they are journaled (see resultpath.go).
 	sent    sentResults
 	flushMu sync.Mutex
 	// live holds the tasks taken from the broker whose results are not
@@ -277,70 +277,6 @@ func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) {
 	}
 }
 
-// resultLoop moves results from the engine into the journal's outbox.
-func (r *runner) resultLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case batch, ok := <-r.eng.Results():
-			if !ok {
-				return
-			}
-			batch, open := r.gatherResults(batch)
-			n := len(batch)
-			// Publish at once, while the journal commits the tasks and
-			// then their results, rather than after: a result reaches the
-			// service without waiting for an fsync. Safe: if the endpoint
-			// dies before the commits (or a task's commit fails), its
-			// delivery was not acked, so the task runs again and the
-			// service keeps the first result it got.
-			direct := r.publishDirect(ctx, batch)
-			// A result enters the outbox only once its task is journaled,
-			// so that the journal never holds a result before its task.
-			batch = r.live.awaitJournaled(batch)
-			if _, err := r.j.AddResults(ctx, batch); err != nil {
-				r.log.Error("recording results failed; the tasks stay journaled and will run again", "results", len(batch), "err", err)
-			}
-			if direct != nil {
-				direct()
-			} else {
-				r.unsent.Store(true) // journaled, not sent
-			}
-			r.live.forget(batch)
-			r.recorded.Add(uint64(n))
-			r.wakePublisher()
-			if !open {
-				return
-			}
-		}
-	}
-}
-
-// maxResultsPerCommit bounds the results one journal commit takes.
-const maxResultsPerCommit = 8192
-
-// gatherResults appends to batch the result batches the engine has
-// already produced, so that one journal commit (one fsync) takes them
-// all: the engine's batches are small (a manager's few results), and
-// committing each alone would hold results to one batch per fsync and,
-// once the engine's result buffer fills, stall its dispatch. open is
-// false once the engine's results have ended.
-func (r *runner) gatherResults(batch []funcx.Result) (_ []funcx.Result, open bool) {
-	for len(batch) < maxResultsPerCommit {
-		select {
-		case more, ok := <-r.eng.Results():
-			if !ok {
-				return batch, false
-			}
-			batch = append(batch, more...)
-		default:
-			return batch, true
-		}
-	}
-	return batch, true
-}
-
 // waitRecorded waits until every result the engine has produced went
 // through the result loop, so that a stop publishes all of them.
 func (r *runner) waitRecorded(ctx context.Context) {
@@ -373,35 +309,6 @@ func (r *runner) publishLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		r.flushOutbox(ctx, false)
-	}
-}
-
-// publishDirect starts publishing results that are being journaled,
-// if the broker is connected, and returns a wait that ends once the
-// broker has answered; nil if nothing was sent. Results the broker
-// confirmed are left for the publisher to remove from the outbox
-// (Confirm) once they are there; the others it publishes again.
-func (r *runner) publishDirect(ctx context.Context, results []funcx.Result) (wait func()) {
-	conn := r.conns.current()
-	if conn == nil {
-		return nil
-	}
-	ids := make([]funcx.TaskID, len(results))
-	for i := range results {
-		ids[i] = results[i].TaskID
-	}
-	r.sent.start(ids)
-	done := make(chan error, 1)
-	go func() { done <- conn.PublishResults(ctx, results) }()
-	return func() {
-		err := <-done
-		r.sent.finish(ids, err == nil)
-		if err != nil {
-			r.unsent.Store(true)
-		}
-		if err != nil && ctx.Err() == nil {
-			r.log.Warn("publishing results failed; they stay in the outbox", "results", len(results), "err", err)
-		}
 	}
 }
 

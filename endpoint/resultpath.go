@@ -1,0 +1,159 @@
+package endpoint
+
+import (
+	"context"
+
+	"github.com/funcx-go/funcx"
+)
+
+// The result path. Results leave the engine in two steps that overlap:
+//
+//  1. resultLoop publishes each batch to the broker at once, without
+//     waiting for the journal: a result reaches the service without an
+//     fsync on its way. Safe: if the endpoint dies before the result is
+//     journaled (or its task's commit fails), the task's delivery was
+//     not acked, so the task runs again and the service keeps the first
+//     result it got.
+//  2. recordLoop journals them in the outbox, as many batches per commit
+//     as are waiting, once their tasks are journaled (so that the journal
+//     never holds a result before its task), then notes which ones the
+//     broker confirmed, for the publisher to drop from the outbox.
+//
+// The steps run on their own goroutines so that a commit (two fsyncs)
+// never holds up the publishing of the next results.
+
+// recordQueue bounds the published batches waiting for recordLoop.
+const recordQueue = 256
+
+// maxResultsPerCommit bounds the results one journal commit takes.
+const maxResultsPerCommit = 8192
+
+// toRecord is a batch of results published (or not: direct is nil when
+// no broker connection was up) and waiting to be journaled.
+type toRecord struct {
+	results []funcx.Result
+	direct  func() // waits for the broker's answer to the publish
+}
+
+// resultLoop publishes the engine's results and hands them to recordLoop,
+// which has recorded every one it was handed when resultLoop returns.
+func (r *runner) resultLoop(ctx context.Context) {
+	queue := make(chan toRecord, recordQueue)
+	recorded := make(chan struct{})
+	go func() { defer close(recorded); r.recordLoop(queue) }()
+	defer func() { close(queue); <-recorded }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case batch, ok := <-r.eng.Results():
+			if !ok {
+				return
+			}
+			batch, open := r.gatherResults(batch)
+			select {
+			case queue <- toRecord{results: batch, direct: r.publishDirect(ctx, batch)}:
+			case <-ctx.Done():
+				return // not journaled: their tasks run again at the next start
+			}
+			if !open {
+				return
+			}
+		}
+	}
+}
+
+// recordLoop journals published results until queue is closed and empty.
+// It keeps going after the run is cancelled: what it was handed is
+// recorded before the journal closes.
+func (r *runner) recordLoop(queue <-chan toRecord) {
+	ctx := context.Background()
+	var items []toRecord
+	for first := range queue {
+		items = append(items[:0], first)
+		n := len(first.results)
+	gather: // one commit for every batch already waiting
+		for n < maxResultsPerCommit {
+			select {
+			case more, ok := <-queue:
+				if !ok {
+					break gather
+				}
+				items = append(items, more)
+				n += len(more.results)
+			default:
+				break gather
+			}
+		}
+		// A copy: the publishes may still be reading their batches, and
+		// awaitJournaled filters in place.
+		batch := make([]funcx.Result, 0, n)
+		for _, it := range items {
+			batch = append(batch, it.results...)
+		}
+		// A result enters the outbox only once its task is journaled.
+		batch = r.live.awaitJournaled(batch)
+		if _, err := r.j.AddResults(ctx, batch); err != nil {
+			r.log.Error("recording results failed; the tasks stay journaled and will run again", "results", len(batch), "err", err)
+		}
+		for _, it := range items {
+			if it.direct != nil {
+				it.direct()
+			} else {
+				r.unsent.Store(true) // journaled, not sent
+			}
+		}
+		r.live.forget(batch)
+		r.recorded.Add(uint64(n))
+		r.wakePublisher()
+		clear(items)
+	}
+}
+
+// gatherResults appends to batch the result batches the engine has
+// already produced, so that they travel in one broker message: the
+// engine's batches are small (a manager's few results). open is false
+// once the engine's results have ended.
+func (r *runner) gatherResults(batch []funcx.Result) (_ []funcx.Result, open bool) {
+	for len(batch) < maxResultsPerCommit {
+		select {
+		case more, ok := <-r.eng.Results():
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, more...)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// publishDirect starts publishing results that are being journaled,
+// if the broker is connected, and returns a wait that ends once the
+// broker has answered; nil if nothing was sent. Results the broker
+// confirmed are left for the publisher to remove from the outbox
+// (Confirm) once they are there; the others it publishes again.
+func (r *runner) publishDirect(ctx context.Context, results []funcx.Result) (wait func()) {
+	conn := r.conns.current()
+	if conn == nil {
+		return nil
+	}
+	ids := make([]funcx.TaskID, len(results))
+	for i := range results {
+		ids[i] = results[i].TaskID
+	}
+	r.sent.start(ids)
+	done := make(chan error, 1)
+	go func() { done <- conn.PublishResults(ctx, results) }()
+	return func() {
+		err := <-done
+		r.sent.finish(ids, err == nil)
+		if err != nil {
+			r.unsent.Store(true)
+		}
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("publishing results failed; they stay in the outbox", "results", len(results), "err", err)
+		}
+	}
+}
