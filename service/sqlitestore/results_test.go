@@ -3,7 +3,6 @@ package sqlitestore_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,17 +16,8 @@ import (
 func TestStoreResultsBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := open(t, filepath.Join(t.TempDir(), "s.db"))
 	now := time.Unix(1000, 0)
-	if err := st.CreateIdentity(ctx, service.IdentityRecord{Identity: service.Identity{ID: "a", Name: "a", ClientID: "ca"}, SecretHash: []byte{0}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.RegisterEndpoint(ctx, service.Endpoint{ID: "e1", Owner: "a", Name: "ep", RegisteredAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateFunction(ctx, service.FunctionRecord{ID: "f1", Owner: "a", Function: funcx.Command("true")}); err != nil {
-		t.Fatal(err)
-	}
+	st := openWithFunction(t, now)
 	const n = 1100 // over two INSERTs
 	recs := make([]service.TaskRecord, n)
 	for i := range recs {

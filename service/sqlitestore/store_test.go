@@ -27,6 +27,24 @@ func open(t *testing.T, path string) *sqlitestore.Store {
 	return st
 }
 
+// openWithFunction opens a store holding identity "a", its endpoint "e1"
+// (registered at now) and its function "f1": what tasks need.
+func openWithFunction(t *testing.T, now time.Time) *sqlitestore.Store {
+	t.Helper()
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "s.db"))
+	if err := st.CreateIdentity(ctx, service.IdentityRecord{Identity: service.Identity{ID: "a", Name: "a", ClientID: "ca"}, SecretHash: []byte{0}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RegisterEndpoint(ctx, service.Endpoint{ID: "e1", Owner: "a", Name: "ep", RegisteredAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateFunction(ctx, service.FunctionRecord{ID: "f1", Owner: "a", Function: funcx.Command("true")}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func TestOpen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

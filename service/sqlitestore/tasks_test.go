@@ -2,7 +2,6 @@ package sqlitestore_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,17 +16,8 @@ import (
 func TestAddTasksBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := open(t, filepath.Join(t.TempDir(), "s.db"))
 	now := time.Unix(1000, 0)
-	if err := st.CreateIdentity(ctx, service.IdentityRecord{Identity: service.Identity{ID: "a", Name: "a", ClientID: "ca"}, SecretHash: []byte{0}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.RegisterEndpoint(ctx, service.Endpoint{ID: "e1", Owner: "a", Name: "ep", RegisteredAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateFunction(ctx, service.FunctionRecord{ID: "f1", Owner: "a", Function: funcx.Command("true")}); err != nil {
-		t.Fatal(err)
-	}
+	st := openWithFunction(t, now)
 	task := func() service.TaskRecord {
 		return service.TaskRecord{ID: funcx.NewTaskID(), Owner: "a", EndpointID: "e1", FunctionID: "f1", Submitted: now}
 	}
