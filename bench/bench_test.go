@@ -183,7 +183,7 @@ func TestQuickRun(t *testing.T) {
 // on: after stop, not one manager or worker process of the run is left.
 func TestEngineStopLeavesNothing(t *testing.T) {
 	var ids []string
-	e, err := startEngine(context.Background(), 2, &ids)
+	e, err := startEngine(context.Background(), 2, 4, &ids)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -236,8 +236,8 @@ func (st stageTimes) String() string {
 // in alternating rounds of the same run.
 func (h *harness) e2ePhase(ctx context.Context) (err error) {
 	o := h.o
-	h.progress("end to end through RabbitMQ at %s, %d workers, prefetch_capacity %d: starting", redactURL(o.amqpURL()), o.Workers, o.E2EPrefetch)
-	f, err := startE2E(ctx, o.amqpURL(), o.Workers, o.E2EPrefetch)
+	h.progress("end to end through RabbitMQ at %s, %d workers, prefetch_capacity %d: starting", redactURL(o.amqpURL()), o.Workers, o.Prefetch)
+	f, err := startE2E(ctx, o.amqpURL(), o.Workers, o.Prefetch)
 	if err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
@@ -255,7 +255,7 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 		return err
 	}
 	h.add(row{
-		Key: "e2e-noop", Name: fmt.Sprintf("no-op Go tasks end to end (SDK, HTTP, service, RabbitMQ, endpoint), %d workers, prefetch %d", o.Workers, o.E2EPrefetch), Unit: "tasks/s",
+		Key: "e2e-noop", Name: fmt.Sprintf("no-op Go tasks end to end (SDK, HTTP, service, RabbitMQ, endpoint), %d workers, prefetch %d", o.Workers, o.Prefetch), Unit: "tasks/s",
 		Value: median(en.got), Rounds: en.got,
 		Baseline: raw.name, BaselineValue: median(raw.got), BaselineRounds: raw.got,
 		Tasks: o.E2ETasks, Returned: o.E2ETasks * len(en.got), BaselineReturned: max(1, o.E2ETasks/o.RawBatch) * o.RawBatch * len(raw.got),

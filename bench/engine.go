@@ -35,16 +35,17 @@ type benchEngine struct {
 // startEngine starts an engine whose single block runs exactly `workers`
 // workers, and returns once they all answer. runIDs records the engine's
 // run so that the caller can prove its processes are gone after stop.
-func startEngine(ctx context.Context, workers int, runIDs *[]string) (*benchEngine, error) {
+func startEngine(ctx context.Context, workers, prefetch int, runIDs *[]string) (*benchEngine, error) {
 	eng, err := endpoint.NewEngine(endpoint.Config{
 		MaxWorkersPerNode: workers,
 		// The manager caps workers at cores/CoresPerWorker; a share of a
 		// core each lets more workers than cores run, as the 4-worker
 		// measurement on 2 cores needs.
 		CoresPerWorker: min(1, float64(runtime.NumCPU())/float64(workers)),
-		// Two tasks queued per worker hide the interchange round trip
-		// between a result and the next task.
-		PrefetchCapacity: 2 * workers,
+		// Tasks queued in the manager hide the interchange round trip
+		// between a result and the next task, and let the manager queue
+		// some in each worker (manager.Config.WorkerQueue).
+		PrefetchCapacity: prefetch,
 		// MinBlocks keeps the block while the baseline rounds leave the
 		// engine idle.
 		Provider: endpoint.ProviderConfig{InitBlocks: 1, MinBlocks: 1, MaxBlocks: 1},

@@ -127,8 +127,8 @@ func (h *harness) dispatchPhase(ctx context.Context) error {
 // shell tasks against raw os/exec.
 func (h *harness) enginePhase(ctx context.Context, workers int, noopKey string, full bool) (err error) {
 	o := h.o
-	h.progress("engine, %d workers: starting", workers)
-	eng, err := startEngine(ctx, workers, &h.rep.RunIDs)
+	h.progress("engine, %d workers, prefetch_capacity %d: starting", workers, o.Prefetch)
+	eng, err := startEngine(ctx, workers, o.Prefetch, &h.rep.RunIDs)
 	if err != nil {
 		return fmt.Errorf("start engine with %d workers: %w", workers, err)
 	}

@@ -109,11 +109,12 @@ type options struct {
 	Rounds        int `json:"rounds"`
 	E2ETasks      int `json:"e2e_tasks"`
 	RawBatch      int `json:"raw_batch"`
-	// E2EPrefetch is the end-to-end endpoint's prefetch_capacity.
-	E2EPrefetch int  `json:"e2e_prefetch"`
-	Quick       bool `json:"quick"`
-	Containers  bool `json:"containers"`
-	JSON        bool `json:"-"`
+	// Prefetch is the prefetch_capacity of every endpoint and engine the
+	// harness starts.
+	Prefetch   int  `json:"prefetch"`
+	Quick      bool `json:"quick"`
+	Containers bool `json:"containers"`
+	JSON       bool `json:"-"`
 	// AMQPURL is the RabbitMQ the end-to-end rows use (as guest: it
 	// creates the endpoint's user through the management API on the
 	// same host).
@@ -148,7 +149,7 @@ func (o *options) runs(phase string) bool {
 var defaults = options{
 	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
 	Containers: true,
-	E2ETasks:   20_000, RawBatch: 1, E2EPrefetch: 16,
+	E2ETasks:   20_000, RawBatch: 1, Prefetch: 16,
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
@@ -156,7 +157,7 @@ var defaults = options{
 var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
 	Containers: true,
-	E2ETasks:   400, RawBatch: 1, E2EPrefetch: 16,
+	E2ETasks:   400, RawBatch: 1, Prefetch: 16,
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -178,7 +179,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.Containers, "containers", o.Containers, "measure docker containers too (warm task vs raw task, cold start vs docker run); needs dockerd")
 	fs.IntVar(&o.E2ETasks, "e2e-tasks", o.E2ETasks, "no-op tasks per end-to-end round (SDK -> service -> RabbitMQ -> endpoint)")
 	fs.IntVar(&o.RawBatch, "raw-batch", o.RawBatch, "tasks per message of the raw RabbitMQ round trip baseline")
-	fs.IntVar(&o.E2EPrefetch, "e2e-prefetch", o.E2EPrefetch, "prefetch_capacity of the end-to-end endpoint: tasks its manager holds beyond one per worker, which sets how many tasks and results travel together")
+	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "prefetch_capacity of the engines and the end-to-end endpoint: tasks a manager holds beyond one per worker, which sets how many tasks and results travel together (16: the setting for many short tasks)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
 	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", "))
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")

@@ -183,7 +183,8 @@ RATIO: median over rounds of result / baseline, each pair measured back to back 
 Target (x): how far past the target, >= 1.00x met. Direct workers: the same worker processes, driven with no interchange or manager.
 * the design's end-to-end target (client -> service -> RabbitMQ -> endpoint), applied to the engine alone: necessary, not sufficient.
 Tasks per round: dispatch %s, no-op %s, latency %s one at a time, shell %s, end to end %s. Every task was checked to return exactly once.
-`, commas(float64(o.DispatchTasks)), commas(float64(o.Tasks)), commas(float64(o.Pings)), commas(float64(o.ShellTasks)), commas(float64(o.E2ETasks)))
+Engines and the end-to-end endpoint run with prefetch_capacity %d (-prefetch).
+`, commas(float64(o.DispatchTasks)), commas(float64(o.Tasks)), commas(float64(o.Pings)), commas(float64(o.ShellTasks)), commas(float64(o.E2ETasks)), o.Prefetch)
 	return err
 }
 
