@@ -56,7 +56,37 @@ func path(segments ...string) string {
 // do sends a request with a JSON body (if in is not nil) and decodes a
 // JSON reply into out (if not nil). A 404 is not an error when
 // missingOK is set.
+//
+// Every call of the management API made here is idempotent (GET, PUT of
+// a whole object, DELETE), and RabbitMQ answers some of them with a 500
+// while a concurrent change is under way (listing users while one is
+// deleted; closing a connection already closing). So a server error is
+// tried again, up to serverErrorAttempts times.
 func (m *management) do(ctx context.Context, method, p string, in, out any, missingOK bool) error {
+	var err error
+	for attempt := range serverErrorAttempts {
+		if attempt > 0 {
+			select {
+			case <-time.After(serverErrorDelay):
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			}
+		}
+		err = m.doOnce(ctx, method, p, in, out, missingOK)
+		var se *statusError
+		if err == nil || !errors.As(err, &se) || se.code < 500 {
+			return err
+		}
+	}
+	return err
+}
+
+const (
+	serverErrorAttempts = 3
+	serverErrorDelay    = 200 * time.Millisecond
+)
+
+func (m *management) doOnce(ctx context.Context, method, p string, in, out any, missingOK bool) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -123,33 +153,11 @@ func (m *management) deleteUser(ctx context.Context, name string) error {
 // closeUserConnections closes every connection of the user. RabbitMQ
 // 3.10 already does when the user is deleted; this covers versions and
 // auth setups that do not, so that a deleted endpoint is cut off at once.
-//
 // A connection that RabbitMQ is closing already (the user's deletion just
-// began it) can make the call fail with a 500; the next attempt then finds
-// it gone, so server errors are retried a few times.
+// began it) can make the call fail with a 500 once; do tries again.
 func (m *management) closeUserConnections(ctx context.Context, user string) error {
-	var err error
-	for attempt := range closeAttempts {
-		if attempt > 0 {
-			select {
-			case <-time.After(closeRetryDelay):
-			case <-ctx.Done():
-				return errors.Join(err, ctx.Err())
-			}
-		}
-		err = m.do(ctx, http.MethodDelete, path("connections", "username", user), nil, nil, true)
-		var se *statusError
-		if err == nil || !errors.As(err, &se) || se.code < 500 {
-			return err
-		}
-	}
-	return err
+	return m.do(ctx, http.MethodDelete, path("connections", "username", user), nil, nil, true)
 }
-
-const (
-	closeAttempts   = 3
-	closeRetryDelay = 200 * time.Millisecond
-)
 
 // statusError is a management API reply other than 2xx.
 type statusError struct {

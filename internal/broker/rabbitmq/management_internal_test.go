@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// closeUserConnections retries the 500 that RabbitMQ answers while a
-// deleted user's connections are already closing, and gives up on other
-// errors at once.
-func TestCloseUserConnectionsRetriesServerErrors(t *testing.T) {
+// Management calls retry the 500 that RabbitMQ answers while a concurrent
+// change is under way (here: a deleted user's connections already
+// closing), and give up on other errors at once.
+func TestManagementRetriesServerErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		replies  []int
@@ -22,7 +22,7 @@ func TestCloseUserConnectionsRetriesServerErrors(t *testing.T) {
 	}{
 		{"500 then done", []int{500, 204}, "", 2},
 		{"500 then gone", []int{500, 404}, "", 2},
-		{"500 every time", []int{500, 500, 500, 500}, "500 Internal Server Error", closeAttempts},
+		{"500 every time", []int{500, 500, 500, 500}, "500 Internal Server Error", serverErrorAttempts},
 		{"401 at once", []int{401, 204}, "check ManagementUser/ManagementPassword", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
