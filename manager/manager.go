@@ -229,7 +229,7 @@ func (m *manager) onWorkerExit(w *workerProc, exitErr error) {
 		w.tasks = nil
 		m.requeue(waiting)
 		if len(waiting) > 0 && !m.stopping {
-			defer m.assign() // after w is out of the way
+			m.assign() // w is out of m.workers and m.idle already
 		}
 	} else if !m.stopping && !w.retiring {
 		m.log.Warn("worker exited", "worker", w.idx, "pid", w.pid, "exit", how)
