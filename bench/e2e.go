@@ -286,20 +286,8 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 		return err
 	}
 	h.progress("end to end latency by stage: %s", stages)
-	for _, p := range []struct {
-		key string
-		pct float64
-		max float64
-	}{{"e2e-latency-p50", 50, targetLatencyP50}, {"e2e-latency-p99", 99, targetLatencyP99}} {
-		h.add(row{
-			Key: p.key, Name: fmt.Sprintf("one-task latency p%g end to end, %d workers", p.pct, o.Workers), Unit: "ms",
-			Value: ms(percentile(engAll, p.pct)), Rounds: roundPercentiles(engAll, o.Pings, p.pct),
-			Baseline: fmt.Sprintf("raw RabbitMQ round trip, p%g", p.pct), BaselineValue: ms(percentile(rawAll, p.pct)),
-			BaselineRounds: roundPercentiles(rawAll, o.Pings, p.pct),
-			Tasks:          o.Pings, Returned: len(engAll), BaselineReturned: len(rawAll),
-			Target: &target{Of: "value", Op: "<=", Threshold: p.max},
-		})
-	}
+	h.latencyRows("e2e-latency-", fmt.Sprintf("one-task latency p%%g end to end, %d workers", o.Workers), "raw RabbitMQ round trip, p%g",
+		engAll, rawAll, false)
 	return nil
 }
 

@@ -195,20 +195,8 @@ func (h *harness) latencyRounds(ctx context.Context, eng *benchEngine, direct *d
 	if err := h.alternate(ctx, "latency p50", en, dw); err != nil {
 		return err
 	}
-	for _, p := range []struct {
-		key string
-		pct float64
-		max float64
-	}{{"latency-p50", 50, targetLatencyP50}, {"latency-p99", 99, targetLatencyP99}} {
-		h.add(row{
-			Key: p.key, Name: fmt.Sprintf("one-task latency p%g, engine, %d workers", p.pct, eng.workers), Unit: "ms",
-			Value: ms(percentile(engAll, p.pct)), Rounds: roundPercentiles(engAll, o.Pings, p.pct),
-			Baseline: fmt.Sprintf("direct worker, p%g", p.pct), BaselineValue: ms(percentile(dirAll, p.pct)),
-			BaselineRounds: roundPercentiles(dirAll, o.Pings, p.pct),
-			Tasks:          o.Pings, Returned: len(engAll), BaselineReturned: len(dirAll),
-			Target: &target{Of: "value", Op: "<=", Threshold: p.max, EndToEnd: true},
-		})
-	}
+	h.latencyRows("latency-", fmt.Sprintf("one-task latency p%%g, engine, %d workers", eng.workers), "direct worker, p%g",
+		engAll, dirAll, true)
 	return nil
 }
 
@@ -279,4 +267,25 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails on Linux
 	return hex.EncodeToString(b)
+}
+
+// latencyRows adds the p50 and p99 rows of one-task latencies (got)
+// beside a baseline's (base), both pooled over rounds of o.Pings. The
+// names hold one %g for the percentile; keys are keyPrefix+"p50" and
+// keyPrefix+"p99".
+func (h *harness) latencyRows(keyPrefix, name, baseline string, got, base []time.Duration, endToEnd bool) {
+	for _, p := range []struct {
+		key string
+		pct float64
+		max float64
+	}{{keyPrefix + "p50", 50, targetLatencyP50}, {keyPrefix + "p99", 99, targetLatencyP99}} {
+		h.add(row{
+			Key: p.key, Name: fmt.Sprintf(name, p.pct), Unit: "ms",
+			Value: ms(percentile(got, p.pct)), Rounds: roundPercentiles(got, h.o.Pings, p.pct),
+			Baseline: fmt.Sprintf(baseline, p.pct), BaselineValue: ms(percentile(base, p.pct)),
+			BaselineRounds: roundPercentiles(base, h.o.Pings, p.pct),
+			Tasks:          h.o.Pings, Returned: len(got), BaselineReturned: len(base),
+			Target: &target{Of: "value", Op: "<=", Threshold: p.max, EndToEnd: endToEnd},
+		})
+	}
 }

@@ -130,13 +130,13 @@ func (m *manager) reclaim(w *workerProc) {
 
 // onResults passes a worker's results on and takes their tasks off it.
 func (m *manager) onResults(w *workerProc, rs []funcx.Result) {
-	for i := range rs {
-		if _, ok := w.take(rs[i].TaskID); !ok {
-			m.log.Warn("worker sent a result for a task it does not have; ignored", "worker", w.idx, "task", rs[i].TaskID)
-			rs[i].TaskID = funcx.TaskID{}
+	rs = slices.DeleteFunc(rs, func(r funcx.Result) bool {
+		if _, ok := w.take(r.TaskID); ok {
+			return false
 		}
-	}
-	rs = slices.DeleteFunc(rs, func(r funcx.Result) bool { return r.TaskID == funcx.TaskID{} })
+		m.log.Warn("worker sent a result for a task it does not have; ignored", "worker", w.idx, "task", r.TaskID)
+		return true
+	})
 	w.progress = time.Now()
 	w.quick = 0
 	m.ln.sendResults(rs...)

@@ -80,7 +80,7 @@ func (o *outbox) flushLocked() error {
 	}
 	o.buf = wire.AppendResults(o.buf[:0], o.pending)
 	if len(o.buf)+1 <= o.w.MaxFrame() {
-		o.err = o.frameLocked(wire.MsgResults)
+		o.err = o.frameLocked(wire.MsgResults, o.buf)
 	} else {
 		o.err = o.writeSplitLocked()
 	}
@@ -117,7 +117,7 @@ func (o *outbox) writeSplitLocked() error {
 
 func (o *outbox) writeResultsLocked(rs []funcx.Result) error {
 	o.buf = wire.AppendResults(o.buf[:0], rs)
-	return o.frameLocked(wire.MsgResults)
+	return o.frameLocked(wire.MsgResults, o.buf)
 }
 
 // send writes one frame at once, after the queued results.
@@ -127,13 +127,12 @@ func (o *outbox) send(typ wire.MsgType, payload []byte) error {
 	if err := o.flushLocked(); err != nil {
 		return err
 	}
-	o.buf = append(o.buf[:0], payload...)
-	o.err = o.frameLocked(typ)
+	o.err = o.frameLocked(typ, payload)
 	return o.err
 }
 
-func (o *outbox) frameLocked(typ wire.MsgType) error {
-	if err := o.w.WriteFrame(typ, o.buf); err != nil {
+func (o *outbox) frameLocked(typ wire.MsgType, payload []byte) error {
+	if err := o.w.WriteFrame(typ, payload); err != nil {
 		return err
 	}
 	return o.w.Flush()
