@@ -16,7 +16,7 @@ import (
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/endpoint"
-	"github.com/funcx-go/funcx/internal/broker/brokertest"
+	"github.com/funcx-go/funcx/broker/brokertest"
 	"github.com/funcx-go/funcx/internal/proctest"
 	"github.com/funcx-go/funcx/manager"
 )

@@ -14,8 +14,8 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
-	"github.com/funcx-go/funcx/internal/broker"
-	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
+	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/broker/rabbitmq"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"

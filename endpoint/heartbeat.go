@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/interchange"
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/provider"
 )
 

@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 )
 
 // A task runs while its journal commit is under way rather than after

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/internal/journal"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcx-go/funcx/internal/broker/brokertest"
+	"github.com/funcx-go/funcx/broker/brokertest"
 )
 
 // rabbitmqctlPath finds rabbitmqctl: in /usr/sbin, often not on a test's

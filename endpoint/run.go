@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/internal/journal"
 )
 

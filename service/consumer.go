@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 )
 
 // consume runs the broker's result consumer until ctx ends, restarting it

@@ -1,7 +1,7 @@
 package service
 
 import (
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/service/api"
 )
 

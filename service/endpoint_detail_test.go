@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/service/api"
 )
 

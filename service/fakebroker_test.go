@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 )
 
 // fakeBroker is a broker.Service in memory that records what the service

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
-	"github.com/funcx-go/funcx/internal/broker/membroker"
+	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/broker/membroker"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
-	"github.com/funcx-go/funcx/internal/broker/brokertest"
-	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
+	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/broker/brokertest"
+	"github.com/funcx-go/funcx/broker/rabbitmq"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"

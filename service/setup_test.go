@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 )
 
 // Store keeps the service's identities, tokens, endpoints, functions, tasks

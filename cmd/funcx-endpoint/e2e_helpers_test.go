@@ -18,8 +18,8 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint/profile"
-	"github.com/funcx-go/funcx/internal/broker/brokertest"
-	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
+	"github.com/funcx-go/funcx/broker/brokertest"
+	"github.com/funcx-go/funcx/broker/rabbitmq"
 	"github.com/funcx-go/funcx/internal/procfs"
 )
 

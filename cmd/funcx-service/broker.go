@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/funcx-go/funcx/internal/broker"
-	"github.com/funcx-go/funcx/internal/broker/membroker"
-	"github.com/funcx-go/funcx/internal/broker/rabbitmq"
+	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/broker/membroker"
+	"github.com/funcx-go/funcx/broker/rabbitmq"
 )
 
 // brokerFlags choose and reach the broker.

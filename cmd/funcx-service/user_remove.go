@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/service"
 )
 

@@ -21,8 +21,8 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
-	"github.com/funcx-go/funcx/internal/broker"
-	"github.com/funcx-go/funcx/internal/broker/membroker"
+	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/broker/membroker"
 	"github.com/funcx-go/funcx/internal/testlog"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"

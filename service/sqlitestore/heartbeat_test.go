@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcx-go/funcx/internal/broker"
+	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/sqlitestore"
 )
