@@ -31,8 +31,8 @@
 // while every other endpoint's results keep flowing.
 //
 // The cost is connections: per endpoint, the service holds one consuming
-// connection, and one publishing connection once it has sent the
-// endpoint tasks, besides the endpoint's own. Give RabbitMQ a file
+// connection, and one publishing connection once it has set the
+// endpoint up or sent it tasks, besides the endpoint's own. Give RabbitMQ a file
 // descriptor limit of a few times the number of endpoints.
 //
 // # Delivery
