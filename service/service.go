@@ -26,6 +26,8 @@ type Service struct {
 	notify  *notifier
 	live    *liveness
 	seen    *lookups // records submissions remember; see lookups.go
+	clients *clientLimiter
+	budget  *bodyBudget
 	handler http.Handler
 
 	mu       sync.Mutex
@@ -54,6 +56,8 @@ func New(cfg Config) (*Service, error) {
 		live:     newLiveness(),
 		seen:     &lookups{endpoints: recordCache[Endpoint]{ttl: endpointTTL}},
 		stopping: make(chan struct{}),
+		clients:  newClientLimiter(cfg.MaxUnauthenticatedPerClient),
+		budget:   newBodyBudget(cfg.MaxBodyBytesInFlight),
 	}
 	m, err := newMetrics(cfg.Registry, func() float64 { return float64(s.live.online(s.now(), s.offlineAfter())) })
 	if err != nil {
