@@ -92,12 +92,13 @@ type Config struct {
 	// together hold, taken by Content-Length (or as an undeclared length
 	// is read) and held until each request is answered. A request that
 	// finds no room within BodyQueueWait is answered 503 with
-	// Retry-After. Decoded requests take about as much again, so the
-	// service's memory grows by at most about twice this bound under
-	// any load of large requests: 20 concurrent 31 MB submissions
-	// peaked at 261 MB RSS with the default, against 1,382 MB with no
-	// effective bound (go run ./bench -only hostile). At least
-	// MaxRequestBytes. Defaults to DefaultMaxBodyBytesInFlight (64 MiB).
+	// Retry-After. With the garbage collector's headroom, the service's
+	// memory grows by about three times this bound at most under any
+	// load of large requests: 20 concurrent 31 MiB submissions peaked at
+	// 189-222 MB RSS (49 MB idle) with the default, and at 785 MB with
+	// the bound raised out of the way (go run ./bench -only hostile). At
+	// least MaxRequestBytes. Defaults to DefaultMaxBodyBytesInFlight
+	// (64 MiB).
 	MaxBodyBytesInFlight int64
 	// BodyQueueWait is how long a request waits for room under
 	// MaxBodyBytesInFlight. Defaults to DefaultBodyQueueWait (2s).

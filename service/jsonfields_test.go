@@ -81,5 +81,48 @@ func FuzzDecodeStrict(f *testing.F) {
 				t.Fatalf("%T %q: decoded %+v, json.Decoder %+v", got, body, got, want)
 			}
 		}
+		// The service's own form of a submission decodes as the API's.
+		var mine submitRequest
+		var want api.SubmitRequest
+		err, wantErr := decodeStrict(body, &mine), decodeWithDecoder(body, &want)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("submitRequest %q: decodeStrict says %v, json.Decoder %v", body, err, wantErr)
+		}
+		if got := mine.api(); err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("submitRequest %q: decoded %+v, json.Decoder %+v", body, got, want)
+		}
 	})
+}
+
+// api converts the service's form of a submission to the API's.
+func (r *submitRequest) api() api.SubmitRequest {
+	out := api.SubmitRequest{EndpointID: r.EndpointID}
+	if r.Tasks != nil {
+		out.Tasks = make([]api.TaskSubmit, len(r.Tasks))
+	}
+	for i, t := range r.Tasks {
+		out.Tasks[i] = api.TaskSubmit{TaskID: t.TaskID, FunctionID: t.FunctionID, Args: json.RawMessage(t.Args), Stdin: t.Stdin}
+	}
+	return out
+}
+
+// TestSubmitRequestMirrorsAPI: the service decodes submissions into its
+// own types (see submitRequest), which must take the API's fields.
+func TestSubmitRequestMirrorsAPI(t *testing.T) {
+	t.Parallel()
+	for _, pair := range [][2]reflect.Type{
+		{reflect.TypeFor[api.SubmitRequest](), reflect.TypeFor[submitRequest]()},
+		{reflect.TypeFor[api.TaskSubmit](), reflect.TypeFor[taskSubmit]()},
+	} {
+		want, got := pair[0], pair[1]
+		if want.NumField() != got.NumField() {
+			t.Fatalf("%s has %d fields, %s %d", got, got.NumField(), want, want.NumField())
+		}
+		for i := range want.NumField() {
+			w, g := want.Field(i), got.Field(i)
+			if w.Name != g.Name || w.Tag != g.Tag || w.Type.Kind() != g.Type.Kind() {
+				t.Errorf("%s.%s %s `%s` differs from %s.%s %s `%s`", got, g.Name, g.Type, g.Tag, want, w.Name, w.Type, w.Tag)
+			}
+		}
+	}
 }

@@ -18,7 +18,7 @@ import (
 // (Submissions) says what resubmissions and broker failures do.
 // Another identity's endpoint or function is 404, as if it did not exist.
 func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, who Identity) error {
-	var req api.SubmitRequest
+	var req submitRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (s *Service) publish(ctx context.Context, endpointID string, submission int
 
 // resolveTasks validates the submitted tasks and builds them from their
 // functions. assigned[i] reports a service-assigned task ID.
-func (s *Service) resolveTasks(ctx context.Context, req *api.SubmitRequest, ep Endpoint, who Identity) (tasks []funcx.Task, recs []TaskRecord, assigned []bool, err error) {
+func (s *Service) resolveTasks(ctx context.Context, req *submitRequest, ep Endpoint, who Identity) (tasks []funcx.Task, recs []TaskRecord, assigned []bool, err error) {
 	n := len(req.Tasks)
 	tasks, recs, assigned = make([]funcx.Task, n), make([]TaskRecord, n), make([]bool, n)
 	fns := make(map[string]*FunctionRecord)
