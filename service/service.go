@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/funcx-go/funcx/broker"
 )
 
@@ -64,6 +66,11 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("service: register metrics: %w", err)
 	}
 	s.metrics = m
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "funcx_service", Name: "body_bytes_in_flight",
+		Help: "Request body bytes held now, of Config.MaxBodyBytesInFlight."}, func() float64 { used, _ := s.budget.inFlight(); return float64(used) })
+	if err := cfg.Registry.Register(inFlight); err != nil {
+		return nil, fmt.Errorf("service: register metrics: %w", err)
+	}
 	s.handler = s.routes()
 	return s, nil
 }
