@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"cmp"
 	"encoding"
 	"encoding/json"
@@ -128,16 +129,16 @@ func (c *fieldChecker) array(elem reflect.Type) error {
 
 // key reads the object key at c.i and moves past it, decoded as
 // encoding/json decodes it (escapes resolved, bad UTF-8 replaced).
-func (c *fieldChecker) key() string {
+func (c *fieldChecker) key() []byte {
 	start := c.i
 	escaped := c.str()
 	raw := c.data[start+1 : c.i-1]
 	if !escaped && utf8.Valid(raw) {
-		return string(raw)
+		return raw
 	}
 	var k string
 	_ = json.Unmarshal(c.data[start:c.i], &k) // valid: Unmarshal accepted it
-	return k
+	return []byte(k)
 }
 
 // str moves past the string at c.i and reports whether it has escapes.
@@ -201,19 +202,23 @@ func (c *fieldChecker) space() {
 }
 
 // fieldSet is the JSON names of a struct's fields and their types.
-type fieldSet []struct {
-	name string
+type fieldSet []jsonField
+
+type jsonField struct {
+	name []byte
 	typ  reflect.Type
 }
 
-func (fs fieldSet) lookup(key string) (reflect.Type, bool) {
+// lookup finds the field a key decodes into, without allocating: it runs
+// for every key of every request.
+func (fs fieldSet) lookup(key []byte) (reflect.Type, bool) {
 	for _, f := range fs {
-		if f.name == key {
+		if bytes.Equal(f.name, key) {
 			return f.typ, true
 		}
 	}
 	for _, f := range fs {
-		if strings.EqualFold(f.name, key) {
+		if bytes.EqualFold(f.name, key) {
 			return f.typ, true
 		}
 	}
@@ -249,10 +254,7 @@ func structFields(t reflect.Type) fieldSet {
 		if !f.IsExported() {
 			continue
 		}
-		fs = append(fs, struct {
-			name string
-			typ  reflect.Type
-		}{cmp.Or(name, f.Name), ft})
+		fs = append(fs, jsonField{[]byte(cmp.Or(name, f.Name)), ft})
 	}
 	fieldSets.Store(t, fs)
 	return fs
