@@ -96,10 +96,9 @@ func (s *Service) takeBody(r *http.Request, st *reqState, n int64) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.BodyQueueWait)
 	defer cancel()
 	if err := s.budget.acquire(ctx, n, st.held > 0); err != nil {
-		if r.Context().Err() != nil {
-			return err // the client has gone; nobody reads the answer
-		}
-		e := unavailable("the service is reading %d bytes of other request bodies (Config.MaxBodyBytesInFlight) and had no room for %d more within %s: retry",
+		// (Also when the client has gone: nobody reads the answer, and
+		// it is no error of the service's to log.)
+		e := unavailable("request bodies in flight fill the service's bound of %d bytes: no room for %d more within %s; retry shortly",
 			s.cfg.MaxBodyBytesInFlight, n, s.cfg.BodyQueueWait)
 		e.retryAfter = 1
 		return e

@@ -266,7 +266,7 @@ func TestBodyBytesInFlight(t *testing.T) {
 			t.Fatalf("%d bytes in flight, want the held request's 1000", used)
 		}
 		rec := b.doFrom("192.0.2.2:1", "POST", api.PathFunctions, b.alice.token, `{"name":"g","kind":"go","go_name":"g"}`)
-		wantError(t, rec.Code, rec.Body.Bytes(), http.StatusServiceUnavailable, "had no room for 38 more")
+		wantError(t, rec.Code, rec.Body.Bytes(), http.StatusServiceUnavailable, "no room for 38 more")
 		if ra := rec.Header().Get("Retry-After"); ra != "1" {
 			t.Errorf("Retry-After %q, want 1", ra)
 		}
