@@ -19,6 +19,7 @@ import (
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/proctest"
 	"github.com/funcx-go/funcx/manager"
+	"github.com/funcx-go/funcx/service/api"
 )
 
 // The test binary is also the manager and worker binary of the engines
@@ -42,11 +43,12 @@ func (w tlog) Write(p []byte) (int, error) {
 // are never asserted.
 func TestQuickRun(t *testing.T) {
 	args := []string{"-quick", "-rounds", "2"}
-	want := rowOrder
+	// The hostile phase runs only when named (TestHostileBody).
+	want := slices.DeleteFunc(slices.Clone(rowOrder), func(k string) bool { return k == "hostile-rss" })
 	if testing.Short() {
 		// The end-to-end rows need RabbitMQ.
 		args = append(args, "-only", "dispatch,engine")
-		want = slices.DeleteFunc(slices.Clone(rowOrder), func(k string) bool { return strings.HasPrefix(k, "e2e-") })
+		want = slices.DeleteFunc(want, func(k string) bool { return strings.HasPrefix(k, "e2e-") })
 	} else {
 		brokertest.ShareRabbitMQ(t)
 	}
@@ -305,5 +307,23 @@ func TestParseOptions(t *testing.T) {
 	}
 	if _, err := parseOptions([]string{"-no-such-flag"}, io.Discard); err != errUsage {
 		t.Fatalf("unknown flag: %v", err)
+	}
+}
+
+// TestHostileBody: the hostile phase's submission is one valid request
+// of hostileTasks tasks and exactly hostileBodyBytes, under the service's
+// limit. (The phase itself measures memory: go run ./bench -only hostile.)
+func TestHostileBody(t *testing.T) {
+	t.Parallel()
+	body := hostileBody()
+	if len(body) != hostileBodyBytes || len(body) > api.MaxRequestBytes {
+		t.Fatalf("%d bytes, want %d (limit %d)", len(body), hostileBodyBytes, api.MaxRequestBytes)
+	}
+	var req api.SubmitRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Tasks) != hostileTasks || req.EndpointID == "" || req.Tasks[0].FunctionID == "" {
+		t.Fatalf("%d tasks, endpoint %q", len(req.Tasks), req.EndpointID)
 	}
 }

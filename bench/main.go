@@ -11,7 +11,10 @@
 //   - no-op tasks end to end (SDK -> HTTP service -> RabbitMQ -> endpoint
 //     -> workers -> back) and one-task latency, beside a raw RabbitMQ
 //     round trip (rabbitmq.RunRoundTrip). These rows need RabbitMQ
-//     (scripts/start-services.sh); without it the run fails saying so.
+//     (scripts/start-services.sh); without it the run fails saying so;
+//   - the service's peak RSS under 20 concurrent 31 MiB submissions, in a
+//     child process, beside the same with its bound on body bytes in
+//     flight raised out of the way.
 //
 // Each pair is measured in alternating rounds and the median reported.
 // Targets are marked met or not; a missed target is not an error, and
@@ -21,6 +24,7 @@
 //	go run ./bench -quick     # small counts: a smoke test
 //	go run ./bench -json      # the report as JSON on stdout
 //	go run ./bench -only e2e  # only the end-to-end rows (or dispatch, engine)
+//	go run ./bench -only hostile  # the service's peak RSS under 20 concurrent 31 MiB bodies (never run otherwise)
 //
 // Progress goes to stderr, the table to stdout.
 package main
@@ -43,7 +47,9 @@ import (
 )
 
 func main() {
-	// The engine starts managers and workers by re-executing this binary.
+	// The engine starts managers and workers by re-executing this binary,
+	// and the hostile phase its service.
+	serveHostileChild()
 	endpoint.ServeChildRole()
 
 	o, err := parseOptions(os.Args[1:], os.Stderr)
@@ -120,7 +126,7 @@ type options struct {
 	// same host).
 	AMQPURL string `json:"-"`
 	// Only, if set, is the comma-separated phases to run: dispatch,
-	// engine, containers, e2e.
+	// engine, containers, e2e, hostile.
 	Only string `json:"only,omitempty"`
 	// CPUProfile, if set, is where this process's CPU profile goes.
 	CPUProfile string `json:"-"`
@@ -135,7 +141,12 @@ func (o *options) amqpURL() string {
 }
 
 // phases are the values -only accepts.
-var phases = []string{"dispatch", "engine", "containers", "e2e"}
+var phases = []string{"dispatch", "engine", "containers", "e2e", "hostile"}
+
+// picks reports whether -only names the phase.
+func (o *options) picks(phase string) bool {
+	return slices.Contains(strings.Split(o.Only, ","), phase)
+}
 
 // runs reports whether the phase is selected.
 func (o *options) runs(phase string) bool {
@@ -181,7 +192,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.RawBatch, "raw-batch", o.RawBatch, "tasks per message of the raw RabbitMQ round trip baseline")
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "prefetch_capacity of the engines and the end-to-end endpoint: tasks a manager holds beyond one per worker, which sets how many tasks and results travel together (16: the setting for many short tasks)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
-	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", "))
+	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile runs only when named)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
