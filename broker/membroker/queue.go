@@ -101,9 +101,16 @@ func (q *queue) subscribe(prefetch int) *sub {
 // errQueueDeleted ends a consumer whose queue was deleted.
 var errQueueDeleted = errors.New("membroker: consumer cancelled: queue deleted")
 
+// errHalted is next's error once halt is closed.
+var errHalted = errors.New("membroker: deliveries stopped")
+
 // next takes the next message once the prefetch bound allows. It fails
 // when stop is closed, the sub is closed or the queue is deleted.
-func (s *sub) next(stop <-chan struct{}) (message, error) {
+func (s *sub) next(stop <-chan struct{}) (message, error) { return s.nextOrHalt(stop, nil) }
+
+// nextOrHalt is next that also fails, with errHalted, once halt is
+// closed.
+func (s *sub) nextOrHalt(stop, halt <-chan struct{}) (message, error) {
 	q := s.q
 	for {
 		q.mu.Lock()
@@ -129,6 +136,8 @@ func (s *sub) next(stop <-chan struct{}) (message, error) {
 		case <-wait:
 		case <-stop:
 			return message{}, broker.ErrClosed
+		case <-halt:
+			return message{}, errHalted
 		}
 	}
 }
