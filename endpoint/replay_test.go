@@ -90,6 +90,21 @@ func TestReplayQuarantinesBadRecords(t *testing.T) {
 			}
 		}
 	}
+	// The endpoint's status counts the damage (from its heartbeats).
+	for {
+		ep, err := f.cl.EndpointStatus(ctx, f.endpointID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ep.QuarantinedRecords == 3 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("endpoint status shows %d quarantined records, want 3", ep.QuarantinedRecords)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	stop()
 
 	// Nothing is left waiting, and the quarantine holds the bad records

@@ -393,7 +393,9 @@ func (r *runner) heartbeatLoop(ctx context.Context) {
 }
 
 func (r *runner) heartbeat() broker.Heartbeat {
-	return heartbeatOf(r.rc.EndpointID, r.eng.Status(), time.Now())
+	hb := heartbeatOf(r.rc.EndpointID, r.eng.Status(), time.Now())
+	hb.QuarantinedRecords = r.j.Stats().Quarantined
+	return hb
 }
 
 // connHolder shares the current broker connection between the link loop

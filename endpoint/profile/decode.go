@@ -282,22 +282,12 @@ func tomlKind(data any) string {
 	return "date or time"
 }
 
-// kindName names what a decoded value is, for a duration written as
-// something else.
-func kindName(data any) string {
-	switch data.(type) {
-	case string:
-		return "a string"
-	case int64:
-		return "an integer"
-	case float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any, []map[string]any:
-		return "a list"
-	case map[string]any:
-		return "a table"
-	}
-	return "a date or time"
+// kindNames name what a decoded value is, by its TOML type, for a
+// duration written as something else (the words config.toml's messages
+// have always used).
+var kindNames = map[string]string{
+	"string": "a string", "integer": "an integer", "float": "a number", "boolean": "a boolean",
+	"array": "a list", "array of tables": "a list", "table": "a table", "date or time": "a date or time",
 }
+
+func kindName(data any) string { return kindNames[tomlKind(data)] }
