@@ -143,6 +143,10 @@ type EndpointStatus struct {
 	// Routing are the container routing figures of the connected
 	// managers, when they run workers in containers.
 	Routing *Routing `json:"routing,omitempty"`
+	// QuarantinedRecords counts the records of the endpoint's journal
+	// that were damaged and set aside, their tasks failed (see the
+	// endpoint's log); not zero means the endpoint's disk lost data.
+	QuarantinedRecords int `json:"quarantined_records,omitempty"`
 }
 
 // BlockError is a scheduler's error and when the endpoint got it. Image
