@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/internal/python"
 	"github.com/funcx-go/funcx/internal/wire"
 )
 
@@ -78,6 +79,9 @@ type server struct {
 	in   *inbox
 	// paths spares shell tasks the PATH search (see pathCache).
 	paths pathCache
+	// py is the interpreter of Python tasks, nil until the first one (and
+	// after one killed it).
+	py *python.Interpreter
 }
 
 func (s *server) serve(ctx context.Context) error {
@@ -85,6 +89,7 @@ func (s *server) serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer func() {
 		stop(errServeDone)
+		s.stopPython() // no call runs: tasks run on this goroutine
 		s.out.stop()   // results of finished tasks go out; the timer is off
 		s.conn.Close() // unblocks readLoop
 		wg.Wait()
