@@ -218,3 +218,57 @@ func TestPythonNoOrphan(t *testing.T) {
 		})
 	}
 }
+
+// TestPythonCallsSentAhead queues Python tasks behind one another, with a
+// timeout and a crash among them: every task gets its own result, in
+// order; those behind a killed interpreter run, once, in the next one.
+func TestPythonCallsSentAhead(t *testing.T) {
+	t.Parallel()
+	c := pyServe(t)
+	dir := t.TempDir()
+	// Each call appends its marker to a file: a task run twice would show.
+	src := "import os\ndef f(path, mark, how):\n    with open(path, 'a') as out:\n        out.write(mark + '\\n')\n" +
+		"    if how == 'crash':\n        os._exit(5)\n    if how == 'hang':\n        import time\n        time.sleep(60)\n    return os.getpid()\n"
+	log := filepath.Join(dir, "calls")
+	var tasks []funcx.Task
+	for i, how := range []string{"", "", "hang", "", "", "crash", "", ""} {
+		args, _ := json.Marshal(funcx.PythonArgs{Args: []any{log, strconv.Itoa(i), how}})
+		task := pyTask(src, "f", string(args))
+		if how == "hang" {
+			task.Function.Timeout = 300 * time.Millisecond
+		}
+		tasks = append(tasks, task)
+	}
+	if err := c.Send(tasks...); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := c.RecvN(len(tasks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := make([]int, len(tasks))
+	for i, r := range rs {
+		if r.TaskID != tasks[i].ID {
+			t.Fatalf("result %d is of another task", i)
+		}
+		switch i {
+		case 2:
+			wantError(t, r, funcx.TaskTimeout)
+		case 5:
+			wantError(t, r, funcx.WorkerLost, "exited with status 5")
+		default:
+			wantSuccess(t, r)
+			pids[i] = decode[int](t, r.Output)
+		}
+	}
+	if pids[0] != pids[1] || pids[3] != pids[4] || pids[6] != pids[7] || pids[1] == pids[3] || pids[4] == pids[6] {
+		t.Fatalf("interpreters per task %v: want one before the timeout, one until the crash, one after", pids)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(b)); strings.Join(got, ",") != "0,1,2,3,4,5,6,7" {
+		t.Fatalf("calls ran %v, want each once, in order", got)
+	}
+}

@@ -10,6 +10,11 @@
 // once and keeps it, by function ID (FunctionID: a hash of entry and
 // source), so that a warm call costs no interpreter start and no compile.
 //
+// A worker may send the calls of the tasks queued behind the running one
+// before its reply comes (Interpreter.SendAhead): the driver then goes
+// from one call to the next without waiting for the worker, and replies
+// carry their request's sequence number.
+//
 // Nothing is pickled: arguments travel as the JSON of funcx.PythonArgs and
 // return values as JSON. The function's print output is captured per call
 // (sys.stdout and sys.stderr, bounded); what reaches the interpreter's own

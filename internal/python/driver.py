@@ -10,7 +10,9 @@
 # A request names a function by its ID (a hash of entry and source) and
 # carries the source only when the driver may not have compiled it yet; a
 # driver that no longer has the function answers {"missing": true} and the
-# worker sends it again with the source. Compiled functions stay cached,
+# worker sends it again with the source. Each reply echoes its request's
+# "seq": the worker may send the next requests before a reply comes, so
+# that the driver goes from one call to the next without waiting for it. Compiled functions stay cached,
 # so a warm call costs one JSON decode, the call and one JSON encode.
 #
 # Standard library only, Python 3.6 or later: the interpreter may be any
@@ -232,8 +234,8 @@ def _serve_one(raw):
         req = json.loads(raw)
         if not isinstance(req, dict):
             raise _Refused("the request is not a JSON object")
-    except (ValueError, _Refused) as e:
-        return _failure("InvalidTask", "bad request from the worker: %s" % e), None, None
+    except (ValueError, _Refused) as e:  # cannot happen with a worker's requests
+        return _failure("InvalidTask", "bad request from the worker: %s" % e, seq=0), None, None
     limit = req.get("limit")
     if not isinstance(limit, int) or limit < 0:
         limit = 1 << 20
@@ -254,6 +256,7 @@ def _serve_one(raw):
     if "missing" not in reply:
         reply["stdout"], reply["stderr"] = out.getvalue(), err.getvalue()
         reply["truncated"] = out.truncated or err.truncated
+    reply["seq"] = req.get("seq", 0)
     return reply, value, req.get("max")
 
 
@@ -265,6 +268,7 @@ def _encode(reply, value, limit):
         data = json.dumps(_failure(
             "ResultTooLarge",
             "the result is %d bytes of JSON, more than the %d the fabric carries: return less, or write it to a file" % (size, limit),
+            seq=reply.get("seq", 0),
         )).encode("ascii")
     return data
 

@@ -62,6 +62,8 @@ func decodeHello(p []byte) (Hello, error) {
 
 // request is one call, as the driver reads it.
 type request struct {
+	// Seq numbers the request; its reply carries it back.
+	Seq uint64 `json:"seq"`
 	FID string `json:"fid"`
 	// Source and Entry are sent until the driver has compiled the
 	// function.
@@ -76,6 +78,8 @@ type request struct {
 
 // Reply is the driver's answer to a call.
 type Reply struct {
+	// Seq is the request's sequence number.
+	Seq uint64 `json:"seq"`
 	// OK: the function returned Value (JSON).
 	OK    bool            `json:"ok"`
 	Value json.RawMessage `json:"value,omitempty"`

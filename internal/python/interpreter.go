@@ -64,7 +64,8 @@ func (c Config) withDefaults() Config {
 }
 
 // Interpreter is a running python3 with the driver. Its methods other than
-// Kill must not be called concurrently: a worker runs one call at a time.
+// Kill must not be called concurrently: a worker runs one call at a time,
+// and may send the next ones ahead (SendAhead) while it waits.
 type Interpreter struct {
 	cfg   Config
 	cmd   *exec.Cmd
@@ -77,6 +78,13 @@ type Interpreter struct {
 	out   *tail
 	known map[string]struct{} // function IDs sent with their source
 	dead  bool                // a call failed: the interpreter was killed
+	// Calls in flight (see SendAhead): the last sequence number, the
+	// request bytes not answered by size per sequence number, and the
+	// replies read before their call was waited for.
+	seq      uint64
+	inflight int
+	sizes    map[uint64]int
+	stash    map[uint64]*Reply
 
 	exited  chan struct{} // closed once the process is reaped
 	waitErr error         // set before exited is closed
@@ -102,7 +110,8 @@ func Start(ctx context.Context, cfg Config) (*Interpreter, error) {
 		return nil, fmt.Errorf("start python interpreter: %w", err)
 	}
 	p := &Interpreter{cfg: cfg, req: reqW, rep: repR, r: bufio.NewReaderSize(repR, 16<<10),
-		out: &tail{out: cfg.Stderr}, known: map[string]struct{}{}, exited: make(chan struct{})}
+		out: &tail{out: cfg.Stderr}, known: map[string]struct{}{}, exited: make(chan struct{}),
+		sizes: map[uint64]int{}, stash: map[uint64]*Reply{}}
 	p.cmd = exec.Command(path, "-c", bootstrap)
 	p.cmd.Env = cfg.Env
 	p.cmd.ExtraFiles = []*os.File{reqR, repW} // descriptors 3 and 4
@@ -187,35 +196,115 @@ func FunctionID(source, entry string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// aheadBytes bounds the requests written and not yet answered: they
+// always fit the request pipe's buffer, so that writing one never blocks
+// while the driver blocks writing a reply no one reads.
+const aheadBytes = 32 << 10
+
+// Pending is a call sent to the interpreter and not yet answered.
+type Pending struct {
+	p     *Interpreter
+	call  *Call
+	req   request
+	known bool // sent without its source
+}
+
+// Interpreter returns the interpreter the call was sent to.
+func (pd *Pending) Interpreter() *Interpreter { return pd.p }
+
 // Call calls a function and returns the driver's reply: the value, or the
 // function's exception, with its captured output. An error means the
 // call did not complete: ctx ended (the interpreter was killed), or the
 // interpreter died or broke the protocol; either way it is dead (Dead).
 func (p *Interpreter) Call(ctx context.Context, c *Call) (*Reply, error) {
+	pd, reply, err := p.send(c, false)
+	if reply != nil || err != nil {
+		return reply, err
+	}
+	return p.Wait(ctx, pd)
+}
+
+// Send sends c and returns its handle for Wait; between the two the
+// caller may send the next calls ahead. A call that cannot run as given
+// (arguments that are not JSON) gets its reply at once instead.
+func (p *Interpreter) Send(c *Call) (*Pending, *Reply, error) { return p.send(c, false) }
+
+// SendAhead sends c before the replies of the calls already sent have
+// been read, so that the driver runs it as soon as it is done with them.
+// It returns false, sending nothing, when the interpreter is dead, when c
+// would not be run as sent (its arguments are not JSON) or when the
+// requests in flight would no longer fit the pipe; the caller then calls
+// it in its turn. A call sent ahead is answered by Wait.
+func (p *Interpreter) SendAhead(c *Call) (*Pending, bool) {
+	pd, reply, err := p.send(c, true)
+	return pd, reply == nil && err == nil && pd != nil
+}
+
+// send prepares and writes c's request. A call that cannot run as given
+// gets its reply at once; ahead refuses what would overfill the pipe.
+func (p *Interpreter) send(c *Call, ahead bool) (*Pending, *Reply, error) {
 	if p.dead {
-		return nil, errors.New("python interpreter is dead")
+		return nil, nil, errors.New("python interpreter is dead")
 	}
 	args := json.RawMessage(c.Args)
 	if len(args) == 0 {
 		args = json.RawMessage("null")
 	} else if !json.Valid(args) {
-		return &Reply{Kind: KindInvalidTask, Message: "the arguments are not valid JSON"}, nil
+		return nil, &Reply{Kind: KindInvalidTask, Message: "the arguments are not valid JSON"}, nil
 	}
 	fid := FunctionID(c.Source, c.Entry)
-	req := request{FID: fid, Call: args, Limit: cmp.Or(c.OutputLimit, DefaultOutputLimit), Max: p.cfg.MaxReply}
-	_, known := p.known[fid]
-	if !known {
-		req.Source, req.Entry = c.Source, c.Entry
+	pd := &Pending{p: p, call: c, req: request{FID: fid, Call: args, Limit: cmp.Or(c.OutputLimit, DefaultOutputLimit), Max: p.cfg.MaxReply}}
+	_, pd.known = p.known[fid]
+	if !pd.known {
+		pd.req.Source, pd.req.Entry = c.Source, c.Entry
+	}
+	if err := p.write(pd, ahead); err != nil {
+		if errors.Is(err, errNoRoom) {
+			return nil, nil, nil
+		}
+		p.dead = true
+		p.Kill()
+		return nil, nil, fmt.Errorf("python interpreter %s (pid %d) %w%s", p.cmd.Path, p.pid, p.exitStatus(err), p.lastOutput())
+	}
+	if !pd.known { // believed compiled from now on; "missing" corrects it
+		if len(p.known) >= maxKnown {
+			clear(p.known)
+		}
+		p.known[fid] = struct{}{}
+	}
+	return pd, nil, nil
+}
+
+var errNoRoom = errors.New("no room in the request pipe")
+
+// write encodes and writes pd's request under a new sequence number.
+func (p *Interpreter) write(pd *Pending, ahead bool) error {
+	p.seq++
+	pd.req.Seq = p.seq
+	body, err := json.Marshal(&pd.req)
+	if err != nil { // every field is a plain value or checked JSON
+		return fmt.Errorf("encode the request: %w", err)
+	}
+	if ahead && p.inflight+len(body)+4 > aheadBytes {
+		return errNoRoom
+	}
+	if p.buf, err = writeFrame(p.req, p.buf, body); err != nil {
+		return err
+	}
+	p.inflight += len(body) + 4
+	p.sizes[pd.req.Seq] = len(body) + 4
+	return nil
+}
+
+// Wait returns the reply of a call sent to p, reading and keeping the
+// replies of calls sent before it. Its errors are those of Call; ctx
+// bounds the call from now.
+func (p *Interpreter) Wait(ctx context.Context, pd *Pending) (*Reply, error) {
+	if pd.p != p {
+		return nil, errors.New("the call was sent to another interpreter")
 	}
 	stop := context.AfterFunc(ctx, p.Kill)
-	reply, err := p.roundTrip(&req)
-	if err == nil && reply.Missing && known { // the driver dropped it
-		req.Source, req.Entry = c.Source, c.Entry
-		reply, err = p.roundTrip(&req)
-	}
-	if err == nil && reply.Missing {
-		err = fmt.Errorf("%w: function %s is missing though its source was sent", ErrProtocol, fid)
-	}
+	reply, err := p.await(pd)
 	if !stop() {
 		// ctx ended as the reply came: the kill is under way, so the
 		// call stands but the interpreter is gone for the next one.
@@ -229,29 +318,51 @@ func (p *Interpreter) Call(ctx context.Context, c *Call) (*Reply, error) {
 		}
 		return nil, fmt.Errorf("python interpreter %s (pid %d) %w%s", p.cmd.Path, p.pid, p.exitStatus(err), p.lastOutput())
 	}
-	if !known {
-		if len(p.known) >= maxKnown {
-			clear(p.known)
-		}
-		p.known[fid] = struct{}{}
-	}
 	return reply, nil
 }
 
-// roundTrip sends a request and reads its reply.
-func (p *Interpreter) roundTrip(req *request) (*Reply, error) {
-	body, err := json.Marshal(req)
-	if err != nil { // every field is a plain value or checked JSON
-		return nil, fmt.Errorf("encode the request: %w", err)
+// await reads replies until pd's, sending it again with its source if the
+// driver no longer has the function.
+func (p *Interpreter) await(pd *Pending) (*Reply, error) {
+	for {
+		if p.dead {
+			return nil, errors.New("python interpreter is dead")
+		}
+		reply, ok := p.stash[pd.req.Seq]
+		if ok {
+			delete(p.stash, pd.req.Seq)
+		} else {
+			raw, err := readFrame(p.r, p.cfg.MaxReply+64<<10) // the driver keeps to Max; the rest is slack
+			if err != nil {
+				return nil, err
+			}
+			if reply, err = decodeReply(raw); err != nil {
+				return nil, err
+			}
+			size, sent := p.sizes[reply.Seq]
+			if !sent {
+				return nil, fmt.Errorf("%w: a reply to request %d, which is not in flight", ErrProtocol, reply.Seq)
+			}
+			delete(p.sizes, reply.Seq)
+			p.inflight -= size
+			if reply.Seq != pd.req.Seq {
+				p.stash[reply.Seq] = reply
+				continue
+			}
+		}
+		if !reply.Missing {
+			return reply, nil
+		}
+		if !pd.known {
+			return nil, fmt.Errorf("%w: function %s is missing though its source was sent", ErrProtocol, pd.req.FID)
+		}
+		// The driver dropped it: once more, with the source.
+		pd.known = false
+		pd.req.Source, pd.req.Entry = pd.call.Source, pd.call.Entry
+		if err := p.write(pd, false); err != nil {
+			return nil, err
+		}
 	}
-	if p.buf, err = writeFrame(p.req, p.buf, body); err != nil {
-		return nil, err
-	}
-	raw, err := readFrame(p.r, p.cfg.MaxReply+64<<10) // the driver keeps to Max; the rest is slack
-	if err != nil {
-		return nil, err
-	}
-	return decodeReply(raw)
 }
 
 // exitStatus describes how the interpreter ended, given the error that

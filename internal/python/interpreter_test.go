@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -285,5 +286,85 @@ func TestStartFailures(t *testing.T) {
 	_, err = Start(context.Background(), Config{Command: fake, StartTimeout: 200 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "no hello within 200ms") {
 		t.Fatalf("silent interpreter: %v", err)
+	}
+}
+
+func TestSendAhead(t *testing.T) {
+	t.Parallel()
+	p := start(t, Config{})
+	src := "import os\ndef f(x):\n    print(x)\n    return [x, os.getpid()]\n"
+	other := "def g(x):\n    return -x\n"
+	p.known[FunctionID(other, "g")] = struct{}{} // believed compiled: its reply is "missing"
+	first, reply, err := p.send(&Call{Source: src, Entry: "f", Args: []byte(`{"args":[0]}`)}, false)
+	if err != nil || reply != nil {
+		t.Fatal(reply, err)
+	}
+	var ahead []*Pending
+	for i := 1; i <= 5; i++ {
+		c := &Call{Source: src, Entry: "f", Args: []byte(fmt.Sprintf(`{"args":[%d]}`, i))}
+		if i == 3 {
+			c = &Call{Source: other, Entry: "g", Args: []byte(`{"args":[3]}`)}
+		}
+		pd, ok := p.SendAhead(c)
+		if !ok {
+			t.Fatalf("call %d not sent ahead", i)
+		}
+		ahead = append(ahead, pd)
+	}
+	// Waited for out of order: replies read early are kept.
+	r, err := p.Wait(context.Background(), ahead[1])
+	if err != nil || string(r.Value) != fmt.Sprintf("[2,%d]", p.PID()) || r.Stdout != "2\n" {
+		t.Fatalf("second ahead: %+v %v", r, err)
+	}
+	for i, pd := range append([]*Pending{first}, ahead...) {
+		if i == 2 {
+			continue
+		}
+		r, err := p.Wait(context.Background(), pd)
+		want := fmt.Sprintf("[%d,%d]", i, p.PID())
+		if i == 3 {
+			want = "-3" // sent again with its source after "missing"
+		}
+		if err != nil || string(r.Value) != want {
+			t.Fatalf("call %d: %+v %v, want %s", i, r, err, want)
+		}
+	}
+	if p.inflight != 0 || len(p.sizes) != 0 || len(p.stash) != 0 {
+		t.Fatalf("after every reply: %d bytes in flight, sizes %v, stash %v", p.inflight, p.sizes, p.stash)
+	}
+
+	// The pipe's budget: a request that would overfill it is not sent.
+	big := &Call{Source: src, Entry: "f", Args: []byte(`{"args":["` + strings.Repeat("x", aheadBytes) + `"]}`)}
+	if _, ok := p.SendAhead(big); ok {
+		t.Fatal("a request past the budget was sent ahead")
+	}
+	if r, err := p.Call(context.Background(), big); err != nil || !r.OK {
+		t.Fatalf("the large call in its turn: %v", err)
+	}
+}
+
+func TestSendAheadBehindATimeout(t *testing.T) {
+	t.Parallel()
+	p := start(t, Config{})
+	slow, _, err := p.send(&Call{Source: "import time\ndef f():\n    time.sleep(60)\n", Entry: "f"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, ok := p.SendAhead(&Call{Source: "def g():\n    return 1\n", Entry: "g"})
+	if !ok {
+		t.Fatal("not sent ahead")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := p.Wait(ctx, slow); err == nil || !p.Dead() {
+		t.Fatalf("the slow call: %v", err)
+	}
+	// The call behind it never ran: an error, for the caller to run it
+	// again on a new interpreter.
+	if _, err := p.Wait(context.Background(), next); err == nil {
+		t.Fatal("a call behind a killed one was answered")
+	}
+	if _, ok := p.SendAhead(&Call{Source: "def g():\n    return 1\n", Entry: "g"}); ok {
+		t.Fatal("a dead interpreter took a call")
 	}
 }
