@@ -88,24 +88,7 @@ func (r *runCmd) run(e *env, c *client.Client, stdin []byte) error {
 	ex := c.Executor(r.Endpoint)
 	defer ex.Close()
 	f := ex.SubmitRaw(fid, nil, stdin)
-
-	ctx := e.ctx
-	if r.Wait > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.Wait)
-		defer cancel()
-	}
-	res, err := f.Result(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("gave up waiting for task %s after %s: it keeps running; see `funcx result --wait 1m %s`", f.TaskID(), r.Wait, f.TaskID())
-	}
-	if res != nil {
-		_, _ = e.sys.stdout.Write(res.Stdout())
-		_, _ = e.sys.stderr.Write(res.Stderr())
-		if res.Truncated() {
-			fmt.Fprintln(e.sys.stderr, "funcx: the output was cut at the function's output limit")
-		}
-	}
+	res, err := r.await(e, f, e.sys.stdout)
 	var te *funcx.TaskError
 	switch {
 	case errors.As(err, &te):
@@ -118,6 +101,30 @@ func (r *runCmd) run(e *env, c *client.Client, stdin []byte) error {
 		return &exitStatus{code: res.ExitCode()}
 	}
 	return nil
+}
+
+// await waits for the task's result (at most --wait) and writes what it
+// printed: its stdout to stdout (the command's own stdout, or stderr for a
+// Python function, whose result goes to stdout), its stderr to stderr.
+func (r *runCmd) await(e *env, f *client.Future, stdout io.Writer) (*client.Result, error) {
+	ctx := e.ctx
+	if r.Wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Wait)
+		defer cancel()
+	}
+	res, err := f.Result(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("gave up waiting for task %s after %s: it keeps running; see `funcx result --wait 1m %s`", f.TaskID(), r.Wait, f.TaskID())
+	}
+	if res != nil {
+		_, _ = stdout.Write(res.Stdout())
+		_, _ = e.sys.stderr.Write(res.Stderr())
+		if res.Truncated() {
+			fmt.Fprintln(e.sys.stderr, "funcx: the output was cut at the function's output limit")
+		}
+	}
+	return res, err
 }
 
 // commandArgs drops the "--" that kong passes through in front of a

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,25 +44,9 @@ func (r *runCmd) runPython(e *env) error {
 		ex := c.Executor(r.Endpoint)
 		defer ex.Close()
 		f := ex.Submit(fid, call)
-		ctx := e.ctx
-		if r.Wait > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, r.Wait)
-			defer cancel()
-		}
-		res, err := f.Result(ctx)
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("gave up waiting for task %s after %s: it keeps running; see `funcx result --wait 1m %s`", f.TaskID(), r.Wait, f.TaskID())
-		}
-		if res != nil {
-			// What the function printed goes to stderr, so that stdout
-			// holds the JSON result alone (funcx run ... | jq).
-			_, _ = e.sys.stderr.Write(res.Stdout())
-			_, _ = e.sys.stderr.Write(res.Stderr())
-			if res.Truncated() {
-				fmt.Fprintln(e.sys.stderr, "funcx: the output was cut at the function's output limit")
-			}
-		}
+		// What the function printed goes to stderr, so that stdout holds
+		// the JSON result alone (funcx run ... | jq).
+		res, err := r.await(e, f, e.sys.stderr)
 		var te *funcx.TaskError
 		switch {
 		case errors.As(err, &te):
