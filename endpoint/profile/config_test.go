@@ -19,6 +19,7 @@ heartbeat_period = "10s"
 heartbeat_threshold = "1m"
 available_accelerators = ["0", "1"]
 cores_per_worker = 2
+python_command = "/opt/conda/envs/science/bin/python"
 [provider]
 max_blocks = 3
 walltime = "1h30m"
@@ -34,7 +35,7 @@ max_idletime = "45s"
 	if f.ServiceURL != "https://funcx.example.org" || c.DisplayName != "login node" || c.HeartbeatPeriod != 10*time.Second ||
 		c.HeartbeatThreshold != time.Minute || len(c.AvailableAccelerators) != 2 || c.CoresPerWorker != 2 ||
 		c.Provider.MaxBlocks != 3 || c.Provider.Walltime != 90*time.Minute || c.Provider.Kubernetes.Namespace != "science" ||
-		c.Strategy.MaxIdleTime != 45*time.Second {
+		c.Strategy.MaxIdleTime != 45*time.Second || c.PythonCommand != "/opt/conda/envs/science/bin/python" {
 		t.Fatalf("decoded %+v", f)
 	}
 	// Unset keys stay zero: defaults are the engine's business.
