@@ -38,8 +38,8 @@ type App struct {
 type kongExit int
 
 // Run parses args into grammar, runs the command with bindings (and a,
-// sys) bound for its Run method, reports an error on sys.Stderr and
-// returns the exit status.
+// sys) bound for its Run method and kong's hooks, reports an error on
+// sys.Stderr and returns the exit status.
 func (a *App) Run(ctx context.Context, args []string, grammar any, sys *System, bindings ...any) (code int) {
 	if shell, ok, err := InstallCompletionArg(args); a.InstallCompletion && (ok || err != nil) {
 		if err == nil {
@@ -48,7 +48,7 @@ func (a *App) Run(ctx context.Context, args []string, grammar any, sys *System, 
 		return a.report(sys, err)
 	}
 	failing := false
-	parser, err := a.parser(grammar, sys, &failing)
+	parser, err := a.parser(grammar, sys, &failing, append(bindings, a, sys))
 	if err != nil {
 		fmt.Fprintf(sys.Stderr, "%s: build the command line: %v\n", a.Name, err)
 		return ExitError
@@ -68,15 +68,31 @@ func (a *App) Run(ctx context.Context, args []string, grammar any, sys *System, 
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		failing = true // no epilog under the usage
-		parser.FatalIfErrorf(usageError{err})
+		parser.FatalIfErrorf(asUsageError(err))
 	}
-	return a.report(sys, kctx.Run(append(bindings, a, sys)...))
+	return a.report(sys, kctx.Run())
 }
 
-// parser builds the kong parser; *failing, once set, keeps the epilog
-// out of the usage printed with an error.
-func (a *App) parser(grammar any, sys *System, failing *bool) (*kong.Kong, error) {
+// kongUsage is the exit status kong gives a usage error.
+const kongUsage = 80
+
+// asUsageError makes kong's usage errors exit ExitUsage; its other parse
+// errors (a bad value of an environment variable, a failed hook) keep
+// their status, ExitError.
+func asUsageError(err error) error {
+	var ec kong.ExitCoder
+	if errors.As(err, &ec) && ec.ExitCode() == kongUsage {
+		return usageError{err}
+	}
+	return err
+}
+
+// parser builds the kong parser with bindings bound for the commands'
+// Run methods and hooks; *failing, once set, keeps the epilog out of the
+// usage printed with an error.
+func (a *App) parser(grammar any, sys *System, failing *bool, bindings []any) (*kong.Kong, error) {
 	return kong.New(grammar,
+		kong.Bind(bindings...),
 		kong.Name(a.Name),
 		kong.Description(a.Description),
 		kong.Writers(sys.Stdout, sys.Stderr),
