@@ -26,7 +26,9 @@ func session(t *testing.T) *Session {
 			}
 			return ""
 		}},
-		NoTerminal: func(what, flag, envVar string) error { return fmt.Errorf("no terminal for %s (%s, %s)", what, flag, envVar) }}
+		NoTerminal: func(what, flag, envVar string) error {
+			return fmt.Errorf("no terminal for %s (%s, %s)", what, flag, envVar)
+		}}
 }
 
 // A login checks the credentials with the service before it saves
