@@ -167,6 +167,7 @@ var defaults = options{
 	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
 	Containers: true,
 	E2ETasks:   20_000, RawBatch: 1, Prefetch: 16,
+	Python: defaultPython(),
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
@@ -175,6 +176,7 @@ var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
 	Containers: true,
 	E2ETasks:   400, RawBatch: 1, Prefetch: 16,
+	Python: defaultPython(),
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -199,7 +201,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "prefetch_capacity of the engines and the end-to-end endpoint: tasks a manager holds beyond one per worker, which sets how many tasks and results travel together (16: the setting for many short tasks)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
 	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile runs only when named)")
-	fs.StringVar(&o.Python, "python", defaultPython(), "the python3 of the Python rows (the workers' python_command and the pipe baseline's)")
+	fs.StringVar(&o.Python, "python", o.Python, "the python3 of the Python rows (the workers' python_command and the pipe baseline's)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
