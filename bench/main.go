@@ -44,6 +44,7 @@ import (
 	"syscall"
 
 	"github.com/funcx-go/funcx/endpoint"
+	_ "github.com/funcx-go/funcx/endpoint/backends" // the container phases need docker
 )
 
 func main() {

@@ -12,6 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/funcx-go/funcx/endpoint"
+	// The test binary serves the manager role with every runtime.
+	_ "github.com/funcx-go/funcx/endpoint/backends"
 )
 
 // The test binary is the manager of the engines these tests start (and the

@@ -1,6 +1,8 @@
 package endpoint_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,9 +63,11 @@ func TestKubernetesConfigValidate(t *testing.T) {
 	}
 }
 
-// The engine builds the Kubernetes provider and, before its first block,
-// looks for orphan pods; an API server it cannot reach is an error then,
-// not a silent later failure.
+// NewEngine does no I/O: it builds the Kubernetes provider without
+// reading the kubeconfig or asking the API server. Start, with the
+// caller's context, looks for the pods of an earlier run before the first
+// block; an API server it cannot reach is an error then, not a silent
+// later failure.
 //
 // Not parallel: it clears KUBERNETES_SERVICE_HOST.
 func TestEngineOnUnreachableKubernetes(t *testing.T) {
@@ -85,14 +89,33 @@ users:
 	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	start := func(cfg endpoint.Config, ctx context.Context) error {
+		t.Helper()
+		cfg.InterchangeAddr = "0.0.0.0:0" // pods could reach it; nobody dials
+		cfg.AdvertiseAddr = "10.0.0.5:50055"
+		e, err := endpoint.NewEngine(cfg)
+		if err != nil {
+			t.Fatalf("NewEngine: %v", err)
+		}
+		err = e.Start(ctx)
+		if stopErr := e.Stop(context.Background()); stopErr != nil {
+			t.Errorf("Stop after a failed Start: %v", stopErr)
+		}
+		return err
+	}
 	cfg := kubeConfig()
 	cfg.Provider.Kubernetes.Kubeconfig = path
-	_, err := endpoint.NewEngine(cfg)
-	if err == nil || !strings.Contains(err.Error(), "provider.kubernetes: remove the pods of an earlier run") || !strings.Contains(err.Error(), "127.0.0.1:1") {
-		t.Errorf("NewEngine = %v", err)
+	err := start(cfg, context.Background())
+	if err == nil || !strings.Contains(err.Error(), "remove the pods an earlier run left (labels funcx-endpoint=default)") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("Start = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := start(cfg, ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Start with a cancelled context = %v, want context.Canceled", err)
 	}
 	cfg.Provider.Kubernetes.Kubeconfig = filepath.Join(t.TempDir(), "missing")
-	if _, err := endpoint.NewEngine(cfg); err == nil || !strings.Contains(err.Error(), "provider.kubernetes") {
-		t.Errorf("NewEngine with a missing kubeconfig = %v", err)
+	if err := start(cfg, context.Background()); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("Start with a missing kubeconfig = %v", err)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/funcx-go/funcx/endpoint"
+	// Every provider and container runtime a profile may name.
+	_ "github.com/funcx-go/funcx/endpoint/backends"
 )
 
 func main() {

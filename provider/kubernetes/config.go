@@ -11,18 +11,20 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	k8s "k8s.io/client-go/kubernetes"
+
+	"github.com/funcx-go/funcx/provider/kubernetes/podconfig"
 )
 
 // Defaults applied by Config.WithDefaults.
 const (
-	DefaultNamespace       = "default"
-	DefaultShell           = "/bin/bash"
-	DefaultImagePullPolicy = corev1.PullIfNotPresent
+	DefaultNamespace       = podconfig.DefaultNamespace
+	DefaultShell           = podconfig.DefaultShell
+	DefaultImagePullPolicy = corev1.PullPolicy(podconfig.DefaultImagePullPolicy)
 	// DefaultRequestTimeout bounds each call to the API server.
 	DefaultRequestTimeout = 30 * time.Second
 	// DefaultDeleteGrace is the pod's terminationGracePeriodSeconds:
 	// time for managers to stop their workers and report their tasks.
-	DefaultDeleteGrace = 30 * time.Second
+	DefaultDeleteGrace = podconfig.DefaultDeleteGrace
 	// DefaultContainerName names the pod's one container.
 	DefaultContainerName = "manager"
 )
