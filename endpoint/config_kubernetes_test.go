@@ -3,9 +3,14 @@ package endpoint_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/funcx-go/funcx/endpoint"
@@ -117,5 +122,95 @@ users:
 	cfg.Provider.Kubernetes.Kubeconfig = filepath.Join(t.TempDir(), "missing")
 	if err := start(cfg, context.Background()); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("Start with a missing kubeconfig = %v", err)
+	}
+}
+
+// apiServer is a fake Kubernetes API server that records every request
+// and knows one pod, an orphan of an earlier run of this endpoint; it
+// takes the pods of new blocks and forgets them.
+type apiServer struct {
+	mu    sync.Mutex
+	calls []string // "METHOD path?labelSelector"
+}
+
+func (a *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.calls = append(a.calls, r.Method+" "+r.URL.Path+"?"+r.URL.Query().Get("labelSelector"))
+	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/namespaces/default/pods":
+		_, _ = io.WriteString(w, `{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"orphan-1","namespace":"default"}}]}`)
+	case r.Method == http.MethodPost && r.URL.Path == "/api/v1/namespaces/default/pods":
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"block-0","namespace":"default"}}`)
+	case r.Method == http.MethodDelete:
+		_, _ = io.WriteString(w, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success"}`)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","reason":"NotFound","code":404}`)
+	}
+}
+
+func (a *apiServer) Calls() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.calls)
+}
+
+// NewEngine makes no call to the API server (a constructor does no I/O,
+// and it has no context to bound one); Start, with the caller's context,
+// finds and deletes the pod an earlier run of the endpoint left before it
+// creates the pod of its first block.
+//
+// Not parallel: it clears KUBERNETES_SERVICE_HOST.
+func TestNewEngineCallsNoAPIServer(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	api := &apiServer{}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kubeconfig := `apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster: {server: "` + srv.URL + `"}
+contexts:
+- name: fake
+  context: {cluster: fake, user: u}
+current-context: fake
+users:
+- name: u
+  user: {token: t}
+`
+	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := kubeConfig()
+	cfg.InterchangeAddr = "0.0.0.0:0" // pods could reach it; none is started
+	cfg.AdvertiseAddr = "10.0.0.5:50055"
+	cfg.Provider.Kubernetes.Kubeconfig = path
+	e, err := endpoint.NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := api.Calls(); len(calls) != 0 {
+		t.Fatalf("NewEngine called the API server: %q", calls)
+	}
+	err = e.Start(context.Background())
+	started := api.Calls()
+	if stopErr := e.Stop(context.Background()); stopErr != nil {
+		t.Errorf("Stop: %v", stopErr)
+	}
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	want := []string{
+		"GET /api/v1/namespaces/default/pods?app.kubernetes.io/managed-by=funcx,funcx-endpoint=default",
+		"DELETE /api/v1/namespaces/default/pods/orphan-1?",
+		"POST /api/v1/namespaces/default/pods?",
+	}
+	if !slices.Equal(started, want) {
+		t.Errorf("Start called the API server with\n%q\nwant\n%q", started, want)
 	}
 }
