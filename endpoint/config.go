@@ -328,7 +328,9 @@ func (c *Config) Validate() error {
 	}
 	p := &c.Provider
 	if p.Implementation == nil {
-		errs = append(errs, c.validateProviderType()...)
+		if _, err := provider.Lookup(p.Type); err != nil {
+			errs = append(errs, fmt.Errorf("provider.type: %w", err))
+		}
 	}
 	if p.InitBlocks < 0 {
 		bad("provider.init_blocks", "%d is negative", p.InitBlocks)
@@ -377,6 +379,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateKubernetes(bad)
+	errs = append(errs, c.validateProviderSettings()...)
 	c.Container.validate(c, bad)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("endpoint config: %w", err)

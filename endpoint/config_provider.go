@@ -34,12 +34,17 @@ func (c *Config) providerSettings() provider.Settings {
 	return s
 }
 
-// validateProviderType reports a provider.type that is not linked, and
-// what its driver finds wrong with its settings.
-func (c *Config) validateProviderType() []error {
+// validateProviderSettings reports what the driver of provider.type
+// finds wrong with its settings (the [provider.TYPE] table), after the
+// rules that tie the type to the rest of the configuration. A type that
+// is not linked is provider.type's own error.
+func (c *Config) validateProviderSettings() []error {
+	if c.Provider.Implementation != nil {
+		return nil
+	}
 	d, err := provider.Lookup(c.Provider.Type)
 	if err != nil {
-		return []error{fmt.Errorf("provider.type: %w", err)}
+		return nil
 	}
 	v, ok := d.(provider.Validator)
 	if !ok {
