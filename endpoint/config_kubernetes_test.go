@@ -39,7 +39,7 @@ func TestKubernetesConfigValidate(t *testing.T) {
 		"no image":        {func(c *endpoint.Config) { c.Provider.Kubernetes.Image = "" }, "provider.kubernetes.image: required"},
 		"bad cpu":         {func(c *endpoint.Config) { c.Provider.Kubernetes.CPURequest = "lots" }, `provider.kubernetes.cpu_request: "lots" is not a Kubernetes quantity`},
 		"bad memory":      {func(c *endpoint.Config) { c.Provider.Kubernetes.MemoryLimit = "4 GB" }, "provider.kubernetes.memory_limit"},
-		"request > limit": {func(c *endpoint.Config) { c.Provider.Kubernetes.MemoryRequest = "3Gi" }, "provider.kubernetes.memory_request: 3Gi exceeds memory_limit (2Gi)"},
+		"request > limit": {func(c *endpoint.Config) { c.Provider.Kubernetes.MemoryRequest = "3Gi" }, "provider.kubernetes.memory_request: 3Gi exceeds provider.kubernetes.memory_limit (2Gi)"},
 		"namespace":       {func(c *endpoint.Config) { c.Provider.Kubernetes.Namespace = "My_NS" }, "provider.kubernetes.namespace"},
 		"pull policy":     {func(c *endpoint.Config) { c.Provider.Kubernetes.ImagePullPolicy = "Sometimes" }, "provider.kubernetes.image_pull_policy"},
 		"pull secret":     {func(c *endpoint.Config) { c.Provider.Kubernetes.ImagePullSecret = "a b" }, "provider.kubernetes.image_pull_secret"},

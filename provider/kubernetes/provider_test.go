@@ -173,7 +173,7 @@ func TestConfigValidate(t *testing.T) {
 		"bad namespace":      {kubernetes.Config{Image: "i", Namespace: "Bad_NS"}, "Namespace"},
 		"bad quantity":       {kubernetes.Config{Image: "i", CPURequest: "two"}, `CPURequest: "two" is not a Kubernetes quantity`},
 		"negative quantity":  {kubernetes.Config{Image: "i", MemoryLimit: "-1Gi"}, "MemoryLimit"},
-		"request over limit": {kubernetes.Config{Image: "i", MemoryRequest: "8Gi", MemoryLimit: "4Gi"}, "MemoryRequest: 8Gi exceeds the limit 4Gi"},
+		"request over limit": {kubernetes.Config{Image: "i", MemoryRequest: "8Gi", MemoryLimit: "4Gi"}, "MemoryRequest: 8Gi exceeds MemoryLimit (4Gi)"},
 		"bad pull policy":    {kubernetes.Config{Image: "i", ImagePullPolicy: "Sometimes"}, "ImagePullPolicy"},
 		"bad secret name":    {kubernetes.Config{Image: "i", ImagePullSecret: "My Secret"}, "ImagePullSecret"},
 		"bad label":          {kubernetes.Config{Image: "i", Labels: map[string]string{"a b": "c"}}, "Labels"},

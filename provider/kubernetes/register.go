@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/funcx-go/funcx/provider"
 	"github.com/funcx-go/funcx/provider/kubernetes/podconfig"
@@ -54,7 +52,17 @@ func (driver) New(s provider.Settings) (provider.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := New(Config{
+	p, err := New(providerConfig(t, s))
+	if err != nil {
+		return nil, fmt.Errorf("provider.kubernetes: %w", err)
+	}
+	return p, nil
+}
+
+// providerConfig is the provider's Config for an endpoint's table and
+// settings.
+func providerConfig(t podconfig.Config, s provider.Settings) Config {
+	return Config{
 		Kubeconfig:       t.Kubeconfig,
 		Context:          t.Context,
 		Namespace:        t.Namespace,
@@ -75,74 +83,27 @@ func (driver) New(s provider.Settings) (provider.Provider, error) {
 		KeepFinishedPods: t.KeepFinishedPods,
 		RequestTimeout:   s.CommandTimeout,
 		Logger:           s.Logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("provider.kubernetes: %w", err)
 	}
-	return p, nil
+}
+
+// tableKeys are the [provider.kubernetes] keys of Config's fields.
+var tableKeys = map[string]string{
+	"Image": "image", "Namespace": "namespace", "ImagePullPolicy": "image_pull_policy",
+	"ImagePullSecret": "image_pull_secret", "ServiceAccount": "service_account",
+	"CPURequest": "cpu_request", "CPULimit": "cpu_limit", "MemoryRequest": "memory_request", "MemoryLimit": "memory_limit",
+	"RunAsUser": "run_as_user", "RunAsGroup": "run_as_group", "Labels": "endpoint_label", "DeleteGrace": "delete_grace",
 }
 
 // Validate reports every impossible value of the table, naming its
-// config.toml key.
+// config.toml key: the checks of Config.Validate.
 func (driver) Validate(s provider.Settings) error {
 	t, err := table(s)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("provider.kubernetes.%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	if t.Image == "" {
-		bad("image", "required: an image holding the funcx-endpoint binary (set manager_command to its path in the image)")
-	}
-	for _, msg := range validation.IsDNS1123Label(t.Namespace) {
-		bad("namespace", "%q: %s", t.Namespace, msg)
-	}
-	switch corev1.PullPolicy(t.ImagePullPolicy) {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	default:
-		bad("image_pull_policy", "%q is not Always, IfNotPresent or Never", t.ImagePullPolicy)
-	}
-	for key, name := range map[string]string{"image_pull_secret": t.ImagePullSecret, "service_account": t.ServiceAccount} {
-		if name == "" {
-			continue
-		}
-		for _, msg := range validation.IsDNS1123Subdomain(name) {
-			bad(key, "%q: %s", name, msg)
-		}
-	}
-	quantities := map[string]string{"cpu_request": t.CPURequest, "cpu_limit": t.CPULimit, "memory_request": t.MemoryRequest, "memory_limit": t.MemoryLimit}
-	for key, q := range quantities {
-		if q == "" {
-			continue
-		}
-		if v, err := resource.ParseQuantity(q); err != nil {
-			bad(key, "%q is not a Kubernetes quantity (like \"500m\", \"2\", \"4Gi\")", q)
-		} else if v.Sign() <= 0 {
-			bad(key, "%q must be positive", q)
-		}
-	}
-	for _, r := range []string{"cpu", "memory"} {
-		req, err1 := resource.ParseQuantity(quantities[r+"_request"])
-		lim, err2 := resource.ParseQuantity(quantities[r+"_limit"])
-		if err1 == nil && err2 == nil && req.Cmp(lim) > 0 {
-			bad(r+"_request", "%s exceeds %s_limit (%s)", req.String(), r, lim.String())
-		}
-	}
-	if t.RunAsUser < 0 {
-		bad("run_as_user", "%d is negative", t.RunAsUser)
-	}
-	if t.RunAsGroup < 0 {
-		bad("run_as_group", "%d is negative", t.RunAsGroup)
-	}
-	if t.EndpointLabel != "" {
-		for _, msg := range validation.IsValidLabelValue(t.EndpointLabel) {
-			bad("endpoint_label", "%q: %s", t.EndpointLabel, msg)
-		}
-	}
-	if t.DeleteGrace < 0 {
-		bad("delete_grace", "%s is negative", t.DeleteGrace)
-	}
-	return errors.Join(errs...)
+	c := providerConfig(t, s).WithDefaults()
+	c.RequestTimeout = 0 // provider.command_timeout: the endpoint checks it
+	return errors.Join(c.problems(func(field string) string {
+		return "provider.kubernetes." + cmp.Or(tableKeys[field], field)
+	})...)
 }

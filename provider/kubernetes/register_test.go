@@ -31,7 +31,7 @@ func TestDriver(t *testing.T) {
 	}
 	s.Options = podconfig.Config{Namespace: "Bad_NS", CPURequest: "1", CPULimit: "500m"}
 	err = v.Validate(s)
-	for _, want := range []string{"provider.kubernetes.image: required", "provider.kubernetes.namespace:", "provider.kubernetes.cpu_request: 1 exceeds cpu_limit (500m)"} {
+	for _, want := range []string{"provider.kubernetes.image: required", "provider.kubernetes.namespace:", "provider.kubernetes.cpu_request: 1 exceeds provider.kubernetes.cpu_limit (500m)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v, want %q", err, want)
 		}
