@@ -68,6 +68,30 @@ func TestKubernetesConfigValidate(t *testing.T) {
 	}
 }
 
+// writeKubeconfig writes a kubeconfig whose one context is the cluster
+// described by the YAML flow mapping cluster, and returns its path.
+func writeKubeconfig(t *testing.T, cluster string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kubeconfig := `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: ` + cluster + `
+contexts:
+- name: c
+  context: {cluster: c, user: u}
+current-context: c
+users:
+- name: u
+  user: {token: t}
+`
+	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // NewEngine does no I/O: it builds the Kubernetes provider without
 // reading the kubeconfig or asking the API server. Start, with the
 // caller's context, looks for the pods of an earlier run before the first
@@ -77,23 +101,7 @@ func TestKubernetesConfigValidate(t *testing.T) {
 // Not parallel: it clears KUBERNETES_SERVICE_HOST.
 func TestEngineOnUnreachableKubernetes(t *testing.T) {
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	kubeconfig := `apiVersion: v1
-kind: Config
-clusters:
-- name: nowhere
-  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
-contexts:
-- name: nowhere
-  context: {cluster: nowhere, user: u}
-current-context: nowhere
-users:
-- name: u
-  user: {token: t}
-`
-	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeKubeconfig(t, `{server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}`)
 	start := func(cfg endpoint.Config, ctx context.Context) error {
 		t.Helper()
 		cfg.InterchangeAddr = "0.0.0.0:0" // pods could reach it; nobody dials
@@ -169,23 +177,7 @@ func TestNewEngineCallsNoAPIServer(t *testing.T) {
 	api := &apiServer{}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	kubeconfig := `apiVersion: v1
-kind: Config
-clusters:
-- name: fake
-  cluster: {server: "` + srv.URL + `"}
-contexts:
-- name: fake
-  context: {cluster: fake, user: u}
-current-context: fake
-users:
-- name: u
-  user: {token: t}
-`
-	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeKubeconfig(t, `{server: "`+srv.URL+`"}`)
 	cfg := kubeConfig()
 	cfg.InterchangeAddr = "0.0.0.0:0" // pods could reach it; none is started
 	cfg.AdvertiseAddr = "10.0.0.5:50055"
