@@ -48,6 +48,7 @@ import (
 	"syscall"
 
 	"github.com/funcx-go/funcx/endpoint"
+	_ "github.com/funcx-go/funcx/endpoint/backends" // the container phases need docker
 )
 
 func main() {
