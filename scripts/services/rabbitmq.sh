@@ -148,16 +148,27 @@ ensure_rabbitmq_tls() {
   say "waiting for the RabbitMQ tests' lock ($RABBITMQ_TEST_LOCK) to restart the node"
   exec 9>>"$RABBITMQ_TEST_LOCK"
   chmod 666 "$RABBITMQ_TEST_LOCK" 2>/dev/null || true
-  flock -x -w 1800 9 || die "could not take $RABBITMQ_TEST_LOCK within 30 minutes: tests keep RabbitMQ busy"
-  if [ -n "$renewed" ] || ! rabbitmq_tls_listening; then
-    say "restarting rabbitmq to load its TLS listener"
-    rabbitmqctl -q stop </dev/null >/dev/null 2>&1 || true
-    rabbitmq-server -detached </dev/null || { rabbitmq_logs; exec 9>&-; die "rabbitmq-server -detached failed"; }
-    wait_for "rabbitmq node" rabbitmq_node_up || { rabbitmq_logs; exec 9>&-; die "rabbitmq node did not come back within ${TIMEOUT}s"; }
-    wait_for "rabbitmq AMQP (127.0.0.1:5672)" port_open 127.0.0.1 5672 &&
-      wait_for "rabbitmq management API" rabbitmq_api_ok &&
-      wait_for "rabbitmq AMQP over TLS (port $RABBITMQ_TLS_PORT)" rabbitmq_tls_listening ||
-      { rabbitmq_logs; exec 9>&-; die "rabbitmq did not serve AMQP, its API and AMQP over TLS within ${TIMEOUT}s after the restart"; }
+  flock -x -w 1800 9 || { exec 9>&-; die "could not take $RABBITMQ_TEST_LOCK within 30 minutes: tests keep RabbitMQ busy"; }
+  # 9>&-: no command run under the lock inherits it (the node would hold
+  # it for as long as it runs); this shell keeps it in a saved,
+  # close-on-exec copy of fd 9 until the restart is done.
+  local ok=1
+  if [ -n "$renewed" ] || ! rabbitmq_tls_listening 9>&-; then
+    rabbitmq_tls_restart 9>&- || ok=
   fi
   exec 9>&-
+  [ -n "$ok" ] || die "rabbitmq did not come back with its TLS listener after the restart (see the log above)"
+}
+
+# rabbitmq_tls_restart restarts the node, which reads its configuration
+# again, and waits for its listeners.
+rabbitmq_tls_restart() {
+  say "restarting rabbitmq to load its TLS listener"
+  rabbitmqctl -q stop </dev/null >/dev/null 2>&1 || true
+  rabbitmq-server -detached </dev/null || { rabbitmq_logs; return 1; }
+  wait_for "rabbitmq node" rabbitmq_node_up &&
+    wait_for "rabbitmq AMQP (127.0.0.1:5672)" port_open 127.0.0.1 5672 &&
+    wait_for "rabbitmq management API" rabbitmq_api_ok &&
+    wait_for "rabbitmq AMQP over TLS (port $RABBITMQ_TLS_PORT)" rabbitmq_tls_listening ||
+    { rabbitmq_logs; return 1; }
 }
