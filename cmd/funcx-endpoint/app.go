@@ -17,12 +17,14 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/tlsconf"
 )
 
 // cli is the command line: global flags and one field per subcommand.
 type cli struct {
-	Debug        bool `help:"Log debug detail (the SDK's requests; the daemon's log level)."`
-	LogToConsole bool `name:"log-to-console" help:"Also write the endpoint's log to the console (start: until the daemon is up; start --foreground: all along)."`
+	Debug        bool   `help:"Log debug detail (the SDK's requests; the daemon's log level)."`
+	LogToConsole bool   `name:"log-to-console" help:"Also write the endpoint's log to the console (start: until the daemon is up; start --foreground: all along)."`
+	CAFile       string `name:"ca-file" placeholder:"FILE" type:"path" help:"PEM certificate of a private CA that signed the service's certificate (and the broker's, unless broker_ca_file in config.toml names another), trusted besides the system's. Default: $FUNCX_CA_FILE, else the one saved by login."`
 	// InstallCompletion is handled before parsing (its shell is
 	// optional); it is declared here for --help.
 	InstallCompletion string `name:"install-completion" placeholder:"bash|zsh|fish" help:"Install shell completion for funcx-endpoint (default: your login shell) and exit."`
@@ -188,6 +190,8 @@ func hintFor(err error) string {
 	switch {
 	case errors.Is(err, client.ErrUnauthorized):
 		return "the service refused the credentials: run `funcx-endpoint login` again, or check " + client.EnvClientID + " and " + client.EnvClientSecret
+	case errors.Is(err, client.ErrCertificate):
+		return tlsconf.CLIHint("funcx-endpoint", err)
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	case errors.As(err, &ue) && !errors.Is(err, context.DeadlineExceeded):

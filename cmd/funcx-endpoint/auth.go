@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,9 @@ func (e *env) credentials(profileURL string) (client.Credentials, error) {
 	if e.sys.getenv(client.EnvServiceURL) == "" && profileURL != "" {
 		creds.ServiceURL = profileURL
 	}
+	if e.cli.CAFile != "" {
+		creds.CAFile = e.cli.CAFile
+	}
 	if errors.Is(err, client.ErrNotLoggedIn) {
 		if e.sys.term == nil {
 			return creds, errNoTerminal
@@ -67,12 +71,20 @@ func (e *env) login(serviceURL, id, secret string) (client.Credentials, *api.Ide
 		return client.Credentials{}, nil, err
 	}
 	path := filepath.Join(home, client.CredentialsFile)
-	saved, _ := client.LoadCredentials(path) // only for the suggested URL
+	saved, _ := client.LoadCredentials(path) // for the suggested URL and the CA file
 	creds := client.Credentials{ServiceURL: serviceURL, ClientID: id, ClientSecret: secret}
 	if creds.ServiceURL == "" {
 		if creds.ServiceURL, err = e.ask("Service URL", saved.ServiceURL, false); err != nil {
 			return creds, nil, err
 		}
+	}
+	if ca := cmp.Or(e.cli.CAFile, e.sys.getenv(client.EnvCAFile)); ca != "" {
+		// Absolute: the saved credentials are used from any directory.
+		if creds.CAFile, err = filepath.Abs(ca); err != nil {
+			return creds, nil, fmt.Errorf("log in: CA file %s: %w", ca, err)
+		}
+	} else if creds.ServiceURL == saved.ServiceURL {
+		creds.CAFile = saved.CAFile // logging in again to the same service
 	}
 	if creds.ClientID == "" {
 		if creds.ClientID, err = e.ask("Client ID", "", false); err != nil {

@@ -48,6 +48,9 @@ const statusFD = 3
 type handoff struct {
 	EndpointID string                `json:"endpoint_id"`
 	Broker     api.BrokerCredentials `json:"broker"`
+	// BrokerCAFile is the CA file trusted for an amqps:// broker (see
+	// brokerCAFile), absolute; empty: the system's roots.
+	BrokerCAFile string `json:"broker_ca_file,omitempty"`
 }
 
 // daemonReport is the daemon's one message to start: up, or why not.
@@ -183,6 +186,13 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 	}
 	creds := broker.Credentials{URL: h.Broker.URL, Username: h.Broker.Username, Password: h.Broker.Password,
 		TaskQueue: h.Broker.TaskQueue, ResultExchange: h.Broker.ResultExchange}
+	tlsCfg, err := brokerTLS(h.BrokerCAFile)
+	if err != nil {
+		return err
+	}
+	// A refused broker certificate does not mend by retrying: start
+	// fails at once with it instead of at its timeout.
+	certRefused := make(chan error, 1)
 	var lastDialErr atomic.Pointer[error]
 	var eng atomic.Pointer[endpoint.Engine]
 	ready := make(chan struct{})
@@ -194,8 +204,15 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 		JournalPath: p.Path(profile.JournalFile),
 		StopGrace:   stopGrace,
 		Dial: func(ctx context.Context) (broker.EndpointConn, error) {
-			c, err := rabbitmq.DialEndpoint(ctx, creds, rabbitmq.EndpointConfig{Logger: log})
+			c, err := rabbitmq.DialEndpoint(ctx, creds, rabbitmq.EndpointConfig{Logger: log, TLS: tlsCfg})
 			if err != nil {
+				if cerr := brokerCertError(creds.URL, err); cerr != nil {
+					err = cerr
+					select {
+					case certRefused <- err:
+					default:
+					}
+				}
 				lastDialErr.Store(&err)
 				return nil, err
 			}
@@ -226,6 +243,11 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 		if err == nil {
 			err = errors.New("interrupted before it was up")
 		}
+		log.Error("endpoint did not start", "err", err)
+		return fmt.Errorf("endpoint %s did not start: %w", p.Name, err)
+	case err := <-certRefused:
+		cancelRun()
+		<-done
 		log.Error("endpoint did not start", "err", err)
 		return fmt.Errorf("endpoint %s did not start: %w", p.Name, err)
 	case <-timer.C:

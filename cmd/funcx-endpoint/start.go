@@ -77,6 +77,10 @@ func (e *env) prepareStart(p *profile.Profile) (handoff, error) {
 	if err != nil {
 		return h, err
 	}
+	brokerCA, err := brokerCAFile(p, file, creds.CAFile)
+	if err != nil {
+		return h, err
+	}
 	reg, registered, err := p.Registration()
 	if err != nil {
 		return h, err
@@ -111,7 +115,7 @@ func (e *env) prepareStart(p *profile.Profile) (handoff, error) {
 				return err
 			}
 		}
-		h = handoff{EndpointID: resp.EndpointID, Broker: resp.Broker}
+		h = handoff{EndpointID: resp.EndpointID, Broker: resp.Broker, BrokerCAFile: brokerCA}
 		return nil
 	})
 	return h, err

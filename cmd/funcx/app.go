@@ -14,11 +14,13 @@ import (
 	"github.com/willabides/kongplete"
 
 	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/internal/tlsconf"
 )
 
 // cli is the command line: global flags and one field per subcommand.
 type cli struct {
 	ServiceURL string `name:"service-url" placeholder:"URL" help:"Service URL. Default: $FUNCX_SERVICE_URL, else the one saved by login."`
+	CAFile     string `name:"ca-file" placeholder:"FILE" type:"path" help:"PEM certificate of a private CA that signed the service's certificate, trusted besides the system's. Default: $FUNCX_CA_FILE, else the one saved by login."`
 	Debug      bool   `help:"Log the SDK's requests and retries to stderr."`
 
 	Login              loginCmd                     `cmd:"" help:"Save credentials for the service after checking them."`
@@ -123,6 +125,8 @@ func hintFor(err error) string {
 	switch {
 	case errors.Is(err, client.ErrUnauthorized):
 		return "the service refused the credentials: run `funcx login` again, or check " + client.EnvClientID + " and " + client.EnvClientSecret
+	case errors.Is(err, client.ErrCertificate):
+		return tlsconf.CLIHint("funcx", err)
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	case errors.As(err, &ue) && !errors.Is(err, context.DeadlineExceeded):
@@ -141,6 +145,9 @@ func (e *env) credentials() (client.Credentials, error) {
 	creds, err := client.ResolveCredentials(home, e.sys.getenv)
 	if e.cli.ServiceURL != "" {
 		creds.ServiceURL = e.cli.ServiceURL
+	}
+	if e.cli.CAFile != "" {
+		creds.CAFile = e.cli.CAFile
 	}
 	if err != nil {
 		return creds, err

@@ -30,13 +30,21 @@ func (l *loginCmd) Run(e *env) error {
 		return err
 	}
 	path := filepath.Join(home, client.CredentialsFile)
-	saved, _ := client.LoadCredentials(path) // only for the suggested URL
+	saved, _ := client.LoadCredentials(path) // for the suggested URL and the CA file
 
 	creds := client.Credentials{ServiceURL: cmp.Or(e.cli.ServiceURL, e.sys.getenv(client.EnvServiceURL))}
 	if creds.ServiceURL == "" {
 		if creds.ServiceURL, err = e.ask("Service URL", saved.ServiceURL, false, "--service-url", client.EnvServiceURL); err != nil {
 			return err
 		}
+	}
+	if ca := cmp.Or(e.cli.CAFile, e.sys.getenv(client.EnvCAFile)); ca != "" {
+		// Absolute: the saved credentials are used from any directory.
+		if creds.CAFile, err = filepath.Abs(ca); err != nil {
+			return fmt.Errorf("login: CA file %s: %w", ca, err)
+		}
+	} else if creds.ServiceURL == saved.ServiceURL {
+		creds.CAFile = saved.CAFile // logging in again to the same service
 	}
 	if l.TokenStdin {
 		tok, err := io.ReadAll(io.LimitReader(e.sys.stdin, 64<<10))

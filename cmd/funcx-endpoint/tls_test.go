@@ -1,0 +1,89 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/client/clienttest"
+	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/tlstest"
+)
+
+// login --ca-file checks the credentials against an HTTPS service of a
+// private CA and saves the CA file with them; later commands trust it
+// without the flag, and logging in again to the same service keeps it.
+func TestLoginSavesCAFile(t *testing.T) {
+	t.Parallel()
+	ca := tlstest.NewCA(t, "campus CA")
+	srv := clienttest.NewServer(t, clienttest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "svc", "127.0.0.1").TLS(t)}}})
+	caFile := ca.WriteCA(t, t.TempDir(), "ca.pem")
+	w := &world{srv: srv, home: t.TempDir()}
+	w.env = map[string]string{"HOME": t.TempDir(), client.EnvHome: w.home, client.EnvServiceURL: srv.URL}
+	login := []string{"login", "--client-id", srv.ClientID(), "--client-secret", srv.ClientSecret()}
+
+	if r := w.run(t, login...); r.code != 1 || !strings.Contains(r.stderr, "pass --ca-file FILE") {
+		t.Fatalf("login without the CA: %+v", r)
+	}
+	if r := w.run(t, append([]string{"--ca-file", caFile}, login...)...); r.code != 0 {
+		t.Fatalf("login --ca-file: %+v", r)
+	}
+	if r := w.run(t, "whoami"); r.code != 0 {
+		t.Fatalf("whoami after login --ca-file: %+v", r)
+	}
+	if r := w.run(t, login...); r.code != 0 {
+		t.Fatalf("login again without --ca-file: %+v", r)
+	}
+	saved, err := client.LoadCredentials(filepath.Join(w.home, client.CredentialsFile))
+	if err != nil || saved.CAFile != caFile {
+		t.Fatalf("saved %+v, %v; want ca_file %s", saved, err, caFile)
+	}
+}
+
+// broker_ca_file is relative to the profile, read before anything
+// starts, and defaults to the service's CA file.
+func TestBrokerCAFile(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.run(t, "configure")
+	p := w.profile(t, "default")
+	ca := tlstest.NewCA(t, "broker CA")
+	ca.WriteCA(t, p.Dir(), "broker-ca.pem")
+	for _, tc := range []struct {
+		name, key, service, want, wantErr string
+	}{
+		{"relative to the profile", "broker-ca.pem", "/etc/service-ca.pem", filepath.Join(p.Dir(), "broker-ca.pem"), ""},
+		{"the service's", "", filepath.Join(p.Dir(), "broker-ca.pem"), filepath.Join(p.Dir(), "broker-ca.pem"), ""},
+		{"none", "", "", "", ""},
+		{"missing", "nope.pem", "", "", "broker_ca_file of " + p.Path(profile.ConfigFile)},
+		{"not a certificate", "config.toml", "", "", "holds no PEM certificate"},
+	} {
+		got, err := brokerCAFile(p, profile.File{BrokerCAFile: tc.key}, tc.service)
+		if got != tc.want || (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%s: %q, %v; want %q, an error saying %q", tc.name, got, err, tc.want, tc.wantErr)
+		}
+	}
+
+	// start stops at a bad one before registering.
+	f, err := os.OpenFile(p.Path(profile.ConfigFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("\nbroker_ca_file = \"nope.pem\"\n")
+	if err = errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.run(t, "start", "--foreground"); r.code != 1 || !strings.Contains(r.stderr, "broker_ca_file of") || !strings.Contains(r.stderr, "nope.pem") {
+		t.Fatalf("start with a missing broker_ca_file: %+v", r)
+	}
+	if _, err := os.Stat(p.Path(profile.EndpointFile)); !os.IsNotExist(err) {
+		t.Error("registered despite a bad broker_ca_file")
+	}
+	if err := brokerCertError("amqps://x:5671", errors.New("connection refused")); err != nil {
+		t.Errorf("brokerCertError of a refused connection: %v", err)
+	}
+}
