@@ -10,6 +10,7 @@
 #              (guest/guest, which RabbitMQ admits on loopback only),
 #              and AMQP over TLS on 127.0.0.1:5671 with a test CA and
 #              server certificate in /etc/funcx-test/tls (ca.pem)
+#   python     Debian's python3 (/usr/bin/python3), for Python functions
 #   slurm      munged, MariaDB + slurmdbd (for sacct), slurmctld and slurmd:
 #              a one-node cluster, this host in partition "debug"
 #              (see docs/slurm.md)

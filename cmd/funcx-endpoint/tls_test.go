@@ -44,31 +44,12 @@ func TestLoginSavesCAFile(t *testing.T) {
 	}
 }
 
-// broker_ca_file is relative to the profile, read before anything
-// starts, and defaults to the service's CA file.
-func TestBrokerCAFile(t *testing.T) {
+// start stops at a bad broker_ca_file before registering.
+func TestStartRefusesABadBrokerCAFile(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.run(t, "configure")
 	p := w.profile(t, "default")
-	ca := tlstest.NewCA(t, "broker CA")
-	ca.WriteCA(t, p.Dir(), "broker-ca.pem")
-	for _, tc := range []struct {
-		name, key, service, want, wantErr string
-	}{
-		{"relative to the profile", "broker-ca.pem", "/etc/service-ca.pem", filepath.Join(p.Dir(), "broker-ca.pem"), ""},
-		{"the service's", "", filepath.Join(p.Dir(), "broker-ca.pem"), filepath.Join(p.Dir(), "broker-ca.pem"), ""},
-		{"none", "", "", "", ""},
-		{"missing", "nope.pem", "", "", "broker_ca_file of " + p.Path(profile.ConfigFile)},
-		{"not a certificate", "config.toml", "", "", "holds no PEM certificate"},
-	} {
-		got, err := brokerCAFile(p, profile.File{BrokerCAFile: tc.key}, tc.service)
-		if got != tc.want || (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
-			t.Errorf("%s: %q, %v; want %q, an error saying %q", tc.name, got, err, tc.want, tc.wantErr)
-		}
-	}
-
-	// start stops at a bad one before registering.
 	f, err := os.OpenFile(p.Path(profile.ConfigFile), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -82,8 +63,5 @@ func TestBrokerCAFile(t *testing.T) {
 	}
 	if _, err := os.Stat(p.Path(profile.EndpointFile)); !os.IsNotExist(err) {
 		t.Error("registered despite a bad broker_ca_file")
-	}
-	if err := brokerCertError("amqps://x:5671", errors.New("connection refused")); err != nil {
-		t.Errorf("brokerCertError of a refused connection: %v", err)
 	}
 }

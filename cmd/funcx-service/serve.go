@@ -65,6 +65,12 @@ func (c *serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	return c.serve(e, svc)
+}
+
+// serve listens and serves until the command's context ends, reloading
+// the TLS certificate on SIGHUP.
+func (c *serveCmd) serve(e *env, svc *service.Service) error {
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Listen, err)
@@ -72,7 +78,7 @@ func (c *serveCmd) Run(e *env) error {
 	stopReload := reloadOnHangup(svc, e.log)
 	defer stopReload()
 	scheme := "http"
-	if c.TLSCert != "" {
+	if svc.TLSConfig() != nil {
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "funcx-service listening on %s://%s\n", scheme, ln.Addr())

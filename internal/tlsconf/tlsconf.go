@@ -115,16 +115,6 @@ func UnknownAuthority(err error) bool {
 	return errors.As(err, &ua)
 }
 
-// CLIHint says what a user of the CLI program (funcx, funcx-endpoint)
-// does about err, a service certificate its client refused.
-func CLIHint(program string, err error) string {
-	if UnknownAuthority(err) {
-		return "if a private CA signed the service's certificate, pass --ca-file FILE or set FUNCX_CA_FILE to that CA's PEM certificate " +
-			"(`" + program + " login --ca-file FILE` saves it with the credentials)"
-	}
-	return "check the host name of the service URL, and the service's certificate (funcx-service serve --tls-cert)"
-}
-
 func hostnames(c *x509.Certificate) string {
 	if c == nil {
 		return "no certificate"

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"crypto/tls"
@@ -10,11 +10,13 @@ import (
 	"github.com/funcx-go/funcx/internal/tlsconf"
 )
 
-// brokerCAFile is the CA file the daemon trusts, besides the system's
-// roots, for the broker's certificate: broker_ca_file of config.toml
-// (relative to the profile directory), else the service's CA file. It
-// is read here, so that a bad one stops start before anything runs.
-func brokerCAFile(p *profile.Profile, file profile.File, serviceCA string) (string, error) {
+// BrokerCAFile is the CA file a daemon of p trusts, besides the system's
+// roots, for the certificate of an amqps:// broker (Handoff.BrokerCAFile):
+// broker_ca_file of config.toml (relative to the profile directory),
+// else serviceCA, the CA file the client trusts for the service; empty
+// when neither is set. It is read here, so that a bad one stops a start
+// before anything runs, and made absolute: the daemon runs in /.
+func BrokerCAFile(p *profile.Profile, file profile.File, serviceCA string) (string, error) {
 	ca, what := serviceCA, "the CA file"
 	if file.BrokerCAFile != "" {
 		ca, what = file.BrokerCAFile, "broker_ca_file of "+p.Path(profile.ConfigFile)
@@ -25,7 +27,7 @@ func brokerCAFile(p *profile.Profile, file profile.File, serviceCA string) (stri
 	if ca == "" {
 		return "", nil
 	}
-	ca, err := filepath.Abs(ca) // the daemon runs in /
+	ca, err := filepath.Abs(ca)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
@@ -35,8 +37,8 @@ func brokerCAFile(p *profile.Profile, file profile.File, serviceCA string) (stri
 	return ca, nil
 }
 
-// brokerTLS is the TLS configuration of the daemon's amqps:// link: nil
-// (the system's roots) without a CA file.
+// brokerTLS is the TLS configuration of the amqps:// link: nil (the
+// system's roots) without a CA file.
 func brokerTLS(caFile string) (*tls.Config, error) {
 	if caFile == "" {
 		return nil, nil
@@ -49,7 +51,7 @@ func brokerTLS(caFile string) (*tls.Config, error) {
 }
 
 // brokerCertError explains a broker certificate the daemon refused; nil
-// if err is not about the certificate.
+// if err is not about the certificate. Retrying does not mend it.
 func brokerCertError(brokerURL string, err error) error {
 	p := tlsconf.Problem(err)
 	if p == "" {
