@@ -18,7 +18,8 @@ var errNoTerminal = errors.New("not logged in, and stdin is not a terminal to lo
 // credentials returns what to authenticate with: a client identity from
 // the environment, else the cached credentials. The service URL is, in
 // order, $FUNCX_SERVICE_URL, profileURL (the profile's service_url) and
-// the cached one. A first run without cached credentials logs in on the
+// the cached one; the CA file of a private CA, --ca-file, else
+// $FUNCX_CA_FILE, else the cached one. A first run without cached credentials logs in on the
 // terminal: service URL, then client ID and secret, checked with the
 // service and cached (mode 0600).
 func (e *env) credentials(profileURL string) (client.Credentials, error) {
