@@ -110,6 +110,10 @@ func TestEndpointOverTLS(t *testing.T) {
 	if left := profile.RunProcesses(s.runID); len(left) > 0 {
 		t.Fatalf("processes of the run outlive stop: %v", left)
 	}
+	// Its broker user and virtual host go with it.
+	if o := withCA.run(t, "delete", "--yes", "default"); o.code != 0 {
+		t.Fatalf("delete: %+v", o)
+	}
 }
 
 // appendConfig appends lines to the profile's config.toml.
