@@ -1,0 +1,41 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/service"
+	"github.com/funcx-go/funcx/service/sqlitestore"
+	"github.com/funcx-go/funcx/service/storetest"
+)
+
+// TestConformance runs the store conformance suite, each check on a
+// database file of its own.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	var paths sync.Map // *sqlitestore.Store -> its file
+	openAt := func(t *testing.T, path string) service.Store {
+		t.Helper()
+		st, err := sqlitestore.Open(context.Background(), sqlitestore.Config{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths.Store(st, path)
+		return st
+	}
+	storetest.Run(t, storetest.Env{
+		NewStore: func(t *testing.T) service.Store { return openAt(t, filepath.Join(t.TempDir(), "s.db")) },
+		Reopen: func(t *testing.T, st service.Store) service.Store {
+			path, _ := paths.Load(st)
+			return openAt(t, path.(string))
+		},
+		Reroute: func(t *testing.T, st service.Store, id funcx.TaskID) {
+			if err := st.(*sqlitestore.Store).Exec(context.Background(), `UPDATE tasks SET incarnation = incarnation + 1000 WHERE id = x'`+hexID(id)+`'`); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+}
