@@ -22,6 +22,8 @@ const (
 	DefaultPublishRetryWindow = 5 * time.Minute
 	DefaultShutdownTimeout    = 10 * time.Second
 
+	DefaultSharedRecheck = 5 * time.Second
+
 	DefaultBodyTimeout                 = 30 * time.Second
 	DefaultMaxUnauthenticatedPerClient = 16
 	DefaultMaxBodyBytesInFlight        = 64 << 20
@@ -63,6 +65,12 @@ type Config struct {
 	// ShutdownTimeout bounds ListenAndServe's graceful shutdown. Defaults
 	// to DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// SharedRecheck is how often a results long poll on a SharedStore
+	// (several replicas) reads the store again when no change woke it:
+	// another replica's results wake it through the store's changes, and
+	// this bounds how late a poll answers if a change was lost. Defaults
+	// to DefaultSharedRecheck (5s).
+	SharedRecheck time.Duration
 
 	// Limits; each defaults to (and may not exceed) the api constant of
 	// the same name, which the SDK relies on.
@@ -122,6 +130,7 @@ func (c Config) WithDefaults() Config {
 	c.PublishTimeout = cmp.Or(c.PublishTimeout, DefaultPublishTimeout)
 	c.PublishRetryWindow = cmp.Or(c.PublishRetryWindow, DefaultPublishRetryWindow)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.SharedRecheck = cmp.Or(c.SharedRecheck, DefaultSharedRecheck)
 	c.MaxRequestBytes = cmp.Or(c.MaxRequestBytes, api.MaxRequestBytes)
 	c.MaxTasksPerSubmit = cmp.Or(c.MaxTasksPerSubmit, api.MaxTasksPerSubmit)
 	c.MaxStatusIDs = cmp.Or(c.MaxStatusIDs, api.MaxStatusIDs)
@@ -152,7 +161,7 @@ func (c *Config) validate() error {
 		v    time.Duration
 	}{
 		{"TokenTTL", c.TokenTTL}, {"HeartbeatPeriod", c.HeartbeatPeriod}, {"PublishTimeout", c.PublishTimeout},
-		{"PublishRetryWindow", c.PublishRetryWindow}, {"ShutdownTimeout", c.ShutdownTimeout},
+		{"PublishRetryWindow", c.PublishRetryWindow}, {"ShutdownTimeout", c.ShutdownTimeout}, {"SharedRecheck", c.SharedRecheck},
 		{"BodyTimeout", c.BodyTimeout}, {"BodyQueueWait", c.BodyQueueWait},
 	} {
 		if d.v < 0 {

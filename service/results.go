@@ -40,7 +40,7 @@ func (s *Service) handleResults(w http.ResponseWriter, r *http.Request, who Iden
 		if _, shared := s.store.(SharedStore); shared {
 			// Another replica's results wake this poll through the
 			// store's changes; a missed change costs at most this long.
-			tick := time.NewTicker(sharedRecheck)
+			tick := time.NewTicker(s.cfg.SharedRecheck)
 			defer tick.Stop()
 			recheck = tick.C
 		}

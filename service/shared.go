@@ -58,11 +58,6 @@ type Change struct {
 	LastSeq int64
 }
 
-// sharedRecheck is how often a long poll on a shared store reads the
-// store again without a wake-up, in case a change was not delivered (a
-// listening connection that died silently).
-const sharedRecheck = 5 * time.Second
-
 // watchShared applies the changes of other processes on the shared store
 // until ctx ends, watching again (with a pause) if the watch fails.
 func (s *Service) watchShared(ctx context.Context, st SharedStore) {
@@ -82,8 +77,15 @@ func (s *Service) watchShared(ctx context.Context, st SharedStore) {
 	}
 }
 
+// changeKinds are the label values of store_changes_total.
+var changeKinds = map[ChangeKind]string{ChangeResync: "resync", ChangeResults: "results",
+	ChangeEndpointReady: "endpoint_ready", ChangeEndpointDeleted: "endpoint_deleted"}
+
 // applyChange brings this process up to date with another's change.
 func (s *Service) applyChange(ctx context.Context, c Change) {
+	if k, ok := changeKinds[c.Kind]; ok {
+		s.metrics.changes.WithLabelValues(k).Inc()
+	}
 	switch c.Kind {
 	case ChangeResync:
 		// Polls read the store again, submissions look endpoints up
