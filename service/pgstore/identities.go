@@ -43,14 +43,15 @@ func (s *Store) Identities(ctx context.Context) ([]service.Identity, error) {
 	})
 }
 
-// DeleteIdentity deletes the identity; foreign keys cascade to its tokens,
-// endpoints, functions, tasks and results. Its endpoint IDs are
-// tombstoned, as DeleteEndpoint does, and announced deleted.
+// DeleteIdentity deletes the identity and what it owns: its endpoints
+// (their IDs tombstoned, as DeleteEndpoint does, and announced deleted),
+// its results and tasks, and, through foreign keys, its tokens and
+// functions.
 func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		// Locked first, so that an endpoint the identity registers
-		// meanwhile is either tombstoned here or never created (its
-		// foreign key waits for this lock, then fails).
+		// meanwhile is either deleted here or never created (its foreign
+		// key waits for this lock, then fails).
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM identities WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
 			return notFound(err)
@@ -60,6 +61,22 @@ func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 		eps, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return fmt.Errorf("tombstone the endpoints of identity %s: %w", id, err)
+		}
+		// The endpoints go first: their rows wait for the submissions in
+		// flight (as DeleteEndpoint does), whose tasks the statements
+		// below then see. Then the results lock, in DeleteEndpoint's
+		// order, so that no result of the identity is stored meanwhile.
+		if _, err := tx.Exec(ctx, `DELETE FROM endpoints WHERE owner = $1`, id); err != nil {
+			return fmt.Errorf("delete the endpoints of identity %s: %w", id, err)
+		}
+		if err := s.lockResults(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM results WHERE owner = $1`, id); err != nil {
+			return fmt.Errorf("delete the results of identity %s: %w", id, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM tasks WHERE owner = $1`, id); err != nil {
+			return fmt.Errorf("delete the tasks of identity %s: %w", id, err)
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM identities WHERE id = $1`, id); err != nil {
 			return err

@@ -70,6 +70,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"regexp"
 	"time"
 
@@ -170,6 +171,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	pc.MaxConns = int32(cfg.MaxConns)
 	// Unqualified names resolve in the store's schema.
 	pc.ConnConfig.RuntimeParams["search_path"] = cfg.Schema
+	pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	if pc.ConnConfig.RuntimeParams["application_name"] == "" {
 		pc.ConnConfig.RuntimeParams["application_name"] = "funcx-service"
 	}
@@ -220,20 +222,24 @@ func lockKey(what, schema string) int64 {
 
 // maxAttempts bounds the runs of a transaction that PostgreSQL aborted
 // as a deadlock or a serialization failure.
-const maxAttempts = 5
+const maxAttempts = 8
 
 // tx runs fn in a transaction, committing if it returns nil, and runs it
-// again (fn must start afresh each time) if PostgreSQL aborted it for a
-// deadlock or a serialization failure: submissions of the same task IDs
-// in different orders deadlock on the unique index, and one of them
-// gives way.
+// again after a short random pause (fn must start afresh each time) if
+// PostgreSQL aborted it as a deadlock (two administrators deleting an
+// identity and one of its endpoints at once, say): one of them gives way.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := pgx.BeginFunc(ctx, s.pool, fn)
 		if err == nil || attempt == maxAttempts || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(time.Duration(attempt) * time.Millisecond)
+		pause := time.Duration(mathrand.Int64N(int64(time.Millisecond) << attempt))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
 	}
 }
 

@@ -110,11 +110,18 @@ func insertTasks(ctx context.Context, tx pgx.Tx, tasks []service.TaskRecord, inc
 		ids[i], owners[i], eps[i], fns[i] = t.ID, t.Owner, t.EndpointID, t.FunctionID
 		subs[i], inc[i] = nanos(t.Submitted), incs[t.EndpointID]
 	}
-	rows, _ := tx.Query(ctx, `INSERT INTO tasks (id, owner, endpoint_id, function_id, state, submission, submitted_at, incarnation)
-		SELECT u.id, u.owner, u.endpoint_id, u.function_id, $7, $8, u.submitted_at, u.incarnation
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-			WITH ORDINALITY AS u(id, owner, endpoint_id, function_id, submitted_at, incarnation, ord)
-		ORDER BY u.ord
+	// rids are taken in the order of the tasks (the inner ORDER BY; OFFSET
+	// 0 keeps the subquery apart), rows are inserted in the order of
+	// their IDs: two submissions of overlapping task IDs then wait for
+	// each other's unique index entries in one order, never in a cycle
+	// (a deadlock).
+	rows, _ := tx.Query(ctx, `INSERT INTO tasks (rid, id, owner, endpoint_id, function_id, state, submission, submitted_at, incarnation)
+		SELECT x.rid, x.id, x.owner, x.endpoint_id, x.function_id, $7, $8, x.submitted_at, x.incarnation
+		FROM (SELECT nextval('tasks_rid_seq') AS rid, u.*
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+				WITH ORDINALITY AS u(id, owner, endpoint_id, function_id, submitted_at, incarnation, ord)
+			ORDER BY u.ord OFFSET 0) x
+		ORDER BY x.id
 		ON CONFLICT (id) DO NOTHING RETURNING id`,
 		ids, owners, eps, fns, subs, inc, int16(funcx.StateWaitingForEndpoint), submission)
 	got, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
