@@ -97,7 +97,9 @@ type Config struct {
 	// Schema is the schema that holds the store's tables, created if
 	// missing: one database may hold several stores (several services,
 	// or tests) in different schemas. A lower-case SQL identifier of at
-	// most 57 characters. Defaults to DefaultSchema.
+	// most 57 characters. Defaults to the URL's search_path parameter
+	// (postgres://host/database?search_path=NAME) if it has one, else
+	// DefaultSchema.
 	Schema string
 	// MaxConns bounds the pool's connections; WatchChanges holds one
 	// more of its own. Defaults to DefaultMaxConns.
@@ -159,14 +161,20 @@ var (
 // Open connects to the database, creates the schema if needed and
 // applies the migrations it lacks.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	if cfg.URL == "" {
+		return nil, errors.New("pgstore: URL is required")
 	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		// pgx's message quotes the connection string, password and all.
 		return nil, errors.New("pgstore: URL is not a PostgreSQL connection string (postgres://user:password@host:port/database?options)")
+	}
+	if cfg.Schema == "" {
+		cfg.Schema = pc.ConnConfig.RuntimeParams["search_path"]
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	pc.MaxConns = int32(cfg.MaxConns)
 	// Unqualified names resolve in the store's schema.
