@@ -11,8 +11,9 @@ import (
 )
 
 // Store keeps the service's identities, tokens, endpoints, functions, tasks
-// and results. The SQLite implementation is in package sqlitestore; a
-// PostgreSQL one can be added behind the same interface.
+// and results. The SQLite implementation is in package sqlitestore, the
+// PostgreSQL one (for several replicas) in pgstore; both pass the
+// conformance suite in package storetest.
 //
 // Implementations return ErrNotFound for missing rows and must make each
 // method atomic. StoreResults must assign seq numbers that increase in

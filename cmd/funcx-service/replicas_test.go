@@ -92,6 +92,9 @@ func TestReplicasSurviveKill(t *testing.T) {
 	var submitted sync.WaitGroup
 	var bSubmitted, retried int
 	halfway := make(chan struct{})
+	// b's submitter stopping early (failing the test) still lets the
+	// killer go on, so that nothing waits for ever.
+	reachedHalfway := sync.OnceFunc(func() { close(halfway) })
 	submitted.Go(func() {
 		// Halfway through b's share, while b answers its next batch and
 		// results flow through both replicas.
@@ -101,6 +104,9 @@ func TestReplicasSurviveKill(t *testing.T) {
 	})
 	for k, r := range []*replicaProc{a, b} {
 		submitted.Go(func() {
+			if r == b {
+				defer reachedHalfway()
+			}
 			for i := k; i < len(batches); i += 2 {
 				target := r
 				if r == b && b.killed() {
@@ -121,7 +127,7 @@ func TestReplicasSurviveKill(t *testing.T) {
 				if target == b {
 					bSubmitted++
 					if bSubmitted == len(batches)/4 {
-						close(halfway)
+						reachedHalfway()
 					}
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/service"
@@ -19,7 +20,10 @@ func TestConformance(t *testing.T) {
 	var paths sync.Map // *sqlitestore.Store -> its file
 	openAt := func(t *testing.T, path string) service.Store {
 		t.Helper()
-		st, err := sqlitestore.Open(context.Background(), sqlitestore.Config{Path: path})
+		// Two stores on one file wait for each other's write lock; on a
+		// loaded machine (the race detector, other tests) a writer can
+		// wait far longer than the default busy timeout.
+		st, err := sqlitestore.Open(context.Background(), sqlitestore.Config{Path: path, BusyTimeout: 2 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
