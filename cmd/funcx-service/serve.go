@@ -18,11 +18,17 @@ type serveCmd struct {
 	BodyTimeout                 time.Duration `name:"body-timeout" env:"FUNCX_BODY_TIMEOUT" default:"30s" help:"Time a request's whole body may take to arrive; slower ones get 408 (default: ${default})."`
 	MaxUnauthenticatedPerClient int           `name:"max-unauthenticated-per-client" env:"FUNCX_MAX_UNAUTHENTICATED_PER_CLIENT" default:"16" placeholder:"N" help:"Requests of one client address (IPv6: /64) in flight before their token is checked; more get 429 (default: ${default})."`
 	MaxBodyBytesInFlight        int64         `name:"max-body-bytes-in-flight" env:"FUNCX_MAX_BODY_BYTES_IN_FLIGHT" default:"67108864" placeholder:"BYTES" help:"Request body bytes all requests together may hold; a request that finds no room within 2s gets 503. At least 33554432, the largest request (default: ${default}, 64 MiB)."`
-	brokerFlags                 `embed:""`
-	Limits                      endpointLimits `embed:""`
+	// Retention: see service.Config and docs/service.md.
+	ResultTTL     time.Duration `name:"result-ttl" env:"FUNCX_RESULT_TTL" default:"168h" help:"Delete results, and the tasks they finished, this long after they were stored; 0 keeps them for ever (default: ${default}, 7 days)."`
+	DeleteFetched bool          `name:"delete-fetched" env:"FUNCX_DELETE_FETCHED" help:"Delete a result as soon as its owner read it by task ID (funcx result, GET /v1/tasks/ID); results read through the results long poll wait for --result-ttl."`
+	brokerFlags   `embed:""`
+	Limits        endpointLimits `embed:""`
 }
 
 func (c *serveCmd) Run(e *env) error {
+	if c.ResultTTL < 0 {
+		return fmt.Errorf("--result-ttl %s is negative: give a duration, or 0 to keep results for ever", c.ResultTTL)
+	}
 	st, err := e.openStore()
 	if err != nil {
 		return err
@@ -44,6 +50,9 @@ func (c *serveCmd) Run(e *env) error {
 		BodyTimeout:                 c.BodyTimeout,
 		MaxUnauthenticatedPerClient: c.MaxUnauthenticatedPerClient,
 		MaxBodyBytesInFlight:        c.MaxBodyBytesInFlight,
+
+		ResultTTL:     resultTTL(c.ResultTTL),
+		DeleteFetched: c.DeleteFetched,
 	})
 	if err != nil {
 		return err
@@ -57,4 +66,13 @@ func (c *serveCmd) Run(e *env) error {
 		return err
 	}
 	return nil
+}
+
+// resultTTL is service.Config.ResultTTL for --result-ttl, whose 0 means
+// for ever (the Config's 0 is the default).
+func resultTTL(flag time.Duration) time.Duration {
+	if flag == 0 {
+		return -1
+	}
+	return flag
 }

@@ -148,6 +148,8 @@ type Store struct {
 	// resultsLock is the advisory lock key that orders result writes
 	// (see the package documentation).
 	resultsLock int64
+	// retentionLock lets one replica at a time delete expired results.
+	retentionLock int64
 
 	closing context.Context // ends WatchChanges at Close
 	close   context.CancelFunc
@@ -187,14 +189,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	rand.Read(origin)
 	closing, cancel := context.WithCancel(context.Background())
 	s := &Store{
-		listenCfg:   pc.ConnConfig.Copy(),
-		log:         cfg.Logger.With("component", "pgstore"),
-		schema:      cfg.Schema,
-		channel:     "funcx_" + cfg.Schema,
-		origin:      hex.EncodeToString(origin),
-		resultsLock: lockKey("results", cfg.Schema),
-		closing:     closing,
-		close:       cancel,
+		listenCfg:     pc.ConnConfig.Copy(),
+		log:           cfg.Logger.With("component", "pgstore"),
+		schema:        cfg.Schema,
+		channel:       "funcx_" + cfg.Schema,
+		origin:        hex.EncodeToString(origin),
+		resultsLock:   lockKey("results", cfg.Schema),
+		retentionLock: lockKey("retention", cfg.Schema),
+		closing:       closing,
+		close:         cancel,
 	}
 	// The listening connection shows as such in pg_stat_activity.
 	s.listenCfg.RuntimeParams["application_name"] = "funcx-service listen " + cfg.Schema

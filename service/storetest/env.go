@@ -10,7 +10,9 @@
 // several service replicas have them, that concurrent writers never make
 // a result visible below a seq a reader has already passed, that the
 // first terminal result wins across stores, and that a deletion racing
-// submissions leaves no task waiting.
+// submissions leaves no task waiting; and retention: expired results
+// deleted oldest first in bounded batches with their tasks, fetched
+// results deleted by owner, both racing writers on two stores.
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, storetest.Env{

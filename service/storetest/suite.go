@@ -53,6 +53,10 @@ var cases = []struct {
 	{"ConcurrentSubmissionsOfOneTask", testConcurrentSubmissionsOfOneTask},
 	{"DeleteEndpointRacingSubmissions", testDeleteEndpointRacingSubmissions},
 	{"RegisterRacingDelete", testRegisterRacingDelete},
+	{"DeleteExpiredResults", testDeleteExpiredResults},
+	{"DeleteExpiredStopsAtUnexpired", testDeleteExpiredStopsAtUnexpired},
+	{"DeleteResults", testDeleteResults},
+	{"RetentionRacingWriters", testRetentionRacingWriters},
 }
 
 // bundle is one subtest's store and helpers.
