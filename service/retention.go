@@ -7,10 +7,10 @@ import (
 	"github.com/funcx-go/funcx"
 )
 
-// retentionBatch bounds the results one retention transaction deletes:
+// RetentionBatch bounds the results one retention transaction deletes:
 // small enough that a submission or a result write queued behind it (on
 // SQLite's single writer) waits a few milliseconds at most.
-const retentionBatch = 500
+const RetentionBatch = 500
 
 // retentionEvery is how often expired results are looked for: a tenth of
 // the TTL, between a second and a minute.
@@ -48,7 +48,7 @@ func (s *Service) retainOnce(ctx context.Context) int {
 	total := 0
 	for ctx.Err() == nil {
 		began := time.Now()
-		n, err := s.store.DeleteExpiredResults(ctx, before, retentionBatch)
+		n, err := s.store.DeleteExpiredResults(ctx, before, RetentionBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("could not delete expired results", "err", err)
@@ -57,7 +57,7 @@ func (s *Service) retainOnce(ctx context.Context) int {
 		}
 		total += n
 		s.metrics.retained.WithLabelValues("expired").Add(float64(n))
-		if n < retentionBatch {
+		if n < RetentionBatch {
 			break
 		}
 		pause := time.NewTimer(max(time.Since(began), time.Millisecond))
