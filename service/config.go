@@ -86,7 +86,7 @@ type Config struct {
 	ResultTTL time.Duration
 	// DeleteFetched deletes a result, with its task, as soon as its
 	// owner has read it by task ID (GET /v1/tasks/ID, POST
-	// /v1/tasks/status, which `funcx result` uses), as hosted funcX does.
+	// /v1/tasks:status, which `funcx result` uses), as hosted funcX does.
 	// A client that lost that answer cannot ask again. Results read
 	// through GET /v1/results (the SDK's futures) are left to ResultTTL:
 	// several clients of one identity read that stream, each from its

@@ -62,6 +62,15 @@
 // gets a seq, increasing in commit order, which GET /v1/results pages and
 // long-polls by.
 //
+// # Retention
+//
+// Results, and the tasks they finished, are deleted Config.ResultTTL
+// (7 days) after they were stored, oldest first, in transactions of
+// RetentionBatch rows with pauses between them as long as each took, so
+// that submissions and result writes wait a few milliseconds at most
+// behind them; tasks without a result are kept. With Config.DeleteFetched
+// a result read by task ID is deleted at once, as hosted funcX does.
+//
 // # Several replicas
 //
 // Several services may share one store and one broker behind any HTTP
@@ -90,5 +99,6 @@
 // _duplicate_results_total, _dropped_results_total{reason},
 // _publish_failures_total, _task_latency_seconds (submitted to stored),
 // _endpoints_online, _http_requests_total{route,code},
-// _body_bytes_in_flight and, on a SharedStore, _store_changes_total{kind}.
+// _body_bytes_in_flight, _results_deleted_total{reason} (retention) and,
+// on a SharedStore, _store_changes_total{kind}.
 package service

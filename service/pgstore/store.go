@@ -59,6 +59,14 @@
 // endpoint's row or, for a new ID, insert it ON CONFLICT and look again.
 // Transactions that PostgreSQL aborts as deadlocked (concurrent
 // submissions of the same task IDs in different orders) are retried.
+//
+// # Retention
+//
+// DeleteExpiredResults deletes the oldest results by seq, stopping at the
+// first one not yet expired, so that no index on the storage time costs
+// every result write; one replica at a time deletes (a transaction-level
+// try-lock), and without the results lock, so result writes never wait
+// for it. Autovacuum gives the deleted rows' space to new ones.
 package pgstore
 
 import (
