@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -43,8 +44,9 @@ func (w tlog) Write(p []byte) (int, error) {
 // are never asserted.
 func TestQuickRun(t *testing.T) {
 	args := []string{"-quick", "-rounds", "2"}
-	// The hostile phase runs only when named (TestHostileBody).
-	want := slices.DeleteFunc(slices.Clone(rowOrder), func(k string) bool { return k == "hostile-rss" })
+	// The hostile and retention phases run only when named
+	// (TestHostileBody, TestRetentionPhase).
+	want := slices.DeleteFunc(slices.Clone(rowOrder), func(k string) bool { return k == "hostile-rss" || k == "retention-size" })
 	// Two engines and two sets of direct workers, a Python engine and its
 	// direct interpreters, two container engines.
 	wantRuns := 8
@@ -336,5 +338,36 @@ func TestHostileBody(t *testing.T) {
 	}
 	if len(req.Tasks) != hostileTasks || req.EndpointID == "" || req.Tasks[0].FunctionID == "" {
 		t.Fatalf("%d tasks, endpoint %q", len(req.Tasks), req.EndpointID)
+	}
+}
+
+// TestRetentionPhase runs the retention soak with small counts and
+// checks its accounting: every task's result is either deleted or still
+// within the TTL, and what is left is about one TTL's worth. Sizes are
+// reported, never asserted.
+func TestRetentionPhase(t *testing.T) {
+	t.Parallel()
+	const n = 50_000
+	o, err := parseOptions([]string{"-quick", "-only", "retention", "-retention-tasks", "2000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := run(t.Context(), o, tlog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 1 || rep.Rows[0].Key != "retention-size" || rep.Rows[0].Returned != 2000 {
+		t.Fatalf("rows %+v, want retention-size alone, with the results of 2000 tasks", rep.Rows)
+	}
+
+	s, err := runRetention(t.Context(), filepath.Join(t.TempDir(), "s.db"), n, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Deletion runs every retentionEvery: up to one TTL plus one period
+	// of results is left, at least one TTL's.
+	ttl, every := int(retentionTTL/time.Second)*retentionBatch, int(retentionEvery/time.Second)*retentionBatch
+	if s.deleted+s.left != n || s.left < ttl || s.left > ttl+every || s.startSize == 0 || s.endSize == 0 {
+		t.Fatalf("%+v; want %d..%d of %d results left and both sizes", s, ttl, ttl+every, n)
 	}
 }

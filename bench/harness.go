@@ -27,7 +27,7 @@ const (
 // measure them in.
 var rowOrder = []string{"dispatch", "noop-a", "noop-b", "latency-p50", "latency-p99", "shell-captured", "shell-uncaptured", "shell-direct",
 	"python-noop", "python-latency-p50", "python-latency-p99",
-	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99", "e2e-python-sdk", "hostile-rss"}
+	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99", "e2e-python-sdk", "hostile-rss", "retention-size"}
 
 // harness runs the phases and collects their rows.
 type harness struct {
@@ -62,6 +62,11 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 	// timings should not share the machine with.
 	if err == nil && o.picks("hostile") {
 		err = h.hostilePhase(ctx)
+	}
+	// Only on request: a million tasks through the store is a soak, not
+	// a figure of the fabric's speed.
+	if err == nil && o.picks("retention") {
+		err = h.retentionPhase(ctx)
 	}
 	// Containers last: the end-to-end latencies measured after this phase
 	// were about 10% higher, every stage alike (dockerd and the disk are

@@ -18,7 +18,9 @@
 //     the run fails saying so;
 //   - the service's peak RSS under 20 concurrent 31 MiB submissions, in a
 //     child process, beside the same with its bound on body bytes in
-//     flight raised out of the way.
+//     flight raised out of the way;
+//   - the store's size in a soak of 1M tasks with a short result TTL,
+//     at the end beside once the first TTL had passed.
 //
 // Each pair is measured in alternating rounds and the median reported.
 // Targets are marked met or not; a missed target is not an error, and
@@ -29,6 +31,7 @@
 //	go run ./bench -json      # the report as JSON on stdout
 //	go run ./bench -only e2e  # only the end-to-end rows (or dispatch, engine, python)
 //	go run ./bench -only hostile  # the service's peak RSS under 20 concurrent 31 MiB bodies (never run otherwise)
+//	go run ./bench -only retention  # 1M tasks through the store with a short result TTL: the database stays flat (never run otherwise)
 //
 // Progress goes to stderr, the table to stdout.
 package main
@@ -120,6 +123,8 @@ type options struct {
 	Rounds        int `json:"rounds"`
 	E2ETasks      int `json:"e2e_tasks"`
 	RawBatch      int `json:"raw_batch"`
+	// RetentionTasks is the tasks of the retention soak.
+	RetentionTasks int `json:"retention_tasks"`
 	// Prefetch is the prefetch_capacity of every endpoint and engine the
 	// harness starts.
 	Prefetch   int  `json:"prefetch"`
@@ -131,7 +136,7 @@ type options struct {
 	// same host).
 	AMQPURL string `json:"-"`
 	// Only, if set, is the comma-separated phases to run: dispatch,
-	// engine, containers, e2e, hostile.
+	// engine, containers, e2e, hostile, retention.
 	Only string `json:"only,omitempty"`
 	// CPUProfile, if set, is where this process's CPU profile goes.
 	CPUProfile string `json:"-"`
@@ -148,7 +153,7 @@ func (o *options) amqpURL() string {
 }
 
 // phases are the values -only accepts.
-var phases = []string{"dispatch", "engine", "python", "containers", "e2e", "hostile"}
+var phases = []string{"dispatch", "engine", "python", "containers", "e2e", "hostile", "retention"}
 
 // picks reports whether -only names the phase.
 func (o *options) picks(phase string) bool {
@@ -168,7 +173,8 @@ var defaults = options{
 	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
 	Containers: true,
 	E2ETasks:   20_000, RawBatch: 1, Prefetch: 16,
-	Python: defaultPython(),
+	RetentionTasks: 1_000_000,
+	Python:         defaultPython(),
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
@@ -177,7 +183,8 @@ var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
 	Containers: true,
 	E2ETasks:   400, RawBatch: 1, Prefetch: 16,
-	Python: defaultPython(),
+	RetentionTasks: 50_000,
+	Python:         defaultPython(),
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -199,9 +206,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.Containers, "containers", o.Containers, "measure docker containers too (warm task vs raw task, cold start vs docker run); needs dockerd")
 	fs.IntVar(&o.E2ETasks, "e2e-tasks", o.E2ETasks, "no-op tasks per end-to-end round (SDK -> service -> RabbitMQ -> endpoint)")
 	fs.IntVar(&o.RawBatch, "raw-batch", o.RawBatch, "tasks per message of the raw RabbitMQ round trip baseline")
+	fs.IntVar(&o.RetentionTasks, "retention-tasks", o.RetentionTasks, "tasks of the retention soak (-only retention) through the store layer")
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "prefetch_capacity of the engines and the end-to-end endpoint: tasks a manager holds beyond one per worker, which sets how many tasks and results travel together (16: the setting for many short tasks)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
-	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile runs only when named)")
+	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile and retention run only when named)")
 	fs.StringVar(&o.Python, "python", o.Python, "the python3 of the Python rows (the workers' python_command and the pipe baseline's)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
@@ -219,15 +227,16 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, p := range map[string]struct{ dst, quick *int }{
-			"dispatch-tasks": {&o.DispatchTasks, &quickDefaults.DispatchTasks},
-			"managers":       {&o.Managers, &quickDefaults.Managers},
-			"tasks":          {&o.Tasks, &quickDefaults.Tasks},
-			"pings":          {&o.Pings, &quickDefaults.Pings},
-			"shell-tasks":    {&o.ShellTasks, &quickDefaults.ShellTasks},
-			"workers":        {&o.Workers, &quickDefaults.Workers},
-			"rounds":         {&o.Rounds, &quickDefaults.Rounds},
-			"e2e-tasks":      {&o.E2ETasks, &quickDefaults.E2ETasks},
-			"raw-batch":      {&o.RawBatch, &quickDefaults.RawBatch},
+			"dispatch-tasks":  {&o.DispatchTasks, &quickDefaults.DispatchTasks},
+			"managers":        {&o.Managers, &quickDefaults.Managers},
+			"tasks":           {&o.Tasks, &quickDefaults.Tasks},
+			"pings":           {&o.Pings, &quickDefaults.Pings},
+			"shell-tasks":     {&o.ShellTasks, &quickDefaults.ShellTasks},
+			"workers":         {&o.Workers, &quickDefaults.Workers},
+			"rounds":          {&o.Rounds, &quickDefaults.Rounds},
+			"e2e-tasks":       {&o.E2ETasks, &quickDefaults.E2ETasks},
+			"raw-batch":       {&o.RawBatch, &quickDefaults.RawBatch},
+			"retention-tasks": {&o.RetentionTasks, &quickDefaults.RetentionTasks},
 		} {
 			if !set[name] {
 				*p.dst = *p.quick
@@ -242,7 +251,7 @@ func (o *options) validate() error {
 	for name, v := range map[string]int{
 		"-dispatch-tasks": o.DispatchTasks, "-managers": o.Managers, "-tasks": o.Tasks, "-pings": o.Pings,
 		"-shell-tasks": o.ShellTasks, "-workers": o.Workers, "-rounds": o.Rounds,
-		"-e2e-tasks": o.E2ETasks, "-raw-batch": o.RawBatch,
+		"-e2e-tasks": o.E2ETasks, "-raw-batch": o.RawBatch, "-retention-tasks": o.RetentionTasks,
 	} {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, v))

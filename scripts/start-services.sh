@@ -10,6 +10,12 @@
 #              (guest/guest, which RabbitMQ admits on loopback only),
 #              and AMQP over TLS on 127.0.0.1:5671 with a test CA and
 #              server certificate in /etc/funcx-test/tls (ca.pem)
+#   docker     dockerd, started in the background (its log in
+#              /var/log/funcx-dockerd.log)
+#   postgresql Debian's postgresql, cluster "main" on 127.0.0.1:5432, with
+#              a role and database for the tests:
+#              postgres://funcx:funcx@127.0.0.1:5432/funcx_test
+#              ($FUNCX_TEST_POSTGRES, also the tests' default)
 #   python     Debian's python3 (/usr/bin/python3), for Python functions
 #   slurm      munged, MariaDB + slurmdbd (for sacct), slurmctld and slurmd:
 #              a one-node cluster, this host in partition "debug"

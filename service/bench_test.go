@@ -11,18 +11,42 @@ import (
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
+	"github.com/funcx-go/funcx/service/pgstore"
+	"github.com/funcx-go/funcx/service/pgstore/pgstoretest"
 )
 
 const benchTasks = 10_000
 
+// benchStores name the stores the benchmarks run the service on: its
+// SQLite file, and PostgreSQL (the test database, in a schema of the
+// benchmark's own; see pgstoretest).
+var benchStores = []string{"sqlite", "postgres"}
+
+// onStore is the setup option that puts the service on the named store.
+func onStore(b *testing.B, name string) func(*service.Config) {
+	if name == "sqlite" {
+		return func(*service.Config) {} // setup's own
+	}
+	st := pgstoretest.Open(b, pgstoretest.Schema(b), pgstore.Config{MaxConns: 8})
+	return func(c *service.Config) { c.Store = st }
+}
+
 // BenchmarkSubmit submits 10,000 tasks per iteration over real HTTP, in
 // batches, with the fake broker confirming at once: the service's own
-// cost per task (decode, store in one transaction, publish, mark).
+// cost per task (decode, store in one transaction, publish, mark), on
+// each store.
 func BenchmarkSubmit(b *testing.B) {
+	for _, store := range benchStores {
+		b.Run("store="+store, func(b *testing.B) { benchmarkSubmit(b, store) })
+	}
+}
+
+func benchmarkSubmit(b *testing.B, store string) {
 	for _, batch := range []int{1000, 10_000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			s := setup(b)
+			s := setup(b, onStore(b, store))
 			s.broker.discard = true
 			ep := s.registerEndpoint(b, s.alice)
 			fn := s.registerFunction(b, s.alice, echo)
@@ -57,11 +81,18 @@ func BenchmarkSubmit(b *testing.B) {
 }
 
 // BenchmarkStoreResults has the consumer store 10,000 results per
-// iteration, delivered in batches as an endpoint sends them.
+// iteration, delivered in batches as an endpoint sends them, on each
+// store.
 func BenchmarkStoreResults(b *testing.B) {
+	for _, store := range benchStores {
+		b.Run("store="+store, func(b *testing.B) { benchmarkStoreResults(b, store) })
+	}
+}
+
+func benchmarkStoreResults(b *testing.B, store string) {
 	for _, batch := range []int{4, 16, 100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			s := setup(b)
+			s := setup(b, onStore(b, store))
 			s.broker.discard = true
 			ep := s.registerEndpoint(b, s.alice)
 			fn := s.registerFunction(b, s.alice, echo)

@@ -23,6 +23,10 @@ const (
 	DefaultPublishRetryWindow = 5 * time.Minute
 	DefaultShutdownTimeout    = 10 * time.Second
 
+	DefaultSharedRecheck = 5 * time.Second
+
+	DefaultResultTTL = 7 * 24 * time.Hour
+
 	DefaultBodyTimeout                 = 30 * time.Second
 	DefaultMaxUnauthenticatedPerClient = 16
 	DefaultMaxBodyBytesInFlight        = 64 << 20
@@ -64,6 +68,31 @@ type Config struct {
 	// ShutdownTimeout bounds ListenAndServe's graceful shutdown. Defaults
 	// to DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// SharedRecheck is how often a results long poll on a SharedStore
+	// (several replicas) reads the store again when no change woke it:
+	// another replica's results wake it through the store's changes, and
+	// this bounds how late a poll answers if a change was lost. Defaults
+	// to DefaultSharedRecheck (5s).
+	SharedRecheck time.Duration
+
+	// Retention (docs/service.md).
+
+	// ResultTTL is how long a result, and the task it finished, is kept
+	// after it was stored; older ones are deleted in small transactions
+	// (a few hundred rows each, with pauses between them) so that
+	// submissions and result writes never wait long behind them. Tasks
+	// without a result are never deleted. Negative keeps results for
+	// ever. Defaults to DefaultResultTTL (7 days, as hosted funcX keeps
+	// results).
+	ResultTTL time.Duration
+	// DeleteFetched deletes a result, with its task, as soon as its
+	// owner has read it by task ID (GET /v1/tasks/ID, POST
+	// /v1/tasks:status, which `funcx result` uses), as hosted funcX does.
+	// A client that lost that answer cannot ask again. Results read
+	// through GET /v1/results (the SDK's futures) are left to ResultTTL:
+	// several clients of one identity read that stream, each from its
+	// own cursor, and none speaks for the others. Defaults to false.
+	DeleteFetched bool
 
 	// Limits; each defaults to (and may not exceed) the api constant of
 	// the same name, which the SDK relies on.
@@ -135,6 +164,8 @@ func (c Config) WithDefaults() Config {
 	c.PublishTimeout = cmp.Or(c.PublishTimeout, DefaultPublishTimeout)
 	c.PublishRetryWindow = cmp.Or(c.PublishRetryWindow, DefaultPublishRetryWindow)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.SharedRecheck = cmp.Or(c.SharedRecheck, DefaultSharedRecheck)
+	c.ResultTTL = cmp.Or(c.ResultTTL, DefaultResultTTL)
 	c.MaxRequestBytes = cmp.Or(c.MaxRequestBytes, api.MaxRequestBytes)
 	c.MaxTasksPerSubmit = cmp.Or(c.MaxTasksPerSubmit, api.MaxTasksPerSubmit)
 	c.MaxStatusIDs = cmp.Or(c.MaxStatusIDs, api.MaxStatusIDs)
@@ -165,7 +196,7 @@ func (c *Config) validate() error {
 		v    time.Duration
 	}{
 		{"TokenTTL", c.TokenTTL}, {"HeartbeatPeriod", c.HeartbeatPeriod}, {"PublishTimeout", c.PublishTimeout},
-		{"PublishRetryWindow", c.PublishRetryWindow}, {"ShutdownTimeout", c.ShutdownTimeout},
+		{"PublishRetryWindow", c.PublishRetryWindow}, {"ShutdownTimeout", c.ShutdownTimeout}, {"SharedRecheck", c.SharedRecheck},
 		{"BodyTimeout", c.BodyTimeout}, {"BodyQueueWait", c.BodyQueueWait},
 	} {
 		if d.v < 0 {

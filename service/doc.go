@@ -4,9 +4,10 @@
 //
 // # Running it
 //
-// New takes a Config with a Store (package sqlitestore) and a
-// broker.Service. ListenAndServe serves until its context ends; embedders
-// can instead mount Handler on their own server and call Start and Stop.
+// New takes a Config with a Store (package sqlitestore, or pgstore for
+// several replicas) and a broker.Service. ListenAndServe serves until its
+// context ends; embedders can instead mount Handler on their own server
+// and call Start and Stop.
 // Identities are administered with AddIdentity, ListIdentities and
 // RemoveIdentity (the funcx-service CLI's user commands).
 //
@@ -61,6 +62,28 @@
 // gets a seq, increasing in commit order, which GET /v1/results pages and
 // long-polls by.
 //
+// # Retention
+//
+// Results, and the tasks they finished, are deleted Config.ResultTTL
+// (7 days) after they were stored, oldest first, in transactions of
+// RetentionBatch rows with pauses between them as long as each took, so
+// that submissions and result writes wait a few milliseconds at most
+// behind them; tasks without a result are kept. With Config.DeleteFetched
+// a result read by task ID is deleted at once, as hosted funcX does.
+//
+// # Several replicas
+//
+// Several services may share one store and one broker behind any HTTP
+// load balancer when the store is a SharedStore (pgstore): every
+// replica consumes the results of every endpoint (storing is idempotent,
+// the first terminal result wins across replicas), tokens, ownership and
+// tombstones are the store's, and the store's changes reach every
+// replica at commit: another replica's results wake the long polls of
+// their owners, a deleted endpoint is forgotten by the submission cache,
+// a new one is consumed at once. A long poll also reads the store again
+// every Config.SharedRecheck in case a change was lost; docs/service.md
+// lists what each replica keeps to itself.
+//
 // # Hostile clients
 //
 // Config.BodyTimeout bounds the time a request body may take (408),
@@ -75,6 +98,7 @@
 // _tasks_completed_total, _tasks_failed_total{kind},
 // _duplicate_results_total, _dropped_results_total{reason},
 // _publish_failures_total, _task_latency_seconds (submitted to stored),
-// _endpoints_online, _http_requests_total{route,code} and
-// _body_bytes_in_flight.
+// _endpoints_online, _http_requests_total{route,code},
+// _body_bytes_in_flight, _results_deleted_total{reason} (retention) and,
+// on a SharedStore, _store_changes_total{kind}.
 package service

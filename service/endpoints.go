@@ -70,6 +70,7 @@ func (s *Service) handleRegisterEndpoint(w http.ResponseWriter, r *http.Request,
 		s.log.Warn("broker could not set up endpoint", "endpoint", id, "err", err)
 		return unavailable("the broker could not set up endpoint %s: %v; register again", id, err)
 	}
+	s.announceEndpoint(r.Context(), id)
 	s.log.Info("endpoint registered", "endpoint", id, "owner", who.Name, "new", created)
 	writeJSON(w, http.StatusOK, api.RegisterEndpointResponse{EndpointID: id, Broker: api.BrokerCredentials(creds)})
 	return nil

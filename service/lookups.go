@@ -13,9 +13,12 @@ import (
 //   - functions are immutable once registered (there is no update or
 //     delete), so a remembered function is always right;
 //   - an endpoint's owner never changes, but the endpoint may be deleted:
-//     this service forgets it on delete, and a deletion through another
-//     replica is seen within endpointTTL. A submission in that window is
-//     refused by the broker, whose queues are gone, and stores nothing.
+//     this service forgets it on delete, and on a SharedStore when
+//     another replica's deletion arrives (ChangeEndpointDeleted, at its
+//     commit); one whose change was missed is forgotten within
+//     endpointTTL. A submission in that window stores nothing all the
+//     same: AddTasks checks the endpoint in its transaction (ErrDeleted,
+//     410).
 //
 // Reads that show state (status, heartbeats) never come from here.
 
@@ -61,6 +64,13 @@ func (c *recordCache[V]) put(id string, v V, now time.Time) {
 		c.m = make(map[string]remembered[V])
 	}
 	c.m[id] = remembered[V]{v, now}
+}
+
+// clear forgets every record.
+func (c *recordCache[V]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
 }
 
 func (c *recordCache[V]) forget(id string) {

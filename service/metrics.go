@@ -14,6 +14,8 @@ type metrics struct {
 	publishFailures prometheus.Counter
 	latency         prometheus.Histogram
 	requests        *prometheus.CounterVec // by route and code
+	changes         *prometheus.CounterVec // of a SharedStore, by kind
+	retained        *prometheus.CounterVec // results deleted, by reason
 }
 
 func newMetrics(reg prometheus.Registerer, endpointsOnline func() float64) (*metrics, error) {
@@ -37,11 +39,17 @@ func newMetrics(reg prometheus.Registerer, endpointsOnline func() float64) (*met
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 12)}), // 1ms .. ~70min
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "http_requests_total",
 			Help: "HTTP requests by route pattern and status code."}, []string{"route", "code"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "store_changes_total",
+			Help: "Changes other service processes made to a shared store (PostgreSQL), as this one heard of them, by kind: " +
+				"results, endpoint_ready, endpoint_deleted, resync (the watch began or reconnected)."}, []string{"kind"}),
+		retained: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "results_deleted_total",
+			Help: "Results deleted with their tasks, by reason: expired (older than the result TTL), fetched (read by task ID with delete-fetched on)."},
+			[]string{"reason"}),
 	}
 	online := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "endpoints_online",
 		Help: "Endpoints whose last heartbeat is recent (see Config.HeartbeatPeriod) and not a stop."}, endpointsOnline)
 	for _, c := range []prometheus.Collector{m.submitted, m.completed, m.failed, m.duplicates, m.dropped,
-		m.publishFailures, m.latency, m.requests, online} {
+		m.publishFailures, m.latency, m.requests, m.changes, m.retained, online} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

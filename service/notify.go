@@ -125,6 +125,19 @@ func (n *notifier) wake(stored []ResultRecord) {
 	}
 }
 
+// wakeAll announces results of any owner up to seq last (0 if unknown)
+// and closes every wake-up without them, so that every poll reads the
+// store.
+func (n *notifier) wakeAll(last int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.last = max(n.last, last)
+	for o, w := range n.chans {
+		close(w.ch)
+		delete(n.chans, o)
+	}
+}
+
 // wakeOwner announces results for owner up to seq last that are too many
 // to carry (an endpoint deletion fails all of its waiting tasks at once):
 // it closes the owner's wake-up without them, so its polls read the

@@ -32,11 +32,18 @@ func (s *Service) handleResults(w http.ResponseWriter, r *http.Request, who Iden
 		wait = min(wait, s.cfg.MaxWait)
 	}
 
-	var timeout <-chan time.Time
+	var timeout, recheck <-chan time.Time
 	if wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		timeout = t.C
+		if _, shared := s.store.(SharedStore); shared {
+			// Another replica's results wake this poll through the
+			// store's changes; a missed change costs at most this long.
+			tick := time.NewTicker(s.cfg.SharedRecheck)
+			defer tick.Stop()
+			recheck = tick.C
+		}
 	}
 	for {
 		// Take the wait before reading, so that results stored after
@@ -55,6 +62,8 @@ func (s *Service) handleResults(w http.ResponseWriter, r *http.Request, who Iden
 				if recs, ok = wt.page(after, int(limit)); !ok || len(recs) == 0 {
 					continue
 				}
+			case <-recheck:
+				continue
 			case <-timeout:
 				timeout = nil // answer with what the next read finds
 				continue

@@ -100,9 +100,10 @@ func (s *Service) Handler() http.Handler { return s.handler }
 // Start starts the background work: the consumer of results and
 // heartbeats, of every stored endpoint (the broker is handed them all
 // first, so that a restarted service, or a second one on the same store,
-// resumes them without any endpoint action), and the sweeper of expired
-// tokens and unpublished tasks. It returns once they run; Stop ends
-// them.
+// resumes them without any endpoint action), the sweeper of expired
+// tokens and unpublished tasks, the deletion of expired results
+// (Config.ResultTTL), and on a SharedStore the watch of the other
+// replicas' changes. It returns once they run; Stop ends them.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,7 +128,11 @@ func (s *Service) Start(ctx context.Context) error {
 	s.started = true
 	s.wg.Go(func() { s.consume(runCtx) })
 	s.wg.Go(func() { s.sweep(runCtx) })
+	s.wg.Go(func() { s.retain(runCtx) })
 	s.wg.Go(func() { s.resync(runCtx) })
+	if st, ok := s.store.(SharedStore); ok {
+		s.wg.Go(func() { s.watchShared(runCtx, st) })
+	}
 	return nil
 }
 

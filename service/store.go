@@ -11,8 +11,9 @@ import (
 )
 
 // Store keeps the service's identities, tokens, endpoints, functions, tasks
-// and results. The SQLite implementation is in package sqlitestore; a
-// PostgreSQL one can be added behind the same interface.
+// and results. The SQLite implementation is in package sqlitestore, the
+// PostgreSQL one (for several replicas) in pgstore; both pass the
+// conformance suite in package storetest.
 //
 // Implementations return ErrNotFound for missing rows and must make each
 // method atomic. StoreResults must assign seq numbers that increase in
@@ -98,6 +99,20 @@ type Store interface {
 	// Results returns up to limit of owner's results with seq > after, in
 	// seq order.
 	Results(ctx context.Context, owner string, after int64, limit int) ([]ResultRecord, error)
+
+	// DeleteExpiredResults deletes, in one transaction, up to limit of
+	// the oldest results (lowest seq first) stored before the given
+	// time, each with its task and with the submissions left without a
+	// task, and returns how many it deleted. It stops at the first result
+	// stored at or after before, so a result stored out of seq order
+	// (another replica's clock) waits for the ones ahead of it. Tasks
+	// without a result are never deleted.
+	DeleteExpiredResults(ctx context.Context, before time.Time, limit int) (int, error)
+	// DeleteResults deletes owner's results of those of the tasks that
+	// have one, with the tasks and with the submissions left without a
+	// task, in one transaction, and returns how many it deleted. Tasks
+	// without a result, and other owners' tasks, are left alone.
+	DeleteResults(ctx context.Context, owner string, ids []funcx.TaskID) (int, error)
 
 	Close() error
 }

@@ -23,6 +23,7 @@ func (s *Service) handleGetTask(w http.ResponseWriter, r *http.Request, who Iden
 		return notFound("task %s not found", id)
 	}
 	writeJSON(w, http.StatusOK, taskStatus(&ts[0]))
+	s.deleteFetched(r.Context(), who.ID, ts)
 	return nil
 }
 
@@ -63,6 +64,7 @@ func (s *Service) handleTaskStatus(w http.ResponseWriter, r *http.Request, who I
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	s.deleteFetched(r.Context(), who.ID, ts)
 	return nil
 }
 

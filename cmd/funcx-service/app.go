@@ -7,17 +7,19 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/internal/cli"
 	"github.com/funcx-go/funcx/service"
+	"github.com/funcx-go/funcx/service/pgstore"
 	"github.com/funcx-go/funcx/service/sqlitestore"
 )
 
 // grammar is the command line: global flags and one field per
 // subcommand.
 type grammar struct {
-	DB       string `name:"db" env:"FUNCX_SERVICE_DB" default:"./funcx-service.db" placeholder:"PATH" help:"SQLite database file, created if missing (default: ${default})."`
+	DB       string `name:"db" env:"FUNCX_SERVICE_DB" default:"./funcx-service.db" placeholder:"PATH|URL" help:"SQLite database file, created if missing (default: ${default}); or a PostgreSQL URL, postgres://user:password@host:5432/database (?search_path=SCHEMA, default funcx), which several funcx-service replicas may share."`
 	LogLevel string `name:"log-level" env:"FUNCX_SERVICE_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 
 	Serve   serveCmd       `cmd:"" help:"Serve the HTTP API until SIGINT or SIGTERM."`
@@ -57,8 +59,16 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return app.Run(ctx, args, &g, sys, e)
 }
 
-// openStore opens the database named by --db.
-func (e *env) openStore() (*sqlitestore.Store, error) {
+// openStore opens the database named by --db: PostgreSQL for a
+// postgres:// or postgresql:// URL, else a SQLite file.
+func (e *env) openStore() (service.Store, error) {
+	if strings.HasPrefix(e.cli.DB, "postgres://") || strings.HasPrefix(e.cli.DB, "postgresql://") {
+		st, err := pgstore.Open(e.ctx, pgstore.Config{URL: e.cli.DB, Logger: e.log})
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return st, nil
+	}
 	st, err := sqlitestore.Open(e.ctx, sqlitestore.Config{Path: e.cli.DB, Logger: e.log})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

@@ -120,12 +120,23 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// --result-ttl 0 keeps results for ever; the library's 0 is its default.
+func TestResultTTLFlag(t *testing.T) {
+	t.Parallel()
+	for flag, want := range map[time.Duration]time.Duration{0: -1, time.Hour: time.Hour} {
+		if got := resultTTL(flag); got != want {
+			t.Errorf("--result-ttl %s: Config.ResultTTL %s, want %s", flag, got, want)
+		}
+	}
+}
+
 func TestServeRefusesBadLimits(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ flag, want string }{
 		{"--max-body-bytes-in-flight=1000", "MaxBodyBytesInFlight 1000 is less than MaxRequestBytes"},
 		{"--body-timeout=-1s", "BodyTimeout -1s is negative"},
 		{"--max-unauthenticated-per-client=-1", "MaxUnauthenticatedPerClient -1 is negative"},
+		{"--result-ttl=-1h", "--result-ttl -1h0m0s is negative"},
 	} {
 		var out, errOut syncBuffer
 		code := runApp(t.Context(), []string{"--db=" + filepath.Join(t.TempDir(), "s.db"), "serve", "--listen=127.0.0.1:0", "--in-process-broker", tc.flag}, &out, &errOut)

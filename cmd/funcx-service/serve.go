@@ -28,11 +28,17 @@ type serveCmd struct {
 	TLSKey           string `name:"tls-key" env:"FUNCX_TLS_KEY" placeholder:"FILE" type:"path" help:"PEM private key of --tls-cert."`
 	MetricsToken     string `name:"metrics-token" env:"FUNCX_METRICS_TOKEN" placeholder:"TOKEN" help:"Bearer token GET /metrics requires (shown in ps: prefer --metrics-token-file or the environment). Default: /metrics is open."`
 	MetricsTokenFile string `name:"metrics-token-file" env:"FUNCX_METRICS_TOKEN_FILE" placeholder:"FILE" type:"path" help:"File holding the bearer token GET /metrics requires."`
-	brokerFlags      `embed:""`
-	Limits           endpointLimits `embed:""`
+	// Retention: see service.Config and docs/service.md.
+	ResultTTL     time.Duration `name:"result-ttl" env:"FUNCX_RESULT_TTL" default:"168h" help:"Delete results, and the tasks they finished, this long after they were stored; 0 keeps them for ever (default: ${default}, 7 days)."`
+	DeleteFetched bool          `name:"delete-fetched" env:"FUNCX_DELETE_FETCHED" help:"Delete a result as soon as its owner read it by task ID (funcx result, GET /v1/tasks/ID); results read through the results long poll wait for --result-ttl."`
+	brokerFlags   `embed:""`
+	Limits        endpointLimits `embed:""`
 }
 
 func (c *serveCmd) Run(e *env) error {
+	if c.ResultTTL < 0 {
+		return fmt.Errorf("--result-ttl %s is negative: give a duration, or 0 to keep results for ever", c.ResultTTL)
+	}
 	metricsToken, err := c.metricsToken()
 	if err != nil {
 		return err
@@ -61,6 +67,8 @@ func (c *serveCmd) Run(e *env) error {
 		TLSCertFile:                 c.TLSCert,
 		TLSKeyFile:                  c.TLSKey,
 		MetricsToken:                metricsToken,
+		ResultTTL:                   resultTTL(c.ResultTTL),
+		DeleteFetched:               c.DeleteFetched,
 	})
 	if err != nil {
 		return err
@@ -135,4 +143,13 @@ func reloadOnHangup(svc *service.Service, log *slog.Logger) (stop func()) {
 		close(done)
 		<-ended
 	}
+}
+
+// resultTTL is service.Config.ResultTTL for --result-ttl, whose 0 means
+// for ever (the Config's 0 is the default).
+func resultTTL(flag time.Duration) time.Duration {
+	if flag == 0 {
+		return -1
+	}
+	return flag
 }

@@ -3,7 +3,6 @@ package sqlitestore_test
 import (
 	"context"
 	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
 
@@ -20,46 +19,6 @@ func withEndpoint(t *testing.T, st *sqlitestore.Store) {
 	}
 	if _, err := st.RegisterEndpoint(ctx, service.Endpoint{ID: "e1", Owner: "a", Name: "ep", RegisteredAt: time.Unix(1, 0)}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// A heartbeat's detail is stored with it, survives a restart and is
-// replaced, or cleared, by the next heartbeat.
-func TestHeartbeatDetailPersists(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "s.db")
-	st := open(t, path)
-	withEndpoint(t, st)
-	at := time.Unix(2000, 0).UTC()
-	hb := service.Heartbeat{Time: time.Unix(3000, 0), Managers: 1, Workers: 2, Detail: broker.HeartbeatDetail{
-		Blocks:        map[string]int{"failed": 2, "pending": 1},
-		BlockError:    &broker.BlockError{Message: "submit block 2: sbatch: error: invalid account", Time: at},
-		BlockProblems: []broker.BlockProblem{{Block: "2", State: "failed", Message: "submit block 2: sbatch: error: invalid account", Time: at}},
-		Routing: &broker.Routing{Total: broker.RoutingFigures{WarmHits: 3, ColdStarts: 1},
-			Managers: []broker.ManagerRouting{{Manager: "m", RoutingFigures: broker.RoutingFigures{WarmHits: 3, ColdStarts: 1}}}},
-	}}
-	if err := st.RecordHeartbeat(ctx, "e1", hb); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	st = open(t, path)
-	ep, err := st.Endpoint(ctx, "e1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(ep.Heartbeat.Detail, hb.Detail) || ep.Heartbeat.Workers != 2 {
-		t.Fatalf("after reopen:\n got %+v\nwant %+v", ep.Heartbeat, hb)
-	}
-	if err := st.RecordHeartbeat(ctx, "e1", service.Heartbeat{Time: time.Unix(3030, 0), Workers: 5}); err != nil {
-		t.Fatal(err)
-	}
-	eps, err := st.Endpoints(ctx, "a")
-	if err != nil || len(eps) != 1 || eps[0].Heartbeat.Workers != 5 || !reflect.DeepEqual(eps[0].Heartbeat.Detail, broker.HeartbeatDetail{}) {
-		t.Fatalf("a heartbeat without detail left %+v (%v)", eps, err)
-	}
-	if err := st.RecordHeartbeat(ctx, "nope", hb); err != service.ErrNotFound {
-		t.Fatalf("unknown endpoint: %v", err)
 	}
 }
 
