@@ -12,8 +12,10 @@ import (
 
 // Executor submits tasks to one endpoint and returns futures. Submissions
 // from any number of goroutines are grouped into batched POST /v1/tasks
-// requests (up to Config.MaxBatch tasks, held at most Config.BatchDelay),
-// and the client's single results long poll resolves the futures. Task
+// requests (up to Config.MaxBatch tasks, held at most Config.BatchDelay,
+// up to Config.MaxSubmitsInFlight requests at once, so batches may reach
+// the service in another order than they were made), and the client's
+// single results long poll resolves the futures. Task
 // IDs are made by the client, so a request retried after a network error
 // cannot create a task twice.
 type Executor struct {
