@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -56,6 +57,11 @@ func startE2E(ctx context.Context, amqpURL string, workers, prefetch int, python
 	}
 	f.stops = append(f.stops, func() error { return os.RemoveAll(f.dir) })
 
+	// The service, the endpoint and the SDK share this process: each
+	// runs under its pprof label (see component), so that -cpuprofile
+	// tells their costs apart.
+	restore := component(ctx, componentService)
+	defer func() { restore() }()
 	brk, err := rabbitmq.New(rabbitmq.Config{URL: amqpURL})
 	if err != nil {
 		return f, err
@@ -90,6 +96,8 @@ func startE2E(ctx context.Context, amqpURL string, workers, prefetch int, python
 	if f.id, f.secret, err = svc.AddIdentity(ctx, "bench"); err != nil {
 		return f, err
 	}
+	restore()
+	restore = component(ctx, componentSDK)
 	if f.cl, err = client.New(client.Config{ServiceURL: f.url, ClientID: f.id, ClientSecret: f.secret}); err != nil {
 		return f, err
 	}
@@ -101,7 +109,12 @@ func startE2E(ctx context.Context, amqpURL string, workers, prefetch int, python
 	f.endpointID = reg.EndpointID
 	// Deleting the endpoint removes its RabbitMQ queues and user.
 	f.stops = append(f.stops, func() error { return f.cl.DeleteEndpoint(context.Background(), reg.EndpointID) })
-	if err := f.runEndpoint(ctx, broker.Credentials(reg.Broker)); err != nil {
+	restore()
+	restore = component(ctx, componentEndpoint)
+	err = f.runEndpoint(ctx, broker.Credentials(reg.Broker))
+	restore()
+	restore = component(ctx, componentSDK)
+	if err != nil {
 		return f, err
 	}
 	if f.noop, err = f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "noop", Kind: "go", GoName: worker.NameNoop}); err != nil {
@@ -115,6 +128,25 @@ func startE2E(ctx context.Context, amqpURL string, workers, prefetch int, python
 		return f, fmt.Errorf("warm-up: %w", err)
 	}
 	return f, nil
+}
+
+// The pprof label "component" of the fabric's parts in this process.
+// Goroutines inherit the label of the goroutine that starts them, so the
+// HTTP server's, the broker connections' and the SDK's goroutines carry
+// their part's; `go tool pprof -tagfocus component=service` shows one
+// part. Managers and workers are processes of their own: set
+// FUNCX_CPUPROFILE_DIR (internal/cpuprofile) to profile them.
+const (
+	componentService  = "service"
+	componentEndpoint = "endpoint"
+	componentSDK      = "sdk"
+)
+
+// component labels the calling goroutine, and those it starts from now
+// on, as the fabric's part name until restore is called.
+func component(ctx context.Context, name string) (restore func()) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("component", name)))
+	return func() { pprof.SetGoroutineLabels(ctx) }
 }
 
 // runEndpoint starts endpoint.Run and waits until it is linked.
@@ -173,6 +205,7 @@ func (f *e2eFabric) throughput(ctx context.Context, n int) (float64, error) {
 // throughputOf is throughput with the function fid, called without
 // arguments.
 func (f *e2eFabric) throughputOf(ctx context.Context, fid string, n int) (float64, error) {
+	defer component(ctx, componentSDK)()
 	ctx, cancel := context.WithTimeout(ctx, engineDeadline)
 	defer cancel()
 	inputs := make([]any, n)
@@ -192,6 +225,7 @@ func (f *e2eFabric) throughputOf(ctx context.Context, fid string, n int) (float6
 // latencies times n tasks sent one at a time, each waited for, and adds
 // each task's time in every stage to stages.
 func (f *e2eFabric) latencies(ctx context.Context, n int, stages *stageTimes) ([]time.Duration, error) {
+	defer component(ctx, componentSDK)()
 	ctx, cancel := context.WithTimeout(ctx, engineDeadline)
 	defer cancel()
 	out := make([]time.Duration, 0, n)
@@ -298,6 +332,9 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 	h.progress("end to end latency by stage: %s", stages)
 	h.latencyRows("e2e-latency-", fmt.Sprintf("one-task latency p%%g end to end, %d workers", o.Workers), "raw RabbitMQ round trip, p%g",
 		engAll, rawAll, false)
+	if o.NoE2EPython {
+		return nil
+	}
 	return h.e2ePythonRounds(ctx, f)
 }
 

@@ -142,6 +142,10 @@ type options struct {
 	CPUProfile string `json:"-"`
 	// Python is the interpreter of the Python rows (python_command).
 	Python string `json:"python"`
+	// NoE2EPython skips the Python SDK's end-to-end rows, so that a
+	// profile of the end-to-end phase (-cpuprofile) holds only the Go
+	// SDK's no-op tasks.
+	NoE2EPython bool `json:"no_e2e_python,omitempty"`
 }
 
 // defaultAMQPURL is the RabbitMQ scripts/start-services.sh runs.
@@ -211,7 +215,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
 	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile and retention run only when named)")
 	fs.StringVar(&o.Python, "python", o.Python, "the python3 of the Python rows (the workers' python_command and the pipe baseline's)")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof); in the end-to-end phase the service, the endpoint and the SDK carry the pprof label component=service|endpoint|sdk (-tagfocus), and FUNCX_CPUPROFILE_DIR=DIR profiles the managers and workers")
+	fs.BoolVar(&o.NoE2EPython, "no-e2e-python", false, "skip the Python SDK's end-to-end rows (to profile the end-to-end phase's no-op tasks alone)")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {

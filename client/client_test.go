@@ -26,6 +26,7 @@ func TestConfigValidation(t *testing.T) {
 		{"token and client", func(c *client.Config) { c.ClientID = "id" }, "Token and ClientID"},
 		{"secret without id", func(c *client.Config) { c.Token, c.ClientSecret = "", "s" }, "ClientID is empty"},
 		{"batch too big", func(c *client.Config) { c.MaxBatch = api.MaxTasksPerSubmit + 1 }, "MaxBatch"},
+		{"no submissions in flight", func(c *client.Config) { c.MaxSubmitsInFlight = -1 }, "MaxSubmitsInFlight"},
 		{"poll wait too long", func(c *client.Config) { c.PollWait = time.Hour }, "PollWait"},
 		{"negative timeout", func(c *client.Config) { c.RequestTimeout = -time.Second }, "RequestTimeout"},
 	} {
@@ -51,7 +52,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Parallel()
 		cfg := ok
 		d := cfg.WithDefaults()
-		if cfg.MaxBatch != 0 || d.MaxBatch != client.DefaultMaxBatch || d.PollWait != client.DefaultPollWait || d.HTTPClient == nil || d.Logger == nil {
+		if cfg.MaxBatch != 0 || d.MaxBatch != client.DefaultMaxBatch || d.MaxSubmitsInFlight != client.DefaultMaxSubmitsInFlight || d.PollWait != client.DefaultPollWait || d.HTTPClient == nil || d.Logger == nil {
 			t.Fatalf("WithDefaults: %+v from %+v", d, cfg)
 		}
 	})

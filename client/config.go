@@ -24,6 +24,10 @@ const (
 	DefaultPollWait                       = 20 * time.Second
 	DefaultMaxResponseBytes               = 256 << 20
 	DefaultMaxIdleConns                   = 16
+	// DefaultMaxSubmitsInFlight lets a burst's requests overlap: while
+	// the service stores one batch and waits for the broker to confirm
+	// it, the next is on its way.
+	DefaultMaxSubmitsInFlight = 4
 )
 
 // Config configures a Client. The zero value is not usable: ServiceURL and
@@ -75,6 +79,11 @@ type Config struct {
 	// Negative sends at once (submissions arriving while a request is in
 	// flight are still grouped). Defaults to DefaultBatchDelay: at once.
 	BatchDelay time.Duration
+	// MaxSubmitsInFlight caps the POST /v1/tasks requests an Executor
+	// has in flight at once. Submissions made while every one is busy
+	// wait and are grouped into the next batch. Defaults to
+	// DefaultMaxSubmitsInFlight.
+	MaxSubmitsInFlight int
 	// PollWait is how long one results long poll waits on the service, at
 	// most api.MaxWait. Defaults to DefaultPollWait.
 	PollWait time.Duration
@@ -95,6 +104,7 @@ func (c Config) WithDefaults() Config {
 	c.MaxResponseBytes = cmp.Or(c.MaxResponseBytes, DefaultMaxResponseBytes)
 	c.MaxBatch = cmp.Or(c.MaxBatch, DefaultMaxBatch)
 	c.BatchDelay = cmp.Or(c.BatchDelay, DefaultBatchDelay)
+	c.MaxSubmitsInFlight = cmp.Or(c.MaxSubmitsInFlight, DefaultMaxSubmitsInFlight)
 	c.PollWait = cmp.Or(c.PollWait, DefaultPollWait)
 	if c.HTTPClient == nil {
 		c.HTTPClient = newHTTPClient()
@@ -143,6 +153,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > api.MaxTasksPerSubmit {
 		errs = append(errs, fmt.Errorf("MaxBatch %d is outside 1..%d", c.MaxBatch, api.MaxTasksPerSubmit))
+	}
+	if c.MaxSubmitsInFlight < 1 {
+		errs = append(errs, fmt.Errorf("MaxSubmitsInFlight %d is below 1", c.MaxSubmitsInFlight))
 	}
 	if c.PollWait < 0 || c.PollWait > api.MaxWait {
 		errs = append(errs, fmt.Errorf("PollWait %s is outside 0..%s", c.PollWait, api.MaxWait))

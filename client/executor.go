@@ -12,8 +12,10 @@ import (
 
 // Executor submits tasks to one endpoint and returns futures. Submissions
 // from any number of goroutines are grouped into batched POST /v1/tasks
-// requests (up to Config.MaxBatch tasks, held at most Config.BatchDelay),
-// and the client's single results long poll resolves the futures. Task
+// requests (up to Config.MaxBatch tasks, held at most Config.BatchDelay,
+// up to Config.MaxSubmitsInFlight requests at once, so batches may reach
+// the service in another order than they were made), and the client's
+// single results long poll resolves the futures. Task
 // IDs are made by the client, so a request retried after a network error
 // cannot create a task twice.
 type Executor struct {
@@ -22,8 +24,11 @@ type Executor struct {
 
 	wake     chan struct{} // signalled when the queue grows
 	stopping chan struct{} // closed by Close: flush the queue, then stop
-	done     chan struct{} // closed when the batching loop has ended
+	done     chan struct{} // closed when the batching loop and its requests have ended
 	stopOnce sync.Once
+	// slots holds a token per request in flight, at most
+	// Config.MaxSubmitsInFlight.
+	slots chan struct{}
 
 	mu      sync.Mutex
 	queue   []queued
@@ -47,6 +52,7 @@ func (c *Client) Executor(endpointID string) *Executor {
 		wake:       make(chan struct{}, 1),
 		stopping:   make(chan struct{}),
 		done:       make(chan struct{}),
+		slots:      make(chan struct{}, c.cfg.MaxSubmitsInFlight),
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -152,18 +158,31 @@ func (e *Executor) enqueue(qs []queued) {
 }
 
 // run sends batches until Close has flushed the queue or the client
-// closes.
+// closes, up to Config.MaxSubmitsInFlight requests at once. A batch is
+// taken only once a request may start, so that what is submitted while
+// every request is busy travels together in the next.
 func (e *Executor) run() {
+	var sending sync.WaitGroup
 	defer close(e.done)
+	defer sending.Wait()
 	ctx := e.c.ctx
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		select {
+		case e.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
 		batch, wait, stop := e.next()
 		if len(batch) > 0 {
-			e.send(ctx, batch)
+			sending.Go(func() {
+				defer func() { <-e.slots }()
+				e.send(ctx, batch)
+			})
 			continue
 		}
+		<-e.slots
 		if stop {
 			return
 		}

@@ -63,6 +63,56 @@ func TestExecutorBatches(t *testing.T) {
 	}
 }
 
+// TestExecutorOverlapsSubmissions: an Executor has up to
+// MaxSubmitsInFlight POSTs in flight at once, and never more, so that a
+// burst does not wait for each batch's answer before sending the next.
+func TestExecutorOverlapsSubmissions(t *testing.T) {
+	t.Parallel()
+	const inFlight = 2
+	var (
+		mu        sync.Mutex
+		cur, peak int
+		together  = make(chan struct{}) // closed once inFlight POSTs are in at once
+		once      sync.Once
+	)
+	run := func(fn api.Function, task api.TaskSubmit) *api.TaskResult {
+		mu.Lock()
+		cur++
+		peak = max(peak, cur)
+		if cur == inFlight {
+			once.Do(func() { close(together) })
+		}
+		mu.Unlock()
+		select { // a POST answers only once another is in flight beside it
+		case <-together:
+		case <-time.After(2 * time.Second):
+		}
+		mu.Lock()
+		cur--
+		mu.Unlock()
+		return clienttest.Echo(fn, task)
+	}
+	b := setup(t, clienttest.Config{Run: run}, func(c *client.Config) { c.MaxBatch = 1; c.MaxSubmitsInFlight = inFlight })
+	ex := b.c.Executor(b.endpointID)
+	fs, err := ex.Map(b.ctx, b.goFunc, []any{1, 2, 3, 4, 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		if _, err := f.Result(b.ctx); err != nil {
+			t.Fatalf("future %d: %v", i, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if peak != inFlight {
+		t.Fatalf("at most %d POSTs were in flight at once, want %d (MaxSubmitsInFlight)", peak, inFlight)
+	}
+	if n := b.srv.Requests("POST /v1/tasks"); n != len(fs) {
+		t.Fatalf("%d POSTs for %d tasks with MaxBatch 1", n, len(fs))
+	}
+}
+
 func TestExecutorResolvesOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t, clienttest.Config{}, nil)
