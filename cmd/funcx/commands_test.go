@@ -257,6 +257,12 @@ func TestTaskCommands(t *testing.T) {
 		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "is waiting-for-ep") {
 			t.Fatalf("got %+v", r)
 		}
+		// A wait over before the service could answer still asks once:
+		// the task is reported as it is, never as unknown.
+		r = w.run(t, "result", "--wait", "1ns", ids[2])
+		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "is waiting-for-ep") {
+			t.Fatalf("--wait 1ns: got %+v", r)
+		}
 	})
 	t.Run("bad arguments", func(t *testing.T) {
 		t.Parallel()

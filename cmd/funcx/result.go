@@ -58,8 +58,14 @@ func (r *resultCmd) poll(ctx context.Context, e *env, c *client.Client, states m
 	enc := json.NewEncoder(e.Sys.Stdout)
 	pending := append([]string(nil), r.TaskIDs...)
 	for pause := resultPollMin; ; pause = min(pause*2, resultPollMax) {
+		// --wait bounds the waiting, not the first asking: without an
+		// answer a task would be reported unknown when it is not.
+		asking := ctx
+		if pause == resultPollMin {
+			asking = e.Ctx
+		}
 		var err error
-		pending, err = r.printFinished(ctx, c, enc, pending, states)
+		pending, err = r.printFinished(asking, c, enc, pending, states)
 		if err != nil {
 			if ctx.Err() != nil && e.Ctx.Err() == nil {
 				return pending, nil // --wait is over
