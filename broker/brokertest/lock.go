@@ -1,6 +1,7 @@
 package brokertest
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 	"testing"
@@ -28,12 +29,28 @@ func OwnRabbitMQ(tb testing.TB) { lockRabbitMQ(tb, syscall.LOCK_EX) }
 
 func lockRabbitMQ(tb testing.TB, how int) {
 	tb.Helper()
+	release, err := LockRabbitMQ(how == syscall.LOCK_EX)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Closing the file releases the lock.
+	tb.Cleanup(release)
+}
+
+// LockRabbitMQ takes the RabbitMQ lock, exclusively or shared, for a
+// program that is not a test (the benchmark's fault matrix), and returns
+// the function that releases it.
+func LockRabbitMQ(exclusive bool) (release func(), err error) {
 	f, err := os.OpenFile(RabbitMQLockPath, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
-		tb.Fatalf("open the RabbitMQ test lock: %v", err)
+		return nil, fmt.Errorf("open the RabbitMQ test lock: %w", err)
 	}
 	// Another user's umask may have narrowed it; the lock is for everyone.
 	_ = f.Chmod(0o666)
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
 	for {
 		err = syscall.Flock(int(f.Fd()), how)
 		if err != syscall.EINTR {
@@ -42,8 +59,7 @@ func lockRabbitMQ(tb testing.TB, how int) {
 	}
 	if err != nil {
 		f.Close()
-		tb.Fatalf("lock %s: %v", RabbitMQLockPath, err)
+		return nil, fmt.Errorf("lock %s: %w", RabbitMQLockPath, err)
 	}
-	// Closing the file releases the lock.
-	tb.Cleanup(func() { f.Close() })
+	return func() { f.Close() }, nil
 }
