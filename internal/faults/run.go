@@ -1,0 +1,333 @@
+package faults
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/funcx-go/funcx/broker/brokertest"
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/service/api"
+)
+
+// run is one run's world.
+type run struct {
+	cfg    Config
+	fault  Fault
+	log    *slog.Logger
+	dir    string // the run's files
+	tmp    string // TMPDIR of every process the run starts
+	marker string // envMarker's value
+	env    []string
+	svc    *serviceProc
+	eps    []*endpointProc
+	cl     *client.Client
+	mgmt   *management
+	dups   dupCounter
+	ranLog string // each task appends its index here
+
+	rabbitDown bool   // stop_app ran, start_app not yet
+	stopGuard  func() // ends the RabbitMQ guard, if started
+}
+
+// Run runs cfg.Tasks shell tasks over two endpoints, injects fault once a
+// fraction cfg.StrikeAt of the results is in, and returns what it
+// measured. The error is a failure of the harness itself (something would
+// not start); what the fabric lost or left behind is in the Row, and
+// Row.Check judges it. Everything Run starts is stopped before it
+// returns, whatever failed.
+func Run(ctx context.Context, cfg Config, fault Fault) (row Row, err error) {
+	cfg = cfg.WithDefaults()
+	row = Row{Fault: fault, Tasks: cfg.Tasks, NextResult: -1, RateBack: -1, Failed: map[string]int{}}
+	if err := cfg.validate(); err != nil {
+		return row, err
+	}
+	if !slices.Contains(All, fault) {
+		return row, fmt.Errorf("unknown fault %q", fault)
+	}
+	started := time.Now()
+	defer func() { row.Seconds = time.Since(started).Seconds() }()
+	r := &run{cfg: cfg, fault: fault, log: cfg.Logger.With("fault", string(fault)), marker: "faults-" + rand.Text()[:16]}
+
+	// Other tests share the RabbitMQ: held shared, so that none of them
+	// stops it under this run; exclusively to stop it.
+	if fault == RabbitMQRestart {
+		r.log.Info("waiting for the RabbitMQ lock, exclusively: other tests using RabbitMQ finish first")
+	}
+	release, err := brokertest.LockRabbitMQ(fault == RabbitMQRestart)
+	if err != nil {
+		return row, err
+	}
+	defer release()
+	defer func() { err = errors.Join(err, r.teardown(&row)) }()
+	if err := r.setup(ctx); err != nil {
+		return row, err
+	}
+	err = r.drive(ctx, &row)
+	return row, err
+}
+
+// setup starts the service and two endpoints.
+func (r *run) setup(ctx context.Context) (err error) {
+	if r.cfg.KeepDir != "" {
+		if err := os.MkdirAll(r.cfg.KeepDir, 0o750); err != nil {
+			return err
+		}
+		r.dir, err = os.MkdirTemp(r.cfg.KeepDir, string(r.fault)+"-")
+	} else {
+		r.dir, err = os.MkdirTemp("", "funcx-faults-")
+	}
+	if err != nil {
+		return err
+	}
+	r.tmp = filepath.Join(r.dir, "tmp")
+	if err := os.Mkdir(r.tmp, 0o700); err != nil {
+		return err
+	}
+	r.ranLog = filepath.Join(r.dir, "ran.log")
+	if err := os.WriteFile(r.ranLog, nil, 0o600); err != nil {
+		return err
+	}
+	r.env = append(cleanEnv(), "HOME="+filepath.Join(r.dir, "home"), "TMPDIR="+r.tmp, envMarker+"="+r.marker)
+	if r.mgmt, err = newManagement(r.cfg.ManagementURL); err != nil {
+		return err
+	}
+	if err := r.mgmt.do(ctx, "GET", "overview", nil); err != nil {
+		return fmt.Errorf("RabbitMQ is not reachable: %w\n"+
+			"Run scripts/start-services.sh (as root) to install and start it", err)
+	}
+
+	r.svc = &serviceProc{bin: r.cfg.Binaries.Service, db: filepath.Join(r.dir, "service.db"), amqpURL: r.cfg.AMQPURL,
+		logPath: filepath.Join(r.dir, "service.log"), env: r.env}
+	id, secret, err := r.svc.addUser(ctx, "faults")
+	if err != nil {
+		return err
+	}
+	if err := r.svc.start(ctx); err != nil {
+		return err
+	}
+	r.log.Info("service up", "url", r.svc.url(), "dir", r.dir)
+	r.cl, err = client.New(client.Config{ServiceURL: r.svc.url(), ClientID: id, ClientSecret: secret,
+		Logger: r.cfg.Logger.With("component", "sdk")})
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"A", "B"} {
+		home := filepath.Join(r.dir, "endpoint-"+name)
+		ep := &endpointProc{name: name, bin: r.cfg.Binaries.Endpoint, home: home,
+			env: append(slices.Clone(r.env), client.EnvHome+"="+home, client.EnvServiceURL+"="+r.svc.url(),
+				client.EnvClientID+"="+id, client.EnvClientSecret+"="+secret)}
+		r.eps = append(r.eps, ep)
+		if err := ep.configure(ctx, r.endpointConfig()); err != nil {
+			return err
+		}
+		if err := ep.start(ctx); err != nil {
+			return err
+		}
+		r.log.Info("endpoint up", "endpoint", name, "id", ep.id, "run", ep.runID())
+	}
+	return nil
+}
+
+// endpointConfig is what each endpoint's config.toml gets.
+func (r *run) endpointConfig() string {
+	return fmt.Sprintf(`max_workers_per_node = %d
+prefetch_capacity = %d
+max_retries_on_system_failure = %d
+heartbeat_period = "1s"
+heartbeat_threshold = "10s"
+
+[provider]
+init_blocks = 1
+min_blocks = 1
+max_blocks = 1
+`, r.cfg.WorkersPerEndpoint, r.cfg.Prefetch, r.cfg.MaxRetries)
+}
+
+// drive runs the tasks, strikes, waits for every result (or a stall) and
+// fills the row's result columns.
+func (r *run) drive(ctx context.Context, row *Row) error {
+	fn, err := r.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "record", Kind: "shell",
+		Script: "echo {i} >> " + shellQuote(r.ranLog)})
+	if err != nil {
+		return err
+	}
+	ids := []string{r.eps[0].id, r.eps[1].id}
+	l := newLoad(r.cl, fn, ids, r.cfg.Tasks, r.cfg.Window, r.log)
+	defer l.close()
+
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	defer func() { stopFeed(); bg.Wait() }()
+	bg.Go(func() { // the service's duplicates counter, every second
+		for sleepCtx(feedCtx, time.Second) == nil {
+			r.dups.scrape(feedCtx, r.svc.url())
+		}
+	})
+	began := time.Now()
+	l.start(runCtx, feedCtx, &bg)
+
+	// finish stops submitting, gives late rows (a second result of a
+	// task) a moment to show, stops the feed and counts.
+	finish := func() {
+		stopRun()
+		<-l.done
+		_ = sleepCtx(ctx, time.Second)
+		stopFeed()
+		bg.Wait()
+		r.dups.scrape(ctx, r.svc.url())
+		row.ServiceDuplicates = r.dups.total()
+		l.account(row, 30*time.Second)
+	}
+
+	strike := max(1, int(r.cfg.StrikeAt*float64(r.cfg.Tasks)))
+	if err := l.waitResults(ctx, strike, r.cfg.StallTimeout); err != nil {
+		row.note("the fault never struck: %v", err)
+		finish()
+		return ctx.Err()
+	}
+	r.log.Info("striking", "results", strike, "after", time.Since(began).Round(time.Millisecond))
+	faultAt, calm, err := r.inject(ctx, row)
+	if err != nil {
+		row.note("injecting the fault failed: %v", err)
+		finish()
+		return err
+	}
+	all, err := l.waitFinished(ctx, calm, r.cfg.StallTimeout)
+	if err != nil {
+		finish()
+		return err
+	}
+	n, last := l.results()
+	switch {
+	case all:
+	case last.Before(faultAt):
+		row.note("%d of %d tasks answered, none after the fault (waited %s)", n, r.cfg.Tasks, r.cfg.StallTimeout)
+	default:
+		row.note("%d of %d tasks answered, then no result for %s (the last %.1f s after the fault)",
+			n, r.cfg.Tasks, r.cfg.StallTimeout, last.Sub(faultAt).Seconds())
+	}
+	r.log.Info("results in", "results", n, "all", all, "seconds", time.Since(began).Seconds())
+	finish()
+	if r.fault != None {
+		// A killed process of endpoint A must run tasks again; a service
+		// or broker outage, deliver results again.
+		affected := func(string) bool { return true }
+		newWork := r.fault == WorkerKill || r.fault == ManagerKill || r.fault == EndpointKill
+		if newWork {
+			struck := r.eps[0].id
+			affected = func(ep string) bool { return ep == struck }
+		}
+		row.NextResult, row.RateBack = recovery(l.arrivalsCopy(), faultAt, calm, affected, newWork)
+	}
+	return nil
+}
+
+// inject strikes: it returns when the fault happened (faultAt) and when
+// the harness's part of it ended (calm: the service or RabbitMQ started
+// again, the endpoint restarted), from which a stall is timed.
+func (r *run) inject(ctx context.Context, row *Row) (faultAt, calm time.Time, err error) {
+	switch r.fault {
+	case None:
+		now := time.Now()
+		return now, now, nil
+	case WorkerKill, ManagerKill:
+		role := "worker"
+		if r.fault == ManagerKill {
+			role = "manager"
+		}
+		ep := r.eps[0]
+		var pids []int
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if pids = roleProcs(ep.runID(), role, ep.bin); len(pids) > 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if len(pids) == 0 {
+			return time.Time{}, time.Time{}, fmt.Errorf("no %s process of endpoint %s (run %s)", role, ep.name, ep.runID())
+		}
+		faultAt = time.Now()
+		if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+			return faultAt, faultAt, fmt.Errorf("kill -9 %s %d: %w", role, pids[0], err)
+		}
+		row.note("kill -9 of %s pid %d (of %d) of endpoint %s", role, pids[0], len(pids), ep.name)
+		return faultAt, time.Now(), nil
+	case EndpointKill:
+		ep := r.eps[0]
+		pid, err := ep.daemonPID()
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		faultAt = time.Now()
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			return faultAt, faultAt, fmt.Errorf("kill -9 endpoint daemon %d: %w", pid, err)
+		}
+		if !waitDead(pid, 30*time.Second) {
+			return faultAt, faultAt, fmt.Errorf("endpoint daemon %d outlived kill -9 by 30 s", pid)
+		}
+		if err := ep.start(ctx); err != nil {
+			return faultAt, time.Now(), fmt.Errorf("start endpoint %s again: %w", ep.name, err)
+		}
+		row.note("kill -9 of endpoint %s's daemon pid %d; started again in %.1f s (run %s)", ep.name, pid, time.Since(faultAt).Seconds(), ep.runID())
+		return faultAt, time.Now(), nil
+	case ServiceKill, ServiceTerm:
+		sig, grace, how := syscall.SIGKILL, 30*time.Second, "kill -9"
+		if r.fault == ServiceTerm {
+			sig, grace, how = syscall.SIGTERM, time.Minute, "SIGTERM"
+		}
+		r.dups.scrape(ctx, r.svc.url())
+		pid := r.svc.cmd.Process.Pid
+		faultAt = time.Now()
+		if !r.svc.signal(sig, grace) {
+			row.note("funcx-service did not exit within %s of %s: killed", grace, how)
+			r.svc.signal(syscall.SIGKILL, 30*time.Second)
+		}
+		exited := time.Since(faultAt)
+		r.dups.restarted()
+		_ = sleepCtx(ctx, time.Until(faultAt.Add(r.cfg.ServiceDowntime)))
+		if err := r.svc.start(ctx); err != nil {
+			return faultAt, time.Now(), fmt.Errorf("start funcx-service again: %w", err)
+		}
+		row.note("%s of funcx-service pid %d (exited in %.1f s); started again %.1f s after", how, pid, exited.Seconds(), time.Since(faultAt).Seconds())
+		return faultAt, time.Now(), nil
+	case RabbitMQRestart:
+		if r.stopGuard, err = startGuard(); err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		faultAt = time.Now()
+		r.rabbitDown = true
+		if err := rabbitmqctl(ctx, "stop_app"); err != nil {
+			return faultAt, time.Now(), err
+		}
+		stopped := time.Since(faultAt)
+		_ = sleepCtx(ctx, r.cfg.RabbitMQDowntime)
+		if err := rabbitmqctl(ctx, "start_app"); err != nil {
+			return faultAt, time.Now(), err
+		}
+		if err := rabbitmqctl(ctx, "await_startup"); err != nil {
+			return faultAt, time.Now(), err
+		}
+		r.rabbitDown = false
+		r.stopGuard()
+		r.stopGuard = nil
+		row.note("RabbitMQ stop_app (%.1f s), start_app %s later: up again %.1f s after the stop", stopped.Seconds(), r.cfg.RabbitMQDowntime, time.Since(faultAt).Seconds())
+		return faultAt, time.Now(), nil
+	}
+	return time.Time{}, time.Time{}, fmt.Errorf("unknown fault %q", r.fault)
+}
+
+// shellQuote quotes s for /bin/sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
