@@ -307,3 +307,22 @@ func TestParseOptions(t *testing.T) {
 		t.Fatalf("unknown flag: %v", err)
 	}
 }
+
+// The fault matrix takes many minutes and restarts RabbitMQ: it runs only
+// when -only names it, never in a full run.
+func TestFaultsRunOnlyWhenNamed(t *testing.T) {
+	t.Parallel()
+	o, err := parseOptions(nil, io.Discard)
+	if err != nil || o.runs("faults") || !o.runs("e2e") {
+		t.Fatalf("no -only: faults %v, e2e %v, %v", o.runs("faults"), o.runs("e2e"), err)
+	}
+	o, err = parseOptions([]string{"-only", "faults", "-faults", "none,service-kill", "-fault-tasks", "100"}, io.Discard)
+	if err != nil || !o.runs("faults") || o.runs("e2e") || o.FaultTasks != 100 {
+		t.Fatalf("-only faults: %+v, %v", o, err)
+	}
+	for _, bad := range [][]string{{"-faults", "disk-full"}, {"-fault-strike", "1"}, {"-fault-stall", "0s"}, {"-fault-tasks", "0"}} {
+		if _, err := parseOptions(bad, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

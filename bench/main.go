@@ -21,6 +21,7 @@
 //	go run ./bench -quick     # small counts: a smoke test
 //	go run ./bench -json      # the report as JSON on stdout
 //	go run ./bench -only e2e  # only the end-to-end rows (or dispatch, engine)
+//	go run ./bench -only faults  # the fault matrix (internal/faults), only when named
 //
 // Progress goes to stderr, the table to stdout.
 package main
@@ -38,8 +39,10 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/funcx-go/funcx/endpoint"
+	"github.com/funcx-go/funcx/internal/faults"
 )
 
 func main() {
@@ -68,7 +71,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	rep, runErr := run(ctx, o, os.Stderr)
 	stop()
-	if len(rep.Rows) > 0 || runErr == nil {
+	if len(rep.Rows) > 0 || len(rep.Faults) > 0 || runErr == nil {
 		write := writeTable
 		if o.JSON {
 			write = writeJSON
@@ -124,6 +127,15 @@ type options struct {
 	Only string `json:"only,omitempty"`
 	// CPUProfile, if set, is where this process's CPU profile goes.
 	CPUProfile string `json:"-"`
+	// FaultTasks, Faults, FaultStrike, FaultStall and FaultKeep set the
+	// fault matrix (-only faults): tasks per run, the faults to inject,
+	// the fraction of results in when each strikes, how long without a
+	// result counts the rest as lost, and where to keep each run's files.
+	FaultTasks  int           `json:"fault_tasks"`
+	Faults      string        `json:"faults,omitempty"`
+	FaultStrike float64       `json:"fault_strike"`
+	FaultStall  time.Duration `json:"fault_stall"`
+	FaultKeep   string        `json:"-"`
 }
 
 // defaultAMQPURL is the RabbitMQ scripts/start-services.sh runs.
@@ -135,11 +147,16 @@ func (o *options) amqpURL() string {
 }
 
 // phases are the values -only accepts.
-var phases = []string{"dispatch", "engine", "containers", "e2e"}
+var phases = []string{"dispatch", "engine", "containers", "e2e", "faults"}
+
+// namedOnly are the phases that run only when -only names them: the
+// fault matrix takes many minutes and restarts RabbitMQ.
+var namedOnly = []string{"faults"}
 
 // runs reports whether the phase is selected.
 func (o *options) runs(phase string) bool {
-	return o.Only == "" || slices.Contains(strings.Split(o.Only, ","), phase)
+	named := slices.Contains(strings.Split(o.Only, ","), phase)
+	return named || (o.Only == "" && !slices.Contains(namedOnly, phase))
 }
 
 // Default counts: chosen so that the full run stays well under two
@@ -150,6 +167,7 @@ var defaults = options{
 	DispatchTasks: 500_000, Managers: 4, Tasks: 20_000, Pings: 1_000, ShellTasks: 2_000, Workers: 2, Rounds: 5,
 	Containers: true,
 	E2ETasks:   20_000, RawBatch: 1, Prefetch: 16,
+	FaultTasks: faults.DefaultTasks, FaultStrike: faults.DefaultStrikeAt, FaultStall: faults.DefaultStallTimeout,
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
@@ -158,6 +176,7 @@ var quickDefaults = options{
 	DispatchTasks: 20_000, Managers: 2, Tasks: 400, Pings: 40, ShellTasks: 40, Workers: 2, Rounds: 1,
 	Containers: true,
 	E2ETasks:   400, RawBatch: 1, Prefetch: 16,
+	FaultTasks: 1_000, FaultStrike: faults.DefaultStrikeAt, FaultStall: faults.DefaultStallTimeout,
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -181,8 +200,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.RawBatch, "raw-batch", o.RawBatch, "tasks per message of the raw RabbitMQ round trip baseline")
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "prefetch_capacity of the engines and the end-to-end endpoint: tasks a manager holds beyond one per worker, which sets how many tasks and results travel together (16: the setting for many short tasks)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
-	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", "))
+	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (faults runs only when named)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
+	fs.IntVar(&o.FaultTasks, "fault-tasks", o.FaultTasks, "faults: shell tasks per run, split over two endpoints")
+	fs.StringVar(&o.Faults, "faults", "", "faults: the faults to inject, comma-separated (default all: "+faultNames()+")")
+	fs.Float64Var(&o.FaultStrike, "fault-strike", o.FaultStrike, "faults: fraction of the results in when the fault strikes")
+	fs.DurationVar(&o.FaultStall, "fault-stall", o.FaultStall, "faults: how long without a result before the tasks still unanswered count as lost")
+	fs.StringVar(&o.FaultKeep, "fault-keep", "", "faults: keep each run's files (service and endpoint logs, databases) in a directory under `dir`")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
@@ -207,6 +231,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			"rounds":         {&o.Rounds, &quickDefaults.Rounds},
 			"e2e-tasks":      {&o.E2ETasks, &quickDefaults.E2ETasks},
 			"raw-batch":      {&o.RawBatch, &quickDefaults.RawBatch},
+			"fault-tasks":    {&o.FaultTasks, &quickDefaults.FaultTasks},
 		} {
 			if !set[name] {
 				*p.dst = *p.quick
@@ -221,11 +246,20 @@ func (o *options) validate() error {
 	for name, v := range map[string]int{
 		"-dispatch-tasks": o.DispatchTasks, "-managers": o.Managers, "-tasks": o.Tasks, "-pings": o.Pings,
 		"-shell-tasks": o.ShellTasks, "-workers": o.Workers, "-rounds": o.Rounds,
-		"-e2e-tasks": o.E2ETasks, "-raw-batch": o.RawBatch,
+		"-e2e-tasks": o.E2ETasks, "-raw-batch": o.RawBatch, "-fault-tasks": o.FaultTasks,
 	} {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, v))
 		}
+	}
+	if _, err := faults.ParseFaults(o.Faults); err != nil {
+		errs = append(errs, fmt.Errorf("-faults: %w", err))
+	}
+	if !(o.FaultStrike > 0 && o.FaultStrike < 1) {
+		errs = append(errs, fmt.Errorf("-fault-strike %v: must be between 0 and 1", o.FaultStrike))
+	}
+	if o.FaultStall <= 0 {
+		errs = append(errs, fmt.Errorf("-fault-stall %s: must be positive", o.FaultStall))
 	}
 	if o.Only != "" {
 		for _, p := range strings.Split(o.Only, ",") {
@@ -235,4 +269,13 @@ func (o *options) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// faultNames lists the faults for the usage text.
+func faultNames() string {
+	names := make([]string, len(faults.All))
+	for i, f := range faults.All {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
 }
