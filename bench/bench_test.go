@@ -15,8 +15,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/funcx-go/funcx"
-	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/broker/brokertest"
+	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/proctest"
 	"github.com/funcx-go/funcx/manager"
 )

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/funcx-go/funcx/client"
-	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/broker/rabbitmq"
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"

@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcx-go/funcx/client"
-	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/broker/rabbitmq"
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/journal"
 	"github.com/funcx-go/funcx/internal/proctest"
 	"github.com/funcx-go/funcx/manager"

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/funcx-go/funcx/interchange"
 	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/interchange"
 	"github.com/funcx-go/funcx/provider"
 )
 

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcx-go/funcx/interchange"
 	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/interchange"
 	"github.com/funcx-go/funcx/provider"
 )
 

@@ -16,10 +16,10 @@ import (
 	"golang.org/x/sys/unix"
 	"gopkg.in/natefinch/lumberjack.v2"
 
-	"github.com/funcx-go/funcx/endpoint"
-	"github.com/funcx-go/funcx/endpoint/profile"
 	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/broker/rabbitmq"
+	"github.com/funcx-go/funcx/endpoint"
+	"github.com/funcx-go/funcx/endpoint/profile"
 	"github.com/funcx-go/funcx/service/api"
 )
 

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcx-go/funcx/client"
-	"github.com/funcx-go/funcx/endpoint/profile"
 	"github.com/funcx-go/funcx/broker/brokertest"
 	"github.com/funcx-go/funcx/broker/rabbitmq"
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/endpoint/profile"
 	"github.com/funcx-go/funcx/internal/procfs"
 )
 

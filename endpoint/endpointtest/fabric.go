@@ -19,10 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funcx-go/funcx/client"
-	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/broker/membroker"
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/testlog"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"

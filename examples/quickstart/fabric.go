@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/funcx-go/funcx/client"
-	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/broker/membroker"
+	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"
