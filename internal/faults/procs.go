@@ -55,12 +55,20 @@ func findProcs(match func(env map[string]string) bool) []int {
 
 // roleProcs returns the processes of run runID in role ("worker" or
 // "manager") that run exe: not the shells of tasks or of the block's
-// script, which inherit the same environment.
+// script, which inherit the same environment, nor a child forked by one
+// of them and not yet exec'd (a copy of its parent for a moment).
 func roleProcs(runID, role, exe string) []int {
-	pids := findProcs(func(env map[string]string) bool { return env[envRunID] == runID && env[envRole] == role })
+	is := func(pid int) bool {
+		env, ok := environ(pid)
+		if !ok || env[envRunID] != runID || env[envRole] != role {
+			return false
+		}
+		p, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+		return err == nil && p == exe
+	}
 	var out []int
-	for _, pid := range pids {
-		if p, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); err == nil && p == exe {
+	for _, pid := range findProcs(func(env map[string]string) bool { return env[envRunID] == runID && env[envRole] == role }) {
+		if st, ok := procfs.ReadStat(pid); ok && is(pid) && !is(st.PPID) {
 			out = append(out, pid)
 		}
 	}

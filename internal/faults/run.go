@@ -170,9 +170,10 @@ func (r *run) drive(ctx context.Context, row *Row) error {
 	feedCtx, stopFeed := context.WithCancel(ctx)
 	var bg sync.WaitGroup
 	defer func() { stopFeed(); bg.Wait() }()
+	url := r.svc.url() // the same across restarts
 	bg.Go(func() { // the service's duplicates counter, every second
 		for sleepCtx(feedCtx, time.Second) == nil {
-			r.dups.scrape(feedCtx, r.svc.url())
+			r.dups.scrape(feedCtx, url)
 		}
 	})
 	began := time.Now()

@@ -37,6 +37,9 @@ func (s *serviceProc) addUser(ctx context.Context, name string) (id, secret stri
 	return parseUserAdd(out)
 }
 
+// listeningRE finds the address in what `serve` prints once it listens.
+var listeningRE = regexp.MustCompile(`http://(\S+)`)
+
 var userAddRE = regexp.MustCompile(`export FUNCX_SDK_CLIENT_ID=(\S+) FUNCX_SDK_CLIENT_SECRET=(\S+)`)
 
 // parseUserAdd reads the credentials `funcx-service user add` printed.
@@ -97,9 +100,11 @@ func (s *serviceProc) start(ctx context.Context) error {
 		s.pids = append(s.pids, cmd.Process.Pid)
 		select {
 		case line, ok := <-first:
-			addr := regexp.MustCompile(`http://(\S+)`).FindStringSubmatch(line)
+			addr := listeningRE.FindStringSubmatch(line)
 			if ok && addr != nil {
-				s.addr = addr[1]
+				if s.addr == "" { // later starts listen on it again
+					s.addr = addr[1]
+				}
 				return nil
 			}
 			<-exited
