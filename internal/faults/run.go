@@ -171,7 +171,7 @@ func (r *run) drive(ctx context.Context, row *Row) error {
 	var bg sync.WaitGroup
 	defer func() { stopFeed(); bg.Wait() }()
 	url := r.svc.url() // the same across restarts
-	bg.Go(func() { // the service's duplicates counter, every second
+	bg.Go(func() {     // the service's duplicates counter, every second
 		for sleepCtx(feedCtx, time.Second) == nil {
 			r.dups.scrape(feedCtx, url)
 		}
