@@ -4,9 +4,9 @@
 // heartbeats to.
 //
 // Two implementations share these interfaces and one conformance suite:
-// RabbitMQ (amqp091-go, with publisher confirms, manual acks, per-endpoint
-// broker users limited to their own resources) and an in-process broker
-// for the embedded quickstart and fast tests.
+// RabbitMQ (amqp091-go, with publisher confirms, manual acks, a virtual
+// host and a least-privilege broker user per endpoint) and an in-process
+// broker for the embedded quickstart and fast tests.
 //
 // Every message carries a batch: one AMQP message is many tasks or many
 // results, so the broker's per-message costs are paid per batch.
@@ -20,10 +20,10 @@ import (
 	"github.com/funcx-go/funcx"
 )
 
-// Names of one endpoint's resources. Permissions of an endpoint's broker
-// user are the regular expression ^funcx\.ep\.<id>\. on configure, write
-// and read: it reaches its own task queue and results exchange, and no
-// other endpoint's. The default exchange is never used, because write
+// Names of one endpoint's resources. An endpoint's broker user may read
+// its task queue and write to its results exchange, and nothing else (on
+// RabbitMQ, in a virtual host of the endpoint's own, with no configure
+// permission). The default exchange is never used, because write
 // permission on it would let an endpoint publish into any queue.
 func TaskQueue(endpointID string) string      { return "funcx.ep." + endpointID + ".tasks" }
 func ResultExchange(endpointID string) string { return "funcx.ep." + endpointID + ".results" }
@@ -78,17 +78,35 @@ type Service interface {
 	// PublishTasks sends one batch to an endpoint's task queue and returns
 	// once the broker has confirmed it (persistent, durable).
 	PublishTasks(ctx context.Context, endpointID string, tasks []funcx.Task) error
-	// ConsumeResults delivers messages from the endpoints' result queues
-	// (of every endpoint registered with EnsureEndpoint, including later
-	// ones) to handle until ctx ends. A message is acknowledged only
-	// after handle returns nil; an error requeues it (after a pause that
-	// grows while errors continue), so return errors for transient
-	// failures only. handle is called from one goroutine at a time.
+	// Resume adds endpoints set up before, by this Service or by another
+	// one on the same broker (a restarted service process, a second
+	// replica), to those whose result queues ConsumeResults consumes:
+	// a service passes every endpoint it has stored when it starts. An
+	// endpoint the broker does not have is counted (ReasonMissing) and
+	// left out until EnsureEndpoint sets it up. It returns at once;
+	// consumption begins in the background.
+	Resume(ctx context.Context, endpointIDs []string) error
+	// ConsumeResults delivers messages from the result queues of the
+	// endpoints set up with EnsureEndpoint or named to Resume, including
+	// later ones, to handle until ctx ends. Each endpoint's queue is
+	// consumed on its own: one whose queue is missing, locked or
+	// deleted is retried with a backoff of its own and counted in
+	// ConsumerStats while the others keep flowing.
+	//
+	// A message is acknowledged only after handle returns nil; after an
+	// error it is held and handed over again, alone, after a pause that
+	// grows while its errors continue, without delaying other messages.
+	// Return errors for transient failures only: a message whose handler
+	// failed Config.PoisonAfter times while other messages were handled
+	// is dropped (ReasonPoisoned), as is one that cannot be decoded
+	// (ReasonMalformed). handle is called from one goroutine at a time.
 	// Result messages of one endpoint that are waiting together may come
 	// as one Message, their results in order; its messages are then
-	// acknowledged or requeued together.
+	// acknowledged or held together.
 	// ConsumeResults returns nil once ctx ends, ErrClosed after Close.
 	ConsumeResults(ctx context.Context, handle func(ctx context.Context, endpointID string, m Message) error) error
+	// ConsumerStats reports how ConsumeResults fares, for metrics.
+	ConsumerStats() ConsumerStats
 	Close() error
 }
 

@@ -23,6 +23,8 @@ type fakeBroker struct {
 	handle     func(context.Context, string, broker.Message) error
 	consuming  chan struct{} // closed once ConsumeResults runs
 	discard    bool          // keep no batches (fuzzing, benchmarks)
+	resumed    []string      // endpoint IDs passed to Resume
+	stats      broker.ConsumerStats
 }
 
 var _ broker.Service = (*fakeBroker)(nil)
@@ -77,6 +79,19 @@ func (b *fakeBroker) ConsumeResults(ctx context.Context, handle func(context.Con
 	b.mu.Unlock()
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+func (b *fakeBroker) Resume(_ context.Context, ids []string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.resumed = append(b.resumed, ids...)
+	return nil
+}
+
+func (b *fakeBroker) ConsumerStats() broker.ConsumerStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stats
 }
 
 func (b *fakeBroker) Close() error { return nil }

@@ -22,25 +22,8 @@ import (
 func TestWithMemBroker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mb, err := membroker.New(membroker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mb.Close() })
-	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(t.TempDir(), "s.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := service.New(service.Config{Store: st, Broker: mb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Stop(ctx) })
-	b := &bundle{svc: svc}
+	mb, st := memFabric(t)
+	b := &bundle{svc: startService(t, st, mb)}
 	u := b.newUser(t, "alice")
 
 	var reg api.RegisterEndpointResponse
@@ -105,4 +88,36 @@ func TestWithMemBroker(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// memFabric returns an in-process broker and a store, closed when the
+// test ends.
+func memFabric(t *testing.T) (*membroker.Broker, *sqlitestore.Store) {
+	t.Helper()
+	mb, err := membroker.New(membroker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mb.Close() })
+	st, err := sqlitestore.Open(context.Background(), sqlitestore.Config{Path: filepath.Join(t.TempDir(), "s.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return mb, st
+}
+
+// startService starts a service on st and brk, stopped when the test
+// ends.
+func startService(t *testing.T, st service.Store, brk broker.Service) *service.Service {
+	t.Helper()
+	svc, err := service.New(service.Config{Store: st, Broker: brk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Stop(context.Background()) })
+	return svc
 }

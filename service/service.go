@@ -60,6 +60,11 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("service: register metrics: %w", err)
 	}
 	s.metrics = m
+	if s.broker != nil {
+		if err := cfg.Registry.Register(newConsumerCollector(s.broker.ConsumerStats)); err != nil {
+			return nil, fmt.Errorf("service: register metrics: %w", err)
+		}
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -68,8 +73,11 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) Handler() http.Handler { return s.handler }
 
 // Start starts the background work: the consumer of results and
-// heartbeats, and the sweeper of expired tokens and unpublished tasks. It
-// returns once they run; Stop ends them.
+// heartbeats, of every stored endpoint (the broker is handed them all
+// first, so that a restarted service, or a second one on the same store,
+// resumes them without any endpoint action), and the sweeper of expired
+// tokens and unpublished tasks. It returns once they run; Stop ends
+// them.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,6 +92,9 @@ func (s *Service) Start(ctx context.Context) error {
 		return errors.New("service: start: already stopped")
 	default:
 	}
+	if err := s.resume(ctx); err != nil {
+		return fmt.Errorf("service: start: %w", err)
+	}
 	// The background work outlives Start's ctx (often a request's or a
 	// setup's); Stop ends it.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -91,6 +102,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.started = true
 	s.wg.Go(func() { s.consume(runCtx) })
 	s.wg.Go(func() { s.sweep(runCtx) })
+	s.wg.Go(func() { s.resync(runCtx) })
 	return nil
 }
 

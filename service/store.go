@@ -37,6 +37,10 @@ type Store interface {
 	RegisterEndpoint(ctx context.Context, e Endpoint) (created bool, err error)
 	Endpoint(ctx context.Context, id string) (Endpoint, error)
 	Endpoints(ctx context.Context, owner string) ([]Endpoint, error)
+	// EndpointIDs lists the IDs of every stored endpoint, of every
+	// owner, in no particular order: those whose results the service
+	// consumes.
+	EndpointIDs(ctx context.Context) ([]string, error)
 	DeleteEndpoint(ctx context.Context, id string) error
 	RecordHeartbeat(ctx context.Context, endpointID string, hb Heartbeat) error
 

@@ -34,6 +34,21 @@ type Env struct {
 	// administrator would, to exchange with routing key key. Nil skips
 	// the checks that malformed messages are dropped.
 	PublishRaw func(ctx context.Context, svc broker.Service, exchange, key, typ string, body []byte) error
+	// Reopen returns another Service on the broker svc uses, as a
+	// restarted or second service process would open it: it knows no
+	// endpoint until told (Resume). Run closes it when the subtest ends.
+	// Nil skips the checks of Resume.
+	Reopen func(t *testing.T, svc broker.Service) broker.Service
+	// LockResults makes an endpoint's result queue unusable to svc's
+	// ConsumeResults as a hostile administrator could (on RabbitMQ:
+	// delete it and declare it again exclusive to another connection),
+	// until unlock is called; the Service must then take the queue up
+	// again by itself. Nil skips the isolation checks.
+	LockResults func(ctx context.Context, svc broker.Service, endpointID string) (unlock func(), err error)
+	// PoisonAfter is the PoisonAfter of NewService's Services (keep it
+	// small, and their retry delays short). Zero skips the checks of
+	// poisoned messages.
+	PoisonAfter int
 	// Timeout bounds every wait for something that should happen.
 	// Defaults to 15s.
 	Timeout time.Duration

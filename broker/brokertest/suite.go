@@ -51,6 +51,10 @@ var cases = []struct {
 	{"MalformedTasksDropped", testMalformedTasksDropped},
 	{"MalformedResultsDropped", testMalformedResultsDropped},
 	{"CloseIdempotent", testCloseIdempotent},
+	{"ResumeOnAnotherService", testResumeOnAnotherService},
+	{"LockedQueueIsolated", testLockedQueueIsolated},
+	{"PoisonedMessageDropped", testPoisonedMessageDropped},
+	{"FailingHandlerDropsNothing", testFailingHandlerDropsNothing},
 }
 
 func testTasksArriveInOrder(t *testing.T, b *bundle) {
@@ -234,6 +238,15 @@ func testResultsAndHeartbeats(t *testing.T, b *bundle) {
 		t.Fatalf("endpoint B: %d messages, want 1", len(ms))
 	}
 	sameResults(t, byEndpoint[idB][0].Results, wantB)
+	st := b.svc.ConsumerStats()
+	if st.Endpoints != 2 || st.Unconsumed != 0 {
+		t.Errorf("ConsumerStats() = %+v, want 2 endpoints, all consumed", st)
+	}
+	for _, r := range broker.Reasons {
+		if _, ok := st.Errors[r]; !ok {
+			t.Errorf("ConsumerStats().Errors has no %q", r)
+		}
+	}
 }
 
 func testHandlerErrorRequeues(t *testing.T, b *bundle) {
@@ -470,6 +483,9 @@ func testMalformedResultsDropped(t *testing.T, b *bundle) {
 	b.nothingMore(t, results)
 	if n, ok := b.svc.(counter); ok && n.Malformed() != 1 {
 		t.Errorf("Malformed() = %d, want 1", n.Malformed())
+	}
+	if n := b.svc.ConsumerStats().Errors[broker.ReasonMalformed]; n != 1 {
+		t.Errorf("ConsumerStats().Errors[%s] = %d, want 1", broker.ReasonMalformed, n)
 	}
 }
 

@@ -14,9 +14,15 @@
 //   - Credentials are checked: a wrong password or another endpoint's
 //     queue or exchange fails with broker.ErrAccessRefused and an
 //     "ACCESS_REFUSED" message, as RabbitMQ's reply would say.
-//   - ConsumeResults acks a message only once the handler returned nil
-//     and requeues it, after a growing pause, when it failed; a message
+//   - ConsumeResults consumes the result queues of the endpoints set up
+//     through the Broker or named to Resume, each on its own, and acks a
+//     message only once the handler returned nil; a failed message is
+//     held and tried again after a growing pause, and dropped as poisoned
+//     after Config.PoisonAfter failures while others succeed; a message
 //     that cannot be decoded is logged, counted and dropped.
+//   - Attach gives a second Service on the same queues, as a second
+//     service process on one RabbitMQ: it consumes only the endpoints set
+//     up through it or named to its Resume.
 //   - Batches larger than Config.MaxMessage are split.
 //
 // Nothing is written to disk: a Broker's queues end with it.
@@ -28,7 +34,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/funcx-go/funcx"
@@ -41,6 +46,7 @@ const (
 	DefaultPrefetch      = 64
 	DefaultRetryDelay    = 100 * time.Millisecond
 	DefaultMaxRetryDelay = 5 * time.Second
+	DefaultPoisonAfter   = 10
 )
 
 // Config configures a Broker. The zero value is ready to use.
@@ -59,6 +65,13 @@ type Config struct {
 	// MaxRetryDelay caps RetryDelay's growth. Defaults to
 	// DefaultMaxRetryDelay.
 	MaxRetryDelay time.Duration
+	// PoisonAfter is how many times a result message's handler may fail
+	// before the message is dropped as poisoned, provided other messages
+	// were handled meanwhile (a handler failing for every message, its
+	// store down, never drops any). RetryDelay spaces out the attempts,
+	// and a locked result queue is retried with the same delays.
+	// Defaults to DefaultPoisonAfter.
+	PoisonAfter int
 	// Logger receives warnings (dropped malformed messages, failing
 	// handlers). Defaults to nil: quiet.
 	Logger *slog.Logger
@@ -70,6 +83,7 @@ func (c Config) WithDefaults() Config {
 	c.MaxMessage = cmp.Or(c.MaxMessage, broker.DefaultMaxMessage)
 	c.RetryDelay = cmp.Or(c.RetryDelay, DefaultRetryDelay)
 	c.MaxRetryDelay = cmp.Or(c.MaxRetryDelay, DefaultMaxRetryDelay)
+	c.PoisonAfter = cmp.Or(c.PoisonAfter, DefaultPoisonAfter)
 	return c
 }
 
@@ -83,25 +97,35 @@ func (c *Config) validate() error {
 		return fmt.Errorf("membroker: RetryDelay %s is negative", c.RetryDelay)
 	case c.MaxRetryDelay < c.RetryDelay:
 		return fmt.Errorf("membroker: MaxRetryDelay %s is below RetryDelay %s", c.MaxRetryDelay, c.RetryDelay)
+	case c.PoisonAfter < 1:
+		return fmt.Errorf("membroker: PoisonAfter %d is below 1", c.PoisonAfter)
 	}
 	return nil
 }
 
-// Broker is the in-process broker. It is safe for concurrent use.
+// Broker is the in-process broker, and a Service on it. It is safe for
+// concurrent use.
 type Broker struct {
+	*hub
+	// Of this Service (see Attach): the endpoints its ConsumeResults
+	// consumes, its figures, and its end.
+	reg     *brokerutil.Registry
+	stats   brokerutil.Stats
+	stop    chan struct{} // closed by Close, or the hub's
+	stopped sync.Once
+}
+
+// hub is what the Services of one Broker share: the endpoints, their
+// queues and users, and their connections.
+type hub struct {
 	cfg Config
 	log *slog.Logger
 
 	mu        sync.Mutex
 	endpoints map[string]*endpoint // by endpoint ID
 	users     map[string]*endpoint // by broker user name
-	// changed is closed and replaced when endpoints come or go, so that
-	// ConsumeResults starts and stops consuming their result queues.
-	changed chan struct{}
-	closed  bool
-	done    chan struct{}
-
-	malformed atomic.Uint64
+	services  []*Broker            // every Service on the hub, closed with it
+	closed    bool
 }
 
 type endpoint struct {
@@ -122,19 +146,44 @@ func New(cfg Config) (*Broker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Broker{
+	h := &hub{
 		cfg:       cfg,
 		log:       brokerutil.Logger(cfg.Logger).With("component", "membroker"),
 		endpoints: make(map[string]*endpoint),
 		users:     make(map[string]*endpoint),
-		changed:   make(chan struct{}),
-		done:      make(chan struct{}),
-	}, nil
+	}
+	return h.service(), nil
 }
 
-func (b *Broker) broadcastLocked() {
-	close(b.changed)
-	b.changed = make(chan struct{})
+// Attach returns another Service on b's endpoints, queues and users, as
+// a restarted or second service process on the same RabbitMQ would be:
+// its ConsumeResults consumes only the endpoints set up through it or
+// named to its Resume. Closing it ends its ConsumeResults and leaves b
+// open; closing the Broker New returned closes every attached one too.
+func (b *Broker) Attach() *Broker { return b.hub.service() }
+
+func (h *hub) service() *Broker {
+	s := &Broker{hub: h, reg: brokerutil.NewRegistry(), stop: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		s.close()
+	} else {
+		h.services = append(h.services, s)
+	}
+	return s
+}
+
+func (b *Broker) close() { b.stopped.Do(func() { close(b.stop) }) }
+
+// closedLocked reports whether b or its hub is closed.
+func (b *Broker) closedLocked() bool {
+	select {
+	case <-b.stop:
+		return true
+	default:
+		return b.hub.closed
+	}
 }
 
 // EnsureEndpoint creates the endpoint's queues the first time and gives
@@ -149,7 +198,7 @@ func (b *Broker) EnsureEndpoint(ctx context.Context, endpointID string) (broker.
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closedLocked() {
 		return broker.Credentials{}, fmt.Errorf("membroker: ensure endpoint %s: %w", endpointID, broker.ErrClosed)
 	}
 	ep := b.endpoints[endpointID]
@@ -163,9 +212,9 @@ func (b *Broker) EnsureEndpoint(ctx context.Context, endpointID string) (broker.
 		}
 		b.endpoints[endpointID] = ep
 		b.users[ep.username] = ep
-		b.broadcastLocked()
 	}
 	ep.password = brokerutil.NewPassword()
+	b.reg.Add(true, endpointID)
 	return broker.Credentials{
 		Username:       ep.username,
 		Password:       ep.password,
@@ -181,6 +230,7 @@ func (b *Broker) DeleteEndpoint(ctx context.Context, endpointID string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("membroker: delete endpoint %s: %w", endpointID, err)
 	}
+	b.reg.Remove(endpointID)
 	b.mu.Lock()
 	ep := b.endpoints[endpointID]
 	if ep == nil {
@@ -190,7 +240,6 @@ func (b *Broker) DeleteEndpoint(ctx context.Context, endpointID string) error {
 	conns := b.connsLocked(ep)
 	delete(b.endpoints, endpointID)
 	delete(b.users, ep.username)
-	b.broadcastLocked()
 	b.mu.Unlock()
 	ep.tasks.delete()
 	ep.results.delete()
@@ -221,10 +270,27 @@ func (b *Broker) PublishTasks(ctx context.Context, endpointID string, tasks []fu
 	return ep.tasks.publish(broker.TypeTasks, bodies)
 }
 
+// Resume adds endpoints to those ConsumeResults consumes: endpoints set
+// up through another Service of the Broker (see Attach). An ID the
+// Broker does not have is counted as missing and left out.
+func (b *Broker) Resume(ctx context.Context, endpointIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("membroker: resume endpoints: %w", err)
+	}
+	b.mu.Lock()
+	closed := b.closedLocked()
+	b.mu.Unlock()
+	if closed {
+		return fmt.Errorf("membroker: resume endpoints: %w", broker.ErrClosed)
+	}
+	b.reg.Add(false, endpointIDs...)
+	return nil
+}
+
 func (b *Broker) endpoint(id string) (*endpoint, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closedLocked() {
 		return nil, broker.ErrClosed
 	}
 	ep := b.endpoints[id]
@@ -234,18 +300,23 @@ func (b *Broker) endpoint(id string) (*endpoint, error) {
 	return ep, nil
 }
 
-// Close ends every connection (their unacked deliveries are lost with the
-// Broker) and makes ConsumeResults return. It is idempotent.
+// Close makes ConsumeResults return. On the Broker New returned, it also
+// ends every connection (their unacked deliveries are lost with the
+// Broker) and closes every attached Service. It is idempotent.
 func (b *Broker) Close() error {
 	b.mu.Lock()
-	if b.closed {
+	if b.closed || b != b.services[0] {
 		b.mu.Unlock()
+		b.close()
 		return nil
 	}
 	b.closed = true
-	close(b.done)
+	services := b.services
 	conns := b.connsLocked(nil)
 	b.mu.Unlock()
+	for _, s := range services {
+		s.close()
+	}
 	endAll(conns, broker.ErrClosed)
 	return nil
 }
@@ -276,4 +347,7 @@ func endAll(conns []*Conn, err error) {
 
 // Malformed counts result-queue messages ConsumeResults dropped because
 // they could not be decoded.
-func (b *Broker) Malformed() uint64 { return b.malformed.Load() }
+func (b *Broker) Malformed() uint64 { return b.stats.Errors(broker.ReasonMalformed) }
+
+// ConsumerStats reports how ConsumeResults fares.
+func (b *Broker) ConsumerStats() broker.ConsumerStats { return b.stats.Snapshot(b.reg.Len()) }

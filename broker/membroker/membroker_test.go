@@ -3,6 +3,7 @@ package membroker_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -14,13 +15,15 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
-	testPrefetch   = 4
-	testMaxMessage = 64 << 10
+	testPrefetch    = 4
+	testMaxMessage  = 64 << 10
+	testPoisonAfter = 3
 )
 
 func newBroker(t *testing.T) *membroker.Broker {
 	t.Helper()
-	b, err := membroker.New(membroker.Config{Prefetch: testPrefetch, MaxMessage: testMaxMessage, RetryDelay: 10e6})
+	b, err := membroker.New(membroker.Config{Prefetch: testPrefetch, MaxMessage: testMaxMessage,
+		RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 200 * time.Millisecond, PoisonAfter: testPoisonAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +41,12 @@ func TestConformance(t *testing.T) {
 		PublishRaw: func(ctx context.Context, svc broker.Service, exchange, key, typ string, body []byte) error {
 			return svc.(*membroker.Broker).PublishRaw(ctx, exchange, key, typ, body)
 		},
-		Prefetch:   testPrefetch,
-		MaxMessage: testMaxMessage,
+		Reopen: func(t *testing.T, svc broker.Service) broker.Service { return svc.(*membroker.Broker).Attach() },
+		LockResults: func(_ context.Context, svc broker.Service, id string) (func(), error) {
+			return svc.(*membroker.Broker).LockResults(id)
+		},
+		Prefetch:    testPrefetch,
+		MaxMessage:  testMaxMessage,
+		PoisonAfter: testPoisonAfter,
 	})
 }

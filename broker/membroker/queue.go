@@ -30,6 +30,7 @@ type queue struct {
 	next    uint64
 	unacked int
 	deleted bool
+	locked  bool // see Broker.LockResults
 	// changed is closed and replaced on every change a waiting consumer
 	// may care about: a publish, a requeue, an ack, a deletion.
 	changed chan struct{}
@@ -78,6 +79,15 @@ func (q *queue) delete() {
 	q.broadcastLocked()
 }
 
+// lock makes consumers end, and new ones fail, with errQueueLocked
+// while locked is set.
+func (q *queue) lock(locked bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.locked = locked
+	q.broadcastLocked()
+}
+
 // depth returns ready plus unacked messages.
 func (q *queue) depth() int {
 	q.mu.Lock()
@@ -98,8 +108,26 @@ func (q *queue) subscribe(prefetch int) *sub {
 	return &sub{q: q, prefetch: prefetch, unacked: make(map[uint64]message)}
 }
 
-// errQueueDeleted ends a consumer whose queue was deleted.
-var errQueueDeleted = errors.New("membroker: consumer cancelled: queue deleted")
+// consume subscribes a consumer, unless the queue is deleted or locked.
+func (q *queue) consume(prefetch int) (*sub, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case q.deleted:
+		return nil, errQueueDeleted
+	case q.locked:
+		return nil, errQueueLocked
+	}
+	return q.subscribe(prefetch), nil
+}
+
+var (
+	// errQueueDeleted ends a consumer whose queue was deleted.
+	errQueueDeleted = errors.New("membroker: consumer cancelled: queue deleted")
+	// errQueueLocked ends a consumer of a locked queue, as RabbitMQ
+	// refuses one of a queue in exclusive use by another connection.
+	errQueueLocked = errors.New("membroker: RESOURCE_LOCKED - cannot obtain exclusive access to locked queue")
+)
 
 // next takes the next message once the prefetch bound allows. It fails
 // when stop is closed, the sub is closed or the queue is deleted.
@@ -114,6 +142,9 @@ func (s *sub) next(stop <-chan struct{}) (message, error) {
 		case q.deleted:
 			q.mu.Unlock()
 			return message{}, errQueueDeleted
+		case q.locked:
+			q.mu.Unlock()
+			return message{}, errQueueLocked
 		case len(s.unacked) < s.prefetch && len(q.ready) > 0:
 			m := q.ready[0]
 			q.ready[0] = message{}

@@ -40,6 +40,20 @@ func (b *Broker) Pending(endpointID string) (tasks, results int, ok bool) {
 	return ep.tasks.depth(), ep.results.depth(), true
 }
 
+// LockResults makes the endpoint's result queue unusable to
+// ConsumeResults, as a queue redeclared exclusive by another connection
+// is on RabbitMQ: its consumer ends and new ones are refused
+// (broker.ReasonLocked) until unlock is called. Its messages stay
+// queued.
+func (b *Broker) LockResults(endpointID string) (unlock func(), err error) {
+	ep, err := b.endpoint(endpointID)
+	if err != nil {
+		return nil, fmt.Errorf("membroker: lock results of %s: %w", endpointID, err)
+	}
+	ep.results.lock(true)
+	return func() { ep.results.lock(false) }, nil
+}
+
 // PublishRaw puts a message with any type and body on an exchange, as an
 // administrator could on RabbitMQ: TaskExchange with the endpoint ID as
 // key, or an endpoint's ResultExchange. Tests use it to inject malformed

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/funcx-go/funcx/broker"
@@ -30,7 +31,19 @@ const (
 	DefaultMaxRetryDelay     = 5 * time.Second
 	DefaultReconnectDelay    = 100 * time.Millisecond
 	DefaultMaxReconnectDelay = 5 * time.Second
+	DefaultPoisonAfter       = 10
+	DefaultVhostPrefix       = "funcx-ep-"
+	// An endpoint holds one connection of two channels; the headroom
+	// covers a reconnect while RabbitMQ has not yet noticed the old
+	// connection is dead, and a second process briefly sharing the
+	// credentials (a restart).
+	DefaultEndpointMaxConnections = 4
+	DefaultEndpointMaxChannels    = 16
 )
+
+// NoLimit lifts an endpoint user limit (EndpointMaxConnections,
+// EndpointMaxChannels).
+const NoLimit = -1
 
 // Config configures the service's side (New). The zero value reaches a
 // local RabbitMQ as guest.
@@ -54,9 +67,25 @@ type Config struct {
 	// scheme, host and port only (the credentials and Vhost are added
 	// per endpoint). Defaults to URL without its user info and path.
 	EndpointURL string
-	// Vhost is the virtual host of every queue, exchange and permission.
-	// Defaults to URL's vhost, else DefaultVhost.
+	// Vhost is the virtual host of URL: Ping checks that the service can
+	// open it. Each endpoint's queues, exchanges and permissions live in
+	// a virtual host of their own (see VhostPrefix). Defaults to URL's
+	// vhost, else DefaultVhost.
 	Vhost string
+	// VhostPrefix names the endpoints' virtual hosts: VhostPrefix + the
+	// endpoint ID. The service creates and deletes them, and its user
+	// (URL's) is given every permission on them. Give two services
+	// sharing one RabbitMQ different prefixes. Defaults to
+	// DefaultVhostPrefix.
+	VhostPrefix string
+	// EndpointMaxConnections and EndpointMaxChannels are RabbitMQ user
+	// limits (max-connections, max-channels) set on each endpoint's
+	// broker user: the connections it may hold open at once, and the
+	// channels over all of them. An endpoint uses one connection of two
+	// channels. NoLimit lifts a limit. Default to
+	// DefaultEndpointMaxConnections and DefaultEndpointMaxChannels.
+	EndpointMaxConnections int
+	EndpointMaxChannels    int
 	// TLS configures amqps:// and https:// connections of the service.
 	// Defaults to nil: system roots, server name from the URL.
 	TLS *tls.Config
@@ -69,7 +98,8 @@ type Config struct {
 	// concurrent publishes over. Defaults to DefaultPublishChannels.
 	PublishChannels int
 	// ResultPrefetch bounds the unacked messages of each result queue
-	// consumer in ConsumeResults. Defaults to DefaultPrefetch.
+	// consumer in ConsumeResults, held ones (whose handler failed)
+	// included. Defaults to DefaultPrefetch.
 	ResultPrefetch int
 	// MaxMessage bounds one message body in bytes: PublishTasks splits
 	// larger batches. At most broker.DefaultMaxMessage, the size
@@ -90,14 +120,22 @@ type Config struct {
 	// DefaultPublishTimeout.
 	PublishTimeout time.Duration
 	// RetryDelay is the pause before a result message whose handler
-	// failed is requeued; it doubles with each consecutive failure up to
-	// MaxRetryDelay. Defaults to DefaultRetryDelay.
+	// failed is handed over again; it doubles with each consecutive
+	// failure of the endpoint's messages up to MaxRetryDelay. Defaults
+	// to DefaultRetryDelay.
 	RetryDelay time.Duration
 	// MaxRetryDelay caps RetryDelay's growth. Defaults to
 	// DefaultMaxRetryDelay.
 	MaxRetryDelay time.Duration
+	// PoisonAfter is how many times a result message's handler may fail
+	// before the message is dropped as poisoned, provided other messages
+	// were handled meanwhile (a handler failing for every message, its
+	// store down, never drops any). Defaults to DefaultPoisonAfter.
+	PoisonAfter int
 	// ReconnectDelay is the first pause before reconnecting after the
-	// broker was lost; it doubles up to MaxReconnectDelay. Defaults to
+	// broker was lost, or before consuming again an endpoint's result
+	// queue that failed (missing, locked); it doubles up to
+	// MaxReconnectDelay, for each endpoint on its own. Defaults to
 	// DefaultReconnectDelay.
 	ReconnectDelay time.Duration
 	// MaxReconnectDelay caps ReconnectDelay's growth. Defaults to
@@ -128,6 +166,10 @@ func (c Config) WithDefaults() Config {
 		}
 	}
 	c.Vhost = cmp.Or(c.Vhost, DefaultVhost)
+	c.VhostPrefix = cmp.Or(c.VhostPrefix, DefaultVhostPrefix)
+	c.EndpointMaxConnections = cmp.Or(c.EndpointMaxConnections, DefaultEndpointMaxConnections)
+	c.EndpointMaxChannels = cmp.Or(c.EndpointMaxChannels, DefaultEndpointMaxChannels)
+	c.PoisonAfter = cmp.Or(c.PoisonAfter, DefaultPoisonAfter)
 	c.ConnectionName = cmp.Or(c.ConnectionName, DefaultConnectionName)
 	c.PublishChannels = cmp.Or(c.PublishChannels, DefaultPublishChannels)
 	c.ResultPrefetch = cmp.Or(c.ResultPrefetch, DefaultPrefetch)
@@ -160,6 +202,17 @@ func (c *Config) validate() error {
 	if u, _ := url.Parse(c.EndpointURL); u.User != nil || (u.Path != "" && u.Path != "/") {
 		return fmt.Errorf("rabbitmq: EndpointURL %q: give scheme, host and port only (no user info, no vhost)", redact(c.EndpointURL))
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"EndpointMaxConnections", c.EndpointMaxConnections}, {"EndpointMaxChannels", c.EndpointMaxChannels}} {
+		if f.v < NoLimit {
+			return fmt.Errorf("rabbitmq: %s %d: want a positive limit, or NoLimit (-1)", f.name, f.v)
+		}
+	}
+	if len(c.VhostPrefix) > 50 || strings.Trim(c.VhostPrefix, prefixChars) != "" {
+		return fmt.Errorf("rabbitmq: VhostPrefix %q: use up to 50 letters, digits, '-', '_' and '.'", c.VhostPrefix)
+	}
 	if c.ManagementUser == "" {
 		return fmt.Errorf("rabbitmq: ManagementUser is empty and neither ManagementURL nor URL has user info")
 	}
@@ -171,6 +224,7 @@ func (c *Config) validate() error {
 		{"PublishChannels", c.PublishChannels, 64},
 		{"ResultPrefetch", c.ResultPrefetch, 65535},
 		{"MaxMessage", c.MaxMessage, broker.DefaultMaxMessage},
+		{"PoisonAfter", c.PoisonAfter, 1 << 20},
 	} {
 		if f.v < 1 || f.v > f.max {
 			return fmt.Errorf("rabbitmq: %s %d is outside 1..%d", f.name, f.v, f.max)
@@ -195,6 +249,9 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// prefixChars may make up VhostPrefix.
+const prefixChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
 func checkURL(field, raw string, schemes ...string) error {
 	u, err := url.Parse(raw)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,7 +38,9 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("validate: %v", err)
 	}
 	d := Config{}.WithDefaults()
-	if d.URL != DefaultURL || d.Vhost != "/" || d.ManagementUser != "guest" || d.PublishChannels != DefaultPublishChannels {
+	if d.URL != DefaultURL || d.Vhost != "/" || d.ManagementUser != "guest" || d.PublishChannels != DefaultPublishChannels ||
+		d.VhostPrefix != DefaultVhostPrefix || d.EndpointMaxConnections != DefaultEndpointMaxConnections ||
+		d.EndpointMaxChannels != DefaultEndpointMaxChannels || d.PoisonAfter != DefaultPoisonAfter {
 		t.Errorf("zero Config defaults: %+v", d)
 	}
 	m := Config{ManagementURL: "https://ops:pw@mgmt:443"}.WithDefaults()
@@ -58,6 +61,10 @@ func TestConfigValidation(t *testing.T) {
 		{"endpoint user info", Config{EndpointURL: "amqp://u:p@x:1"}, "EndpointURL"},
 		{"endpoint vhost", Config{EndpointURL: "amqp://x:1/v"}, "EndpointURL"},
 		{"no admin", Config{URL: "amqp://x:1"}, "ManagementUser"},
+		{"vhost prefix", Config{VhostPrefix: "a/b"}, "VhostPrefix"},
+		{"connection limit", Config{EndpointMaxConnections: -2}, "EndpointMaxConnections"},
+		{"channel limit", Config{EndpointMaxChannels: -5}, "EndpointMaxChannels"},
+		{"poison", Config{PoisonAfter: -1}, "PoisonAfter"},
 		{"channels", Config{PublishChannels: 1000}, "PublishChannels"},
 		{"prefetch", Config{ResultPrefetch: -1}, "ResultPrefetch"},
 		{"max message", Config{MaxMessage: broker.DefaultMaxMessage + 1}, "MaxMessage"},
@@ -108,24 +115,27 @@ func TestEndpointURL(t *testing.T) {
 	}
 }
 
+// An endpoint's user may configure nothing, read its task queue only and
+// write its results exchange only.
 func TestEndpointPermissions(t *testing.T) {
 	t.Parallel()
 	p := endpointPermissions("ep-1")
-	if p.Configure != p.Read || p.Write != p.Read {
-		t.Fatalf("permissions differ: %+v", p)
+	if p.Configure != "" {
+		t.Errorf("configure %q, want none", p.Configure)
 	}
-	re := regexp.MustCompile(p.Read)
-	for name, want := range map[string]bool{
-		broker.TaskQueue("ep-1"):      true,
-		broker.ResultExchange("ep-1"): true,
-		broker.TaskQueue("ep-10"):     false,
-		broker.TaskQueue("ep-2"):      false,
-		broker.TaskExchange:           false,
-		"":                            false, // the default exchange
-		"amq.default":                 false,
+	for _, c := range []struct {
+		what, re string
+		allow    []string
+	}{
+		{"read", p.Read, []string{broker.TaskQueue("ep-1")}},
+		{"write", p.Write, []string{broker.ResultExchange("ep-1")}},
 	} {
-		if re.MatchString(name) != want {
-			t.Errorf("%q matches %q: %v, want %v", p.Read, name, !want, want)
+		re := regexp.MustCompile(c.re)
+		for _, name := range []string{broker.TaskQueue("ep-1"), broker.ResultExchange("ep-1"), broker.TaskQueue("ep-10"),
+			broker.TaskQueue("ep-2"), broker.ResultExchange("ep-2"), broker.TaskExchange, "", "amq.default", "x" + broker.TaskQueue("ep-1")} {
+			if want := slices.Contains(c.allow, name); re.MatchString(name) != want {
+				t.Errorf("%s %q matches %q: %v, want %v", c.what, c.re, name, !want, want)
+			}
 		}
 	}
 }

@@ -4,17 +4,30 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+
+	"github.com/funcx-go/funcx/broker"
 )
 
-// endpointPermissions are the regexes of an endpoint's user: names under
-// "funcx.ep.<id>." only (endpoint IDs cannot hold a dot, so no other
-// endpoint's names share the prefix). They leave out the default
+// endpointPermissions are an endpoint user's permissions in its own
+// virtual host, the least it needs: no configure (the service declares
+// and owns every queue and exchange, so the endpoint can neither delete
+// nor redeclare them, e.g. exclusive), read of its task queue only, and
+// write to its results exchange only. They leave out the default
 // exchange (named "" or "amq.default"): write permission on it would let
-// the endpoint publish into any queue by name.
+// the endpoint publish into any queue by name. RabbitMQ reads an empty
+// pattern as "nothing".
 func endpointPermissions(endpointID string) permissions {
-	re := `^funcx\.ep\.` + regexp.QuoteMeta(endpointID) + `\.`
-	return permissions{Configure: re, Write: re, Read: re}
+	return permissions{
+		Configure: "",
+		Write:     "^" + regexp.QuoteMeta(broker.ResultExchange(endpointID)) + "$",
+		Read:      "^" + regexp.QuoteMeta(broker.TaskQueue(endpointID)) + "$",
+	}
 }
+
+// servicePermissions are the service user's in an endpoint's virtual
+// host: everything, as it declares, publishes to and consumes from all
+// of it.
+var servicePermissions = permissions{Configure: ".*", Write: ".*", Read: ".*"}
 
 // endpointURL is the AMQP URL an endpoint dials: base's scheme, host and
 // port with the endpoint's user and the vhost.

@@ -100,6 +100,18 @@ func classify(err error) error {
 		if strings.Contains(ae.Reason, "no exchange") || strings.Contains(ae.Reason, "no queue") {
 			return fmt.Errorf("%w: %w", broker.ErrUnknownEndpoint, err)
 		}
+	case amqp.NotAllowed:
+		// Opening a virtual host: "vhost x not found" (the endpoint's
+		// was never created, or deleted), "access to vhost 'x' refused
+		// for user 'y'" (another endpoint's), or a connection limit
+		// reached, which passes.
+		switch {
+		case strings.Contains(ae.Reason, "limit"):
+		case strings.Contains(ae.Reason, "not found"):
+			return fmt.Errorf("%w: %w", broker.ErrUnknownEndpoint, err)
+		case strings.Contains(ae.Reason, "refused"):
+			return fmt.Errorf("%w: ACCESS_REFUSED: %w", broker.ErrAccessRefused, err)
+		}
 	}
 	return err
 }

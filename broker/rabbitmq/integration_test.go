@@ -26,9 +26,14 @@ func TestConformance(t *testing.T) {
 		PublishRaw: func(ctx context.Context, _ broker.Service, exchange, key, typ string, body []byte) error {
 			return publishRaw(ctx, exchange, key, typ, body)
 		},
-		Prefetch:   testPrefetch,
-		MaxMessage: testMaxMessage,
-		EndpointID: idGen(p),
+		Reopen: func(t *testing.T, _ broker.Service) broker.Service { return newService(t, p+"-reopened") },
+		LockResults: func(ctx context.Context, _ broker.Service, id string) (func(), error) {
+			return lockResults(ctx, id)
+		},
+		Prefetch:    testPrefetch,
+		MaxMessage:  testMaxMessage,
+		PoisonAfter: testPoisonAfter,
+		EndpointID:  idGen(p),
 	})
 }
 
@@ -162,14 +167,14 @@ func TestServiceSurvivesConnectionDrops(t *testing.T) {
 		}
 	}
 	roundTrip("before the drop")
-	forceClose(t, func(ci connInfo) bool { return ci.ClientProperties.ConnectionName == p+" results" })
+	forceClose(t, func(ci connInfo) bool { return ci.ClientProperties.ConnectionName == p+" results "+id })
 	roundTrip("after the results connection dropped")
 
 	// PublishTasks dials again too.
 	if err := s.PublishTasks(t.Context(), id, []funcx.Task{{ID: funcx.NewTaskID(), Function: funcx.GoFunc("f")}}); err != nil {
 		t.Fatal(err)
 	}
-	forceClose(t, func(ci connInfo) bool { return ci.ClientProperties.ConnectionName == p+" publish" })
+	forceClose(t, func(ci connInfo) bool { return ci.ClientProperties.ConnectionName == p+" publish "+id })
 	if err := s.PublishTasks(t.Context(), id, []funcx.Task{{ID: funcx.NewTaskID(), Function: funcx.GoFunc("f")}}); err != nil {
 		t.Fatalf("PublishTasks after the publish connection dropped: %v", err)
 	}
@@ -180,31 +185,6 @@ func TestServiceSurvivesConnectionDrops(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("task not delivered")
 		}
-	}
-}
-
-func TestWatchConsumesKnownEndpoints(t *testing.T) {
-	t.Parallel()
-	b := setup(t, "watch")
-	p, id, ep := b.prefix, b.id, b.ep
-	want := funcx.NewTaskID()
-	if err := ep.PublishResults(t.Context(), []funcx.Result{{TaskID: want}}); err != nil {
-		t.Fatal(err)
-	}
-
-	// A restarted service knows the endpoint only from its own store.
-	restarted := newService(t, p+"-restarted")
-	restarted.Watch(id, p+"-never-set-up")
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	var got funcx.TaskID
-	err := restarted.ConsumeResults(ctx, func(_ context.Context, _ string, m broker.Message) error {
-		got = m.Results[0].TaskID
-		cancel()
-		return nil
-	})
-	if err != nil || got != want {
-		t.Fatalf("ConsumeResults = %v, got %s, want %s", err, got, want)
 	}
 }
 
@@ -243,23 +223,31 @@ func TestConsumeResultsFollowsRecreatedQueue(t *testing.T) {
 	}
 	publish(b.ep)
 
-	// Someone deletes the result queue under the service's consumer;
-	// setting the endpoint up again brings it back into consumption.
-	err := asAdmin(t.Context(), func(ch *amqp.Channel) error {
+	// Someone deletes the result queue under the service's consumer:
+	// the service, which owns it, declares it again by itself, and the
+	// endpoint's publishes, refused while no queue takes them, go
+	// through again.
+	err := asAdmin(t.Context(), b.id, func(ch *amqp.Channel) error {
 		_, err := ch.QueueDelete(broker.ResultQueue(b.id), false, false, false)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := b.svc.EnsureEndpoint(t.Context(), b.id)
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := b.ep.PublishResults(t.Context(), []funcx.Result{{TaskID: funcx.NewTaskID()}})
+		if err == nil {
+			<-got
+			break
+		}
+		if !errors.Is(err, broker.ErrUnknownEndpoint) || time.Now().After(deadline) {
+			t.Fatalf("publish while the queue is missing: %v, want broker.ErrUnknownEndpoint until the service declares it again", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	ep, err := dialTest(t.Context(), creds)
-	if err != nil {
-		t.Fatal(err)
+	publish(b.ep)
+	if n := b.svc.ConsumerStats().Errors[broker.ReasonDeleted]; n < 1 {
+		t.Errorf("ConsumerStats().Errors[deleted] = %d, want the deletion counted", n)
 	}
-	defer ep.Close()
-	publish(ep)
 }

@@ -34,8 +34,9 @@ var (
 )
 
 const (
-	testPrefetch   = 4
-	testMaxMessage = 64 << 10
+	testPrefetch    = 4
+	testMaxMessage  = 64 << 10
+	testPoisonAfter = 3
 )
 
 var (
@@ -86,12 +87,15 @@ func idGen(prefix string) func(*testing.T) string {
 
 func testConfig(name string) Config {
 	return Config{
-		URL:            testAMQPURL,
-		ManagementURL:  testAPIURL,
-		MaxMessage:     testMaxMessage,
-		RetryDelay:     10 * time.Millisecond,
-		ReconnectDelay: 50 * time.Millisecond,
-		ConnectionName: name,
+		URL:               testAMQPURL,
+		ManagementURL:     testAPIURL,
+		MaxMessage:        testMaxMessage,
+		RetryDelay:        10 * time.Millisecond,
+		MaxRetryDelay:     200 * time.Millisecond,
+		PoisonAfter:       testPoisonAfter,
+		ReconnectDelay:    50 * time.Millisecond,
+		MaxReconnectDelay: time.Second,
+		ConnectionName:    name,
 	}
 }
 
@@ -125,10 +129,11 @@ func admin(t *testing.T) *management {
 	return m
 }
 
-// leftovers lists the users, queues and exchanges whose names contain p.
+// leftovers lists the users, virtual hosts, queues and exchanges whose
+// names contain p.
 func leftovers(ctx context.Context, m *management, p string) ([]string, error) {
 	var left []string
-	for _, kind := range []string{"users", "queues", "exchanges"} {
+	for _, kind := range []string{"users", "vhosts", "queues", "exchanges"} {
 		var items []struct{ Name string }
 		if err := m.do(ctx, http.MethodGet, path(kind)+"?columns=name", nil, &items, false); err != nil {
 			return nil, err
@@ -209,9 +214,9 @@ func forceClose(t *testing.T, match func(connInfo) bool) int {
 }
 
 // asAdmin runs fn on a channel of a connection of the test
-// administrator.
-func asAdmin(ctx context.Context, fn func(*amqp.Channel) error) error {
-	conn, err := dial(ctx, dialConfig{url: testAMQPURL, timeout: 10 * time.Second, name: runID + " admin"})
+// administrator to the endpoint's virtual host.
+func asAdmin(ctx context.Context, endpointID string, fn func(*amqp.Channel) error) error {
+	conn, err := adminConn(ctx, endpointID)
 	if err != nil {
 		return err
 	}
@@ -223,9 +228,42 @@ func asAdmin(ctx context.Context, fn func(*amqp.Channel) error) error {
 	return fn(ch)
 }
 
-// publishRaw publishes as the administrator, confirmed.
+// adminConn connects as the test administrator to the endpoint's virtual
+// host.
+func adminConn(ctx context.Context, endpointID string) (*amqp.Connection, error) {
+	return dial(ctx, dialConfig{url: testAMQPURL, vhost: DefaultVhostPrefix + endpointID, timeout: 10 * time.Second, name: runID + " admin"})
+}
+
+// lockResults deletes the endpoint's result queue and declares it again
+// exclusive to an administrator's connection, as a hostile administrator
+// could; unlock closes that connection, which deletes the queue.
+func lockResults(ctx context.Context, endpointID string) (unlock func(), err error) {
+	conn, err := adminConn(ctx, endpointID)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := conn.Channel()
+	if err == nil {
+		_, err = ch.QueueDelete(broker.ResultQueue(endpointID), false, false, false)
+	}
+	if err == nil {
+		_, err = ch.QueueDeclare(broker.ResultQueue(endpointID), false, false, true, false, nil)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() { conn.Close() }, nil
+}
+
+// publishRaw publishes as the administrator, confirmed, in the virtual
+// host of the endpoint the exchange (or key) belongs to.
 func publishRaw(ctx context.Context, exchange, key, typ string, body []byte) error {
-	return asAdmin(ctx, func(ch *amqp.Channel) error {
+	id := key
+	if exchange != broker.TaskExchange {
+		id = strings.TrimSuffix(strings.TrimPrefix(exchange, "funcx.ep."), ".results")
+	}
+	return asAdmin(ctx, id, func(ch *amqp.Channel) error {
 		if err := ch.Confirm(false); err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 // management is a client of the RabbitMQ management HTTP API, for what
-// AMQP cannot do: users and their permissions.
+// AMQP cannot do: virtual hosts, users, their permissions and limits.
 type management struct {
 	base           string // scheme://host:port, no user info, no trailing slash
 	user, password string
@@ -144,8 +144,29 @@ func (m *management) putPermissions(ctx context.Context, vhost, user string, p p
 	return m.do(ctx, http.MethodPut, path("permissions", vhost, user), p, nil, false)
 }
 
-// deleteUser deletes the user (and its permissions); a missing user is
-// not an error.
+// putVhost creates a virtual host; one that exists is left as it is.
+func (m *management) putVhost(ctx context.Context, name, description string) error {
+	return m.do(ctx, http.MethodPut, path("vhosts", name), map[string]string{"description": description, "tags": "funcx"}, nil, false)
+}
+
+// deleteVhost deletes a virtual host and everything in it (queues,
+// exchanges, permissions), closing its connections; a missing one is not
+// an error.
+func (m *management) deleteVhost(ctx context.Context, name string) error {
+	return m.do(ctx, http.MethodDelete, path("vhosts", name), nil, nil, true)
+}
+
+// putUserLimit sets a user limit (max-connections, max-channels), or
+// lifts it for NoLimit.
+func (m *management) putUserLimit(ctx context.Context, user, limit string, value int) error {
+	if value == NoLimit {
+		return m.do(ctx, http.MethodDelete, path("user-limits", user, limit), nil, nil, true)
+	}
+	return m.do(ctx, http.MethodPut, path("user-limits", user, limit), map[string]int{"value": value}, nil, false)
+}
+
+// deleteUser deletes the user (and its permissions and limits); a
+// missing user is not an error.
 func (m *management) deleteUser(ctx context.Context, name string) error {
 	return m.do(ctx, http.MethodDelete, path("users", name), nil, nil, true)
 }

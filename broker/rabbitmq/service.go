@@ -3,14 +3,37 @@
 // DialEndpoint), over amqp091-go, plus RawRoundTrip, the baseline the
 // end-to-end benchmarks compare against.
 //
-// # Resources and users
+// # One virtual host per endpoint
 //
-// One durable direct exchange, broker.TaskExchange, routes task batches to
-// each endpoint's durable task queue (routing key = endpoint ID). Each
-// endpoint has a durable fanout results exchange bound to a durable
-// results queue the service consumes. Each endpoint gets its own broker
-// user, created through the management HTTP API, whose permissions reach
-// only names under "funcx.ep.<id>.".
+// Each endpoint has a virtual host of its own, Config.VhostPrefix + its
+// ID, which the service creates and deletes through the management HTTP
+// API. In it the service declares, and owns, a durable direct exchange
+// (broker.TaskExchange) routing task batches to the endpoint's durable
+// task queue, and a durable fanout results exchange bound to a durable
+// results queue. The endpoint's broker user has permissions in that
+// virtual host only, and the least it needs: no configure, read of its
+// task queue, write to its results exchange; and user limits on its
+// connections and channels (Config.EndpointMaxConnections,
+// EndpointMaxChannels).
+//
+// Why virtual hosts rather than permissions in one shared virtual host:
+// RabbitMQ does not check permissions on a passive queue declaration, so
+// in a shared virtual host any endpoint could learn the depth and
+// consumers of any other endpoint's queue by name. A virtual host is
+// RabbitMQ's own isolation boundary: an endpoint cannot even open a
+// connection to another's. Unguessable queue names would also hide
+// them, but they make a secret of every name that appears in logs and
+// in the management UI, and would need storing or deriving besides.
+// Virtual hosts also isolate the service's consumption for free: the
+// service consumes each endpoint's results queue over a connection of
+// its own, so one endpoint's missing, locked or deleted queue fails that
+// connection's channel only, and is retried with a backoff of its own
+// while every other endpoint's results keep flowing.
+//
+// The cost is connections: per endpoint, the service holds one consuming
+// connection, and one publishing connection once it has set the
+// endpoint up or sent it tasks, besides the endpoint's own. Give RabbitMQ a file
+// descriptor limit of a few times the number of endpoints.
 //
 // # Delivery
 //
@@ -24,11 +47,12 @@ package rabbitmq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
-	"sync/atomic"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -43,19 +67,23 @@ type Service struct {
 	cfg  Config
 	log  *slog.Logger
 	mgmt *management
-	reg  registry
+	user string // URL's user: granted every permission in each endpoint's vhost
 
-	mu     sync.Mutex // guards conn, pubs, next and closed
-	conn   *amqp.Connection
-	pubs   []*confirmCh
-	next   int
-	closed bool
-	done   chan struct{} // closed by Close
+	reg   *brokerutil.Registry
+	stats brokerutil.Stats
+	pool  pool
+	// dials bounds the result consumers dialing at once, so that a
+	// restarted service resuming many endpoints does not storm RabbitMQ.
+	dials chan struct{}
 
-	malformed atomic.Uint64
+	closeOnce sync.Once
+	done      chan struct{} // closed by Close
 }
 
 var _ broker.Service = (*Service)(nil)
+
+// maxConcurrentDials bounds Service.dials.
+const maxConcurrentDials = 16
 
 // New returns a Service. It connects lazily: the first call that needs
 // RabbitMQ dials it, and a lost connection is dialed again.
@@ -68,130 +96,95 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rabbitmq: %w", err)
 	}
+	user := "guest" // amqp091's default, as RabbitMQ's
+	if u, _ := url.Parse(cfg.URL); u.User != nil {
+		user = u.User.Username()
+	}
 	return &Service{
-		cfg:  cfg,
-		log:  brokerutil.Logger(cfg.Logger).With("component", "rabbitmq"),
-		mgmt: mgmt,
-		reg:  newRegistry(),
-		pubs: make([]*confirmCh, cfg.PublishChannels),
-		done: make(chan struct{}),
+		cfg:   cfg,
+		log:   brokerutil.Logger(cfg.Logger).With("component", "rabbitmq"),
+		mgmt:  mgmt,
+		user:  user,
+		reg:   brokerutil.NewRegistry(),
+		pool:  newPool(),
+		dials: make(chan struct{}, maxConcurrentDials),
+		done:  make(chan struct{}),
 	}, nil
 }
 
-func (s *Service) dial(ctx context.Context, purpose string) (*amqp.Connection, error) {
+// vhost is the virtual host of an endpoint.
+func (s *Service) vhost(endpointID string) string { return s.cfg.VhostPrefix + endpointID }
+
+// dialer returns a function that dials the endpoint's virtual host, for
+// purpose ("publish", "results").
+func (s *Service) dialer(endpointID, purpose string) func(context.Context) (*amqp.Connection, error) {
+	return func(ctx context.Context) (*amqp.Connection, error) {
+		return s.dial(ctx, s.vhost(endpointID), purpose+" "+endpointID)
+	}
+}
+
+func (s *Service) dial(ctx context.Context, vhost, name string) (*amqp.Connection, error) {
 	conn, err := dial(ctx, dialConfig{
 		url:       s.cfg.URL,
-		vhost:     s.cfg.Vhost,
+		vhost:     vhost,
 		tls:       s.cfg.TLS,
 		timeout:   s.cfg.DialTimeout,
 		heartbeat: s.cfg.Heartbeat,
-		name:      s.cfg.ConnectionName + " " + purpose,
+		name:      s.cfg.ConnectionName + " " + name,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", host(s.cfg.URL), err)
+		return nil, fmt.Errorf("connect to %s, vhost %s: %w", host(s.cfg.URL), vhost, err)
 	}
 	return conn, nil
 }
 
-// connLocked returns the publishing connection, dialing it if needed.
-func (s *Service) connLocked(ctx context.Context) (*amqp.Connection, error) {
-	if s.closed {
-		return nil, broker.ErrClosed
+func (s *Service) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
-	if s.conn != nil && !s.conn.IsClosed() {
-		return s.conn, nil
-	}
-	conn, err := s.dial(ctx, "publish")
-	if err != nil {
-		return nil, err
-	}
-	s.conn = conn
-	clear(s.pubs)
-	return conn, nil
 }
 
-// publisher returns one of the confirm channels, round robin, opening it
-// (and the connection) if needed.
-func (s *Service) publisher(ctx context.Context) (*confirmCh, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	conn, err := s.connLocked(ctx)
-	if err != nil {
-		return nil, err
-	}
-	i := s.next % len(s.pubs)
-	s.next++
-	if p := s.pubs[i]; p != nil && !p.closed() {
-		return p, nil
-	}
-	p, err := newConfirmCh(conn)
-	if err != nil {
-		return nil, err
-	}
-	s.pubs[i] = p
-	return p, nil
-}
-
-// withChannel runs fn on a fresh channel of the publishing connection: a
-// failed declaration closes its channel, so none is shared.
-func (s *Service) withChannel(ctx context.Context, fn func(*amqp.Channel) error) error {
-	s.mu.Lock()
-	conn, err := s.connLocked(ctx)
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	ch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("open channel: %w", classify(err))
-	}
-	defer ch.Close()
-	return fn(ch)
-}
-
-// EnsureEndpoint declares the endpoint's queues and exchange (idempotent)
-// and creates its user, or gives it a fresh password: existing
-// connections stay open, new ones need the new password.
+// EnsureEndpoint creates the endpoint's virtual host, declares its
+// queues and exchanges (all idempotent), and creates its user, or gives
+// it a fresh password: existing connections stay open, new ones need the
+// new password.
 func (s *Service) EnsureEndpoint(ctx context.Context, endpointID string) (broker.Credentials, error) {
 	if err := brokerutil.ValidateEndpointID(endpointID); err != nil {
 		return broker.Credentials{}, fmt.Errorf("rabbitmq: ensure endpoint: %w", err)
 	}
-	err := s.withChannel(ctx, func(ch *amqp.Channel) error {
-		tasks, exchange, results := broker.TaskQueue(endpointID), broker.ResultExchange(endpointID), broker.ResultQueue(endpointID)
-		for _, step := range []struct {
-			what string
-			do   func() error
-		}{
-			{"declare exchange " + broker.TaskExchange, func() error {
-				return ch.ExchangeDeclare(broker.TaskExchange, amqp.ExchangeDirect, true, false, false, false, nil)
-			}},
-			{"declare queue " + tasks, func() error { _, err := ch.QueueDeclare(tasks, true, false, false, false, nil); return err }},
-			{"bind queue " + tasks, func() error { return ch.QueueBind(tasks, endpointID, broker.TaskExchange, false, nil) }},
-			{"declare exchange " + exchange, func() error {
-				return ch.ExchangeDeclare(exchange, amqp.ExchangeFanout, true, false, false, false, nil)
-			}},
-			{"declare queue " + results, func() error { _, err := ch.QueueDeclare(results, true, false, false, false, nil); return err }},
-			{"bind queue " + results, func() error { return ch.QueueBind(results, "", exchange, false, nil) }},
-		} {
-			if err := step.do(); err != nil {
-				return fmt.Errorf("%s: %w", step.what, classify(err))
+	if s.closed() {
+		return broker.Credentials{}, fmt.Errorf("rabbitmq: ensure endpoint %s: %w", endpointID, broker.ErrClosed)
+	}
+	vhost, user, password := s.vhost(endpointID), brokerutil.Username(endpointID), brokerutil.NewPassword()
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"create vhost " + vhost, func() error { return s.mgmt.putVhost(ctx, vhost, "funcX endpoint "+endpointID) }},
+		{"grant the service user " + s.user, func() error { return s.mgmt.putPermissions(ctx, vhost, s.user, servicePermissions) }},
+		{"declare", func() error {
+			return s.withChannel(ctx, endpointID, func(ch *amqp.Channel) error { return declare(ch, endpointID) })
+		}},
+		{"create user " + user, func() error { return s.mgmt.putUser(ctx, user, password) }},
+		{"grant user " + user, func() error { return s.mgmt.putPermissions(ctx, vhost, user, endpointPermissions(endpointID)) }},
+		{"limit user " + user, func() error {
+			if err := s.mgmt.putUserLimit(ctx, user, "max-connections", s.cfg.EndpointMaxConnections); err != nil {
+				return err
 			}
+			return s.mgmt.putUserLimit(ctx, user, "max-channels", s.cfg.EndpointMaxChannels)
+		}},
+	}
+	for _, step := range steps {
+		if err := step.do(); err != nil {
+			return broker.Credentials{}, fmt.Errorf("rabbitmq: ensure endpoint %s: %s: %w", endpointID, step.what, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return broker.Credentials{}, fmt.Errorf("rabbitmq: ensure endpoint %s: %w", endpointID, err)
 	}
-	user, password := brokerutil.Username(endpointID), brokerutil.NewPassword()
-	if err := s.mgmt.putUser(ctx, user, password); err != nil {
-		return broker.Credentials{}, fmt.Errorf("rabbitmq: ensure endpoint %s: %w", endpointID, err)
-	}
-	if err := s.mgmt.putPermissions(ctx, s.cfg.Vhost, user, endpointPermissions(endpointID)); err != nil {
-		return broker.Credentials{}, fmt.Errorf("rabbitmq: ensure endpoint %s: %w", endpointID, err)
-	}
-	s.reg.add(endpointID)
+	s.reg.Add(true, endpointID)
 	return broker.Credentials{
-		URL:            endpointURL(s.cfg.EndpointURL, user, password, s.cfg.Vhost),
+		URL:            endpointURL(s.cfg.EndpointURL, user, password, vhost),
 		Username:       user,
 		Password:       password,
 		TaskQueue:      broker.TaskQueue(endpointID),
@@ -199,11 +192,37 @@ func (s *Service) EnsureEndpoint(ctx context.Context, endpointID string) (broker
 	}, nil
 }
 
+// declare declares an endpoint's exchanges and queues, and binds them,
+// in its virtual host.
+func declare(ch *amqp.Channel, endpointID string) error {
+	tasks, exchange, results := broker.TaskQueue(endpointID), broker.ResultExchange(endpointID), broker.ResultQueue(endpointID)
+	for _, step := range []struct {
+		what string
+		do   func() error
+	}{
+		{"declare exchange " + broker.TaskExchange, func() error {
+			return ch.ExchangeDeclare(broker.TaskExchange, amqp.ExchangeDirect, true, false, false, false, nil)
+		}},
+		{"declare queue " + tasks, func() error { _, err := ch.QueueDeclare(tasks, true, false, false, false, nil); return err }},
+		{"bind queue " + tasks, func() error { return ch.QueueBind(tasks, endpointID, broker.TaskExchange, false, nil) }},
+		{"declare exchange " + exchange, func() error {
+			return ch.ExchangeDeclare(exchange, amqp.ExchangeFanout, true, false, false, false, nil)
+		}},
+		{"declare queue " + results, func() error { _, err := ch.QueueDeclare(results, true, false, false, false, nil); return err }},
+		{"bind queue " + results, func() error { return ch.QueueBind(results, "", exchange, false, nil) }},
+	} {
+		if err := step.do(); err != nil {
+			return fmt.Errorf("%s: %w", step.what, classify(err))
+		}
+	}
+	return nil
+}
+
 // DeleteEndpoint deletes the endpoint's user (closing its connections),
-// then its queues, with whatever they hold, and its exchange. Deleting
-// what does not exist is not an error.
+// then its virtual host, with its queues, whatever they hold, and its
+// exchanges. Deleting what does not exist is not an error.
 func (s *Service) DeleteEndpoint(ctx context.Context, endpointID string) error {
-	s.reg.remove(endpointID)
+	s.reg.Remove(endpointID)
 	user := brokerutil.Username(endpointID)
 	if err := s.mgmt.deleteUser(ctx, user); err != nil {
 		return fmt.Errorf("rabbitmq: delete endpoint %s: %w", endpointID, err)
@@ -211,27 +230,36 @@ func (s *Service) DeleteEndpoint(ctx context.Context, endpointID string) error {
 	if err := s.mgmt.closeUserConnections(ctx, user); err != nil {
 		return fmt.Errorf("rabbitmq: delete endpoint %s: %w", endpointID, err)
 	}
-	err := s.withChannel(ctx, func(ch *amqp.Channel) error {
-		for _, q := range []string{broker.TaskQueue(endpointID), broker.ResultQueue(endpointID)} {
-			if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-				return fmt.Errorf("delete queue %s: %w", q, classify(err))
-			}
-		}
-		if err := ch.ExchangeDelete(broker.ResultExchange(endpointID), false, false); err != nil {
-			return fmt.Errorf("delete exchange %s: %w", broker.ResultExchange(endpointID), classify(err))
-		}
-		return nil
-	})
-	if err != nil {
+	s.pool.drop(endpointID)
+	if err := s.mgmt.deleteVhost(ctx, s.vhost(endpointID)); err != nil {
 		return fmt.Errorf("rabbitmq: delete endpoint %s: %w", endpointID, err)
 	}
 	return nil
 }
 
-// Watch adds endpoints whose result queues ConsumeResults consumes,
-// besides those EnsureEndpoint set up: a restarted service passes the
-// endpoints it knows. IDs without a queue are skipped (and logged).
-func (s *Service) Watch(endpointIDs ...string) { s.reg.add(endpointIDs...) }
+// Resume adds endpoints, set up before by this or another Service, to
+// those ConsumeResults consumes: a restarted service passes the
+// endpoints it has stored. One whose virtual host does not exist is
+// counted (broker.ReasonMissing), logged and left out until
+// EnsureEndpoint sets it up.
+func (s *Service) Resume(ctx context.Context, endpointIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("rabbitmq: resume endpoints: %w", err)
+	}
+	if s.closed() {
+		return fmt.Errorf("rabbitmq: resume endpoints: %w", broker.ErrClosed)
+	}
+	ids := make([]string, 0, len(endpointIDs))
+	for _, id := range endpointIDs {
+		if err := brokerutil.ValidateEndpointID(id); err != nil {
+			s.log.Warn("not resuming an endpoint with an invalid ID", "endpoint", id, "err", err)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	s.reg.Add(false, ids...)
+	return nil
+}
 
 // PublishTasks publishes the batch (split if larger than MaxMessage) to
 // the endpoint's task queue and returns once RabbitMQ confirmed every
@@ -241,6 +269,9 @@ func (s *Service) PublishTasks(ctx context.Context, endpointID string, tasks []f
 	if len(tasks) == 0 {
 		return nil
 	}
+	if err := brokerutil.ValidateEndpointID(endpointID); err != nil {
+		return fmt.Errorf("rabbitmq: publish tasks: %w: %w", broker.ErrUnknownEndpoint, err)
+	}
 	bodies, err := brokerutil.SplitTasks(tasks, s.cfg.MaxMessage)
 	if err != nil {
 		return fmt.Errorf("rabbitmq: publish tasks to %s: %w", endpointID, err)
@@ -249,7 +280,7 @@ func (s *Service) PublishTasks(ctx context.Context, endpointID string, tasks []f
 	defer cancel()
 	retry := brokerutil.Backoff{Min: s.cfg.ReconnectDelay, Max: s.cfg.MaxReconnectDelay}
 	for {
-		p, err := s.publisher(ctx)
+		p, err := s.publisher(ctx, endpointID)
 		if err == nil {
 			err = p.publish(ctx, broker.TaskExchange, endpointID, broker.TypeTasks, broker.ContentTypeWire, bodies)
 			if err == nil {
@@ -257,6 +288,9 @@ func (s *Service) PublishTasks(ctx context.Context, endpointID string, tasks []f
 			}
 		}
 		if permanent(err) || ctx.Err() != nil {
+			if errors.Is(err, broker.ErrUnknownEndpoint) {
+				s.pool.drop(endpointID) // keeps no connection for an endpoint never set up
+			}
 			return fmt.Errorf("rabbitmq: publish tasks to %s: %w", endpointID, err)
 		}
 		d := retry.Next()
@@ -270,33 +304,22 @@ func (s *Service) PublishTasks(ctx context.Context, endpointID string, tasks []f
 // Close closes the connections and makes ConsumeResults return. It is
 // idempotent.
 func (s *Service) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	close(s.done)
-	conn, pubs := s.conn, s.pubs
-	s.mu.Unlock()
-	for _, p := range pubs {
-		if p != nil {
-			p.close()
-		}
-	}
-	if conn != nil {
-		_ = conn.Close()
-	}
-	s.mgmt.close()
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.pool.close()
+		s.mgmt.close()
+	})
 	return nil
 }
 
-// Ping checks that RabbitMQ answers both on AMQP and on the management
-// API.
+// Ping checks that RabbitMQ answers both on AMQP, in Config.Vhost, and on
+// the management API.
 func (s *Service) Ping(ctx context.Context) error {
-	if err := s.withChannel(ctx, func(*amqp.Channel) error { return nil }); err != nil {
+	conn, err := s.dial(ctx, s.cfg.Vhost, "ping")
+	if err != nil {
 		return fmt.Errorf("rabbitmq: ping: %w", err)
 	}
+	_ = conn.Close()
 	if err := s.mgmt.do(ctx, http.MethodGet, path("overview"), nil, nil, false); err != nil {
 		return fmt.Errorf("rabbitmq: ping: %w", err)
 	}
@@ -305,4 +328,7 @@ func (s *Service) Ping(ctx context.Context) error {
 
 // Malformed counts result messages ConsumeResults dropped because they
 // could not be decoded.
-func (s *Service) Malformed() uint64 { return s.malformed.Load() }
+func (s *Service) Malformed() uint64 { return s.stats.Errors(broker.ReasonMalformed) }
+
+// ConsumerStats reports how ConsumeResults fares.
+func (s *Service) ConsumerStats() broker.ConsumerStats { return s.stats.Snapshot(s.reg.Len()) }

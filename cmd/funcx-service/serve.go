@@ -15,6 +15,7 @@ type serveCmd struct {
 	TokenTTL        time.Duration `name:"token-ttl" env:"FUNCX_TOKEN_TTL" default:"1h" help:"Lifetime of bearer tokens (default: ${default})."`
 	HeartbeatPeriod time.Duration `name:"heartbeat-period" env:"FUNCX_HEARTBEAT_PERIOD" default:"30s" help:"Endpoints' heartbeat period: one is offline after 3 without a heartbeat (default: ${default})."`
 	brokerFlags     `embed:""`
+	Limits          endpointLimits `embed:""`
 }
 
 func (c *serveCmd) Run(e *env) error {
@@ -23,7 +24,7 @@ func (c *serveCmd) Run(e *env) error {
 		return err
 	}
 	defer st.Close()
-	b, err := newBroker(&c.brokerFlags, e.log)
+	b, err := newBroker(&c.brokerFlags, c.Limits, e.log)
 	if err != nil {
 		return err
 	}

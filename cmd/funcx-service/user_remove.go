@@ -18,7 +18,7 @@ func (c *userRemoveCmd) Run(e *env) error {
 	var b broker.Service
 	if !c.InProcessBroker { // an in-process broker has nothing to clean up
 		var err error
-		if b, err = newBroker(&c.brokerFlags, e.log); err != nil {
+		if b, err = newBroker(&c.brokerFlags, endpointLimits{}, e.log); err != nil {
 			return err
 		}
 		defer b.Close()

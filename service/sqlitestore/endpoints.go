@@ -77,6 +77,24 @@ func (s *Store) Endpoints(ctx context.Context, owner string) ([]service.Endpoint
 	return out, rows.Err()
 }
 
+// EndpointIDs lists the IDs of every endpoint.
+func (s *Store) EndpointIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM endpoints`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // DeleteEndpoint deletes an endpoint. Its tasks and results stay readable.
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM endpoints WHERE id = ?`, id)

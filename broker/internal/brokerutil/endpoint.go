@@ -9,9 +9,11 @@ import (
 // well under AMQP's 255-byte limit on queue and exchange names.
 const maxEndpointID = 200
 
-// ValidateEndpointID accepts letters, digits, '-' and '_'. A dot is
-// refused because permissions are the prefix regex ^funcx\.ep\.<id>\.:
-// an endpoint "a" would otherwise reach the queues of an endpoint "a.b".
+// ValidateEndpointID accepts letters, digits, '-' and '_', so that an
+// ID is safe in virtual host, user, queue and exchange names and in the
+// permission patterns made of them. A dot is refused: resource names are
+// "funcx.ep.<id>.<kind>", and an endpoint "a" would otherwise share the
+// prefix of an endpoint "a.b".
 func ValidateEndpointID(id string) error {
 	if id == "" {
 		return fmt.Errorf("endpoint id is empty")
