@@ -20,8 +20,8 @@
 // SDK received twice and results the service dropped as duplicates,
 // tasks that ran twice (each task appends its index to a file with
 // O_APPEND), failed tasks by error kind, what outlived the stop
-// (processes of the run, RabbitMQ queues, exchanges and users of the
-// deleted endpoints, files in the processes' TMPDIR) and how long the
+// (processes of the run, RabbitMQ virtual hosts, queues, exchanges and
+// users of the deleted endpoints, files in the processes' TMPDIR) and how long the
 // fabric took to recover. Row.Check states the promise: every task
 // answered exactly once, nothing left behind.
 //

@@ -27,7 +27,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 // a restarted service (kill -9, then SIGTERM) must answer all 10,000
 // tasks of two endpoints registered before it died, once each; the other
 // faults, with fewer tasks to keep the suite short, the same. Every row
-// must leave no process, RabbitMQ queue, exchange or user, or temporary
+// must leave no process, RabbitMQ virtual host, queue, exchange or user, or temporary
 // file behind. Tasks that ran twice and results the service dropped as
 // duplicates are logged, not judged: a killed daemon re-runs its
 // journaled tasks by design.

@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,12 +68,15 @@ func (m *management) do(ctx context.Context, method, path string, out any) error
 	return nil
 }
 
-// leftovers returns the queues, exchanges and users whose names hold one
-// of ids.
-func (m *management) leftovers(ctx context.Context, ids []string) (queues, exchanges, users []resource, err error) {
-	holds := func(name string) bool {
+// leftovers returns the virtual hosts, queues, exchanges and users whose
+// name, or whose virtual host's name, holds one of ids (the service
+// gives each endpoint a virtual host of its own). Exchanges RabbitMQ
+// makes in every virtual host (the default one, amq.*) are not counted:
+// the virtual host is.
+func (m *management) leftovers(ctx context.Context, ids []string) (l leftovers, err error) {
+	holds := func(r resource) bool {
 		for _, id := range ids {
-			if id != "" && strings.Contains(name, id) {
+			if id != "" && (strings.Contains(r.Name, id) || strings.Contains(r.Vhost, id)) {
 				return true
 			}
 		}
@@ -81,25 +85,54 @@ func (m *management) leftovers(ctx context.Context, ids []string) (queues, excha
 	for _, kind := range []struct {
 		path string
 		dst  *[]resource
-	}{{"queues?columns=name,vhost", &queues}, {"exchanges?columns=name,vhost", &exchanges}, {"users", &users}} {
+	}{{"vhosts?columns=name", &l.vhosts}, {"queues?columns=name,vhost", &l.queues},
+		{"exchanges?columns=name,vhost", &l.exchanges}, {"users", &l.users}} {
 		var all []resource
 		if err := m.do(ctx, http.MethodGet, kind.path, &all); err != nil {
-			return nil, nil, nil, err
+			return l, err
 		}
 		for _, r := range all {
-			if holds(r.Name) {
+			if kind.dst == &l.exchanges && (r.Name == "" || strings.HasPrefix(r.Name, "amq.")) {
+				continue
+			}
+			if holds(r) {
 				*kind.dst = append(*kind.dst, r)
 			}
 		}
 	}
-	return queues, exchanges, users, nil
+	return l, nil
 }
 
-// remove deletes leftovers (kind "queues", "exchanges" or "users").
+// leftovers are RabbitMQ resources of deleted endpoints.
+type leftovers struct {
+	vhosts, queues, exchanges, users []resource
+}
+
+// names lists the resources as vhost/name (or name).
+func names(rs []resource) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		if r.Vhost != "" {
+			out = append(out, r.Vhost+"/"+r.Name)
+		} else {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
+
+// removeAll deletes the leftovers, the virtual hosts last.
+func (m *management) removeAll(ctx context.Context, l leftovers) error {
+	return errors.Join(m.remove(ctx, "queues", l.queues), m.remove(ctx, "exchanges", l.exchanges),
+		m.remove(ctx, "users", l.users), m.remove(ctx, "vhosts", l.vhosts))
+}
+
+// remove deletes resources of a kind: "queues", "exchanges", "users" or
+// "vhosts".
 func (m *management) remove(ctx context.Context, kind string, rs []resource) error {
 	for _, r := range rs {
 		p := kind + "/" + url.PathEscape(r.Vhost) + "/" + url.PathEscape(r.Name)
-		if kind == "users" {
+		if kind == "users" || kind == "vhosts" {
 			p = kind + "/" + url.PathEscape(r.Name)
 		}
 		if err := m.do(ctx, http.MethodDelete, p, nil); err != nil {

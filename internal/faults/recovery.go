@@ -27,7 +27,8 @@ const (
 // faultAt. With newWork, only results of tasks started after calm count
 // as flowing: a killed worker, manager or daemon must run tasks again,
 // and the results it had finished, still on their way, prove nothing. A
-// window cut short by the end of the run counts if it spans minTail.
+// window cut short by the end of the run is judged as if it spanned at
+// least minTail.
 // Either figure is -1 when it cannot be measured: no result after calm,
 // too little before the fault to know its rate, or a rate never back.
 func recovery(all []arrival, faultAt, calm time.Time, affected func(endpoint string) bool, newWork bool) (next, rateBack float64) {
@@ -66,11 +67,9 @@ func recovery(all []arrival, faultAt, calm time.Time, affected func(endpoint str
 		w := rateWindow
 		if end.After(last) {
 			// The run ends inside this window: the part up to the last
-			// result, if it is long enough to mean something.
-			end, w = last.Add(time.Nanosecond), last.Sub(t)
-			if w < minTail {
-				break
-			}
+			// result, judged as at least minTail long (a burst of the
+			// results held up by an outage may take less).
+			end, w = last.Add(time.Nanosecond), max(last.Sub(t), minTail)
 		}
 		if float64(firstAt(ts, end)-firstAt(ts, t)) >= rateBackFraction*rate*w.Seconds() {
 			return next, t.Sub(calm).Seconds()

@@ -53,8 +53,9 @@ type Orphans struct {
 	// Processes of the run (its marker or a run ID of its endpoints),
 	// "pid command line".
 	Processes []string `json:"processes,omitempty"`
-	// Queues, Exchanges and Users of RabbitMQ whose name holds the ID of
-	// an endpoint the run deleted.
+	// VHosts, Queues, Exchanges and Users of RabbitMQ whose name (or
+	// virtual host) holds the ID of an endpoint the run deleted.
+	VHosts    []string `json:"vhosts,omitempty"`
 	Queues    []string `json:"queues,omitempty"`
 	Exchanges []string `json:"exchanges,omitempty"`
 	Users     []string `json:"users,omitempty"`
@@ -64,7 +65,7 @@ type Orphans struct {
 
 // Count is the number of orphans of every kind.
 func (o Orphans) Count() int {
-	return len(o.Processes) + len(o.Queues) + len(o.Exchanges) + len(o.Users) + len(o.TmpFiles)
+	return len(o.Processes) + len(o.VHosts) + len(o.Queues) + len(o.Exchanges) + len(o.Users) + len(o.TmpFiles)
 }
 
 // String counts them by kind: "0", or "3 (2 processes, 1 queue)".
@@ -76,7 +77,7 @@ func (o Orphans) String() string {
 	for _, k := range []struct {
 		n    int
 		what string
-	}{{len(o.Processes), "process"}, {len(o.Queues), "queue"}, {len(o.Exchanges), "exchange"}, {len(o.Users), "user"}, {len(o.TmpFiles), "tmp file"}} {
+	}{{len(o.Processes), "process"}, {len(o.VHosts), "vhost"}, {len(o.Queues), "queue"}, {len(o.Exchanges), "exchange"}, {len(o.Users), "user"}, {len(o.TmpFiles), "tmp file"}} {
 		if k.n > 0 {
 			parts = append(parts, plural(k.n, k.what))
 		}

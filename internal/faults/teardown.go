@@ -73,18 +73,11 @@ func (r *run) teardown(row *Row) error {
 	row.Orphans.Processes = describeProcs(left)
 	killAll(left)
 	if r.mgmt != nil && len(epIDs) > 0 {
-		q, x, u, err := r.mgmt.leftovers(ctx, epIDs)
+		l, err := r.mgmt.leftovers(ctx, epIDs)
 		errs = append(errs, err)
-		for _, res := range q {
-			row.Orphans.Queues = append(row.Orphans.Queues, res.Name)
-		}
-		for _, res := range x {
-			row.Orphans.Exchanges = append(row.Orphans.Exchanges, res.Name)
-		}
-		for _, res := range u {
-			row.Orphans.Users = append(row.Orphans.Users, res.Name)
-		}
-		errs = append(errs, r.mgmt.remove(ctx, "queues", q), r.mgmt.remove(ctx, "exchanges", x), r.mgmt.remove(ctx, "users", u))
+		row.Orphans.VHosts, row.Orphans.Queues = names(l.vhosts), names(l.queues)
+		row.Orphans.Exchanges, row.Orphans.Users = names(l.exchanges), names(l.users)
+		errs = append(errs, r.mgmt.removeAll(ctx, l))
 	}
 	if r.tmp != "" {
 		entries, err := os.ReadDir(r.tmp)

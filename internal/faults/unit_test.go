@@ -97,6 +97,20 @@ func TestRecovery(t *testing.T) {
 			t.Errorf("rate back %v, want 0.5", rate)
 		}
 	})
+	t.Run("backlog in a burst at the end", func(t *testing.T) {
+		// 100/s before; after the restart the 300 results held up arrive
+		// within 0.3 s and the run ends.
+		arr := every(nil, "A", 0, 10, 0.01)
+		arr = every(arr, "A", 16, 16.3, 0.001)
+		if _, rate := recovery(arr, at(10), at(15), all, false); rate < 0.99 || rate > 1.01 {
+			t.Errorf("rate back %v, want 1", rate)
+		}
+		// A trickle of 3 results at the end is no rate.
+		trickle := every(every(nil, "A", 0, 10, 0.01), "A", 16, 16.3, 0.1)
+		if _, rate := recovery(trickle, at(10), at(15), all, false); rate != -1 {
+			t.Errorf("trickle: rate back %v, want -1", rate)
+		}
+	})
 	t.Run("too little before the fault", func(t *testing.T) {
 		arr := every(nil, "A", 0, 0.2, 0.01)
 		arr = every(arr, "A", 1, 5, 0.01)
