@@ -8,8 +8,9 @@ import (
 )
 
 // inject strikes: it returns when the fault happened (faultAt) and when
-// the harness's part of it ended (calm: the service or RabbitMQ started
-// again, the endpoint restarted), from which a stall is timed.
+// it ended (calm: the kill itself, or the moment the service, RabbitMQ or
+// the endpoint was started again, so that their start counts in the
+// recovery), from which recovery and a stall are timed.
 func (r *run) inject(ctx context.Context, row *Row) (faultAt, calm time.Time, err error) {
 	switch r.fault {
 	case None:
@@ -49,11 +50,12 @@ func (r *run) inject(ctx context.Context, row *Row) (faultAt, calm time.Time, er
 		if !waitDead(pid, 30*time.Second) {
 			return faultAt, faultAt, fmt.Errorf("endpoint daemon %d outlived kill -9 by 30 s", pid)
 		}
+		calm = time.Now()
 		if err := ep.start(ctx); err != nil {
-			return faultAt, time.Now(), fmt.Errorf("start endpoint %s again: %w", ep.name, err)
+			return faultAt, calm, fmt.Errorf("start endpoint %s again: %w", ep.name, err)
 		}
 		row.note("kill -9 of endpoint %s's daemon pid %d; started again in %.1f s (run %s)", ep.name, pid, time.Since(faultAt).Seconds(), ep.runID())
-		return faultAt, time.Now(), nil
+		return faultAt, calm, nil
 	case ServiceKill, ServiceTerm:
 		sig, grace, how := syscall.SIGKILL, 30*time.Second, "kill -9"
 		if r.fault == ServiceTerm {
@@ -69,11 +71,12 @@ func (r *run) inject(ctx context.Context, row *Row) (faultAt, calm time.Time, er
 		exited := time.Since(faultAt)
 		r.dups.restarted()
 		_ = sleepCtx(ctx, time.Until(faultAt.Add(r.cfg.ServiceDowntime)))
+		calm = time.Now()
 		if err := r.svc.start(ctx); err != nil {
-			return faultAt, time.Now(), fmt.Errorf("start funcx-service again: %w", err)
+			return faultAt, calm, fmt.Errorf("start funcx-service again: %w", err)
 		}
 		row.note("%s of funcx-service pid %d (exited in %.1f s); started again %.1f s after", how, pid, exited.Seconds(), time.Since(faultAt).Seconds())
-		return faultAt, time.Now(), nil
+		return faultAt, calm, nil
 	case RabbitMQRestart:
 		if r.stopGuard, err = startGuard(); err != nil {
 			return time.Time{}, time.Time{}, err
@@ -85,17 +88,18 @@ func (r *run) inject(ctx context.Context, row *Row) (faultAt, calm time.Time, er
 		}
 		stopped := time.Since(faultAt)
 		_ = sleepCtx(ctx, r.cfg.RabbitMQDowntime)
+		calm = time.Now()
 		if err := rabbitmqctl(ctx, "start_app"); err != nil {
-			return faultAt, time.Now(), err
+			return faultAt, calm, err
 		}
 		if err := rabbitmqctl(ctx, "await_startup"); err != nil {
-			return faultAt, time.Now(), err
+			return faultAt, calm, err
 		}
 		r.rabbitDown = false
 		r.stopGuard()
 		r.stopGuard = nil
 		row.note("RabbitMQ stop_app (%.1f s), start_app %s later: up again %.1f s after the stop", stopped.Seconds(), r.cfg.RabbitMQDowntime, time.Since(faultAt).Seconds())
-		return faultAt, time.Now(), nil
+		return faultAt, calm, nil
 	}
 	return time.Time{}, time.Time{}, fmt.Errorf("unknown fault %q", r.fault)
 }

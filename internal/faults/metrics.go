@@ -24,6 +24,7 @@ const duplicatesMetric = "funcx_service_duplicate_results_total"
 // restart are discarded, so that the old service's figure is not counted
 // twice.
 type dupCounter struct {
+	hc        *http.Client
 	mu        sync.Mutex
 	base, cur float64
 	gen       int
@@ -34,7 +35,7 @@ func (d *dupCounter) scrape(ctx context.Context, url string) {
 	d.mu.Lock()
 	gen := d.gen
 	d.mu.Unlock()
-	v, err := readMetric(ctx, url+api.PathMetrics, duplicatesMetric)
+	v, err := readMetric(ctx, d.hc, url+api.PathMetrics, duplicatesMetric)
 	if err != nil {
 		return // down or restarting: the next scrape reads it
 	}
@@ -63,14 +64,14 @@ func (d *dupCounter) total() int {
 // readMetric fetches a Prometheus text page and returns the metric's
 // value (0 if the page lacks it: a counter not yet incremented may be
 // absent).
-func readMetric(ctx context.Context, url, name string) (float64, error) {
+func readMetric(ctx context.Context, hc *http.Client, url, name string) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -17,17 +17,18 @@ import (
 // management is the little of RabbitMQ's management API the orphan check
 // needs: list queues, exchanges and users, delete leftovers.
 type management struct {
+	hc   *http.Client
 	base *url.URL // without user info
 	user string
 	pass string
 }
 
-func newManagement(raw string) (*management, error) {
+func newManagement(hc *http.Client, raw string) (*management, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("management URL: %w", err)
 	}
-	m := &management{user: u.User.Username()}
+	m := &management{hc: hc, user: u.User.Username()}
 	m.pass, _ = u.User.Password()
 	u.User = nil
 	m.base = u
@@ -50,7 +51,7 @@ func (m *management) do(ctx context.Context, method, path string, out any) error
 		return err
 	}
 	req.SetBasicAuth(m.user, m.pass)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := m.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("RabbitMQ management API: %w", err)
 	}

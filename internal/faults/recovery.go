@@ -20,17 +20,17 @@ const (
 
 // recovery measures, over the results of the endpoints affected says the
 // fault struck, the seconds from calm (the fault's end: the kill, or the
-// service, RabbitMQ or the endpoint up again) until results flow again:
-// to the arrival of the first result after calm, and to the start (not
-// before that arrival) of the first rateWindow in which results arrived
-// at rateBackFraction or more of their rate over preWindow before
-// faultAt. With newWork, only results of tasks started after calm count
-// as flowing: a killed worker, manager or daemon must run tasks again,
-// and the results it had finished, still on their way, prove nothing. A
-// window cut short by the end of the run is judged as if it spanned at
-// least minTail.
-// Either figure is -1 when it cannot be measured: no result after calm,
-// too little before the fault to know its rate, or a rate never back.
+// moment the service, RabbitMQ or the endpoint was started again) until
+// results flow again: to the arrival of the first result after calm, and
+// to the start (not before that arrival) of the first rateWindow in which
+// results arrived at rateBackFraction or more of their rate over
+// preWindow before faultAt. With newWork, only results of tasks started
+// after calm count as flowing: a killed worker, manager or daemon must
+// run tasks again, and the results it had finished, still on their way,
+// prove nothing. A window cut short by the end of the run is judged as if
+// it spanned at least minTail. Either figure is -1 when it cannot be
+// measured: no result after calm, too little before the fault to know
+// its rate, or a rate never back.
 func recovery(all []arrival, faultAt, calm time.Time, affected func(endpoint string) bool, newWork bool) (next, rateBack float64) {
 	var pre, ts []time.Time
 	for _, a := range all {

@@ -35,9 +35,9 @@ type Row struct {
 	// Orphans is what outlived the run's stop.
 	Orphans Orphans `json:"orphans"`
 	// NextResult is the seconds from the end of the fault (the kill; the
-	// service, RabbitMQ or the endpoint up again) to the next result of
-	// the endpoints it struck (after a kill: of a task started after
-	// it); RateBack to the first 2-s window, from then, at half their
+	// start of the service, RabbitMQ or the endpoint again) to the next
+	// result of the endpoints it struck (after a kill: of a task started
+	// after it); RateBack to the first 2-s window, from then, at half their
 	// rate before the fault or better. -1: not measured (no fault, no
 	// result after it, or the rate never came back).
 	NextResult float64 `json:"next_result_s"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,6 +31,7 @@ type run struct {
 	svc    *serviceProc
 	eps    []*endpointProc
 	cl     *client.Client
+	hc     *http.Client // for the management API and /metrics
 	mgmt   *management
 	dups   dupCounter
 	ranLog string // each task appends its index here
@@ -97,7 +99,9 @@ func (r *run) setup(ctx context.Context) (err error) {
 		return err
 	}
 	r.env = append(cleanEnv(), "HOME="+filepath.Join(r.dir, "home"), "TMPDIR="+r.tmp, envMarker+"="+r.marker)
-	if r.mgmt, err = newManagement(r.cfg.ManagementURL); err != nil {
+	r.hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	r.dups.hc = r.hc
+	if r.mgmt, err = newManagement(r.hc, r.cfg.ManagementURL); err != nil {
 		return err
 	}
 	if err := r.mgmt.do(ctx, "GET", "overview", nil); err != nil {

@@ -34,7 +34,7 @@ max_retries_on_system_failure = %d: tasks lost with a killed worker or manager r
 LOST: submitted, never answered (after %s without a result). DUPLICATES: results the SDK received twice / results the service dropped as duplicates.
 RAN TWICE: tasks that ran more than once (a killed daemon re-runs its journaled tasks). ORPHANS after stop: processes of the run,
 RabbitMQ virtual hosts, queues, exchanges and users of the deleted endpoints, files in the processes' TMPDIR.
-RECOVERY: seconds from the end of the fault (the kill; the service, RabbitMQ or the endpoint up again) to the next result
+RECOVERY: seconds from the end of the fault (the kill; the start of the service, RabbitMQ or the endpoint again) to the next result
 of the endpoints it struck / to the first 2 s window from then at half their rate before the fault or better. After a kill
 only results of tasks started after it count (new work), after an outage every result (delivery).
 The service and RabbitMQ were down %s and %s. OK: every task answered once, none lost or received twice, no orphans.

@@ -89,6 +89,9 @@ func (r *run) teardown(row *Row) error {
 	if row.Orphans.Count() > 0 {
 		row.note("orphans after stop: %+v", row.Orphans)
 	}
+	if r.hc != nil {
+		r.hc.CloseIdleConnections()
+	}
 	if r.dir != "" && r.cfg.KeepDir == "" {
 		errs = append(errs, os.RemoveAll(r.dir))
 	}

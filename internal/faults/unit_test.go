@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -276,21 +277,21 @@ func TestRowCheckAndTable(t *testing.T) {
 // A scrape begun before a restart must not count the old service twice.
 func TestDupCounterAcrossRestarts(t *testing.T) {
 	t.Parallel()
-	value := 0
+	var value atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "%s %d\n", duplicatesMetric, value)
+		fmt.Fprintf(w, "%s %d\n", duplicatesMetric, value.Load())
 	}))
 	defer srv.Close()
-	var d dupCounter
-	value = 4
+	d := dupCounter{hc: srv.Client()}
+	value.Store(4)
 	d.scrape(context.Background(), srv.URL)
 	d.restarted()
-	value = 2 // the new service's own count
+	value.Store(2) // the new service's own count
 	d.scrape(context.Background(), srv.URL)
 	if got := d.total(); got != 6 {
 		t.Fatalf("total %d, want 4 + 2", got)
 	}
-	value = 1 // a counter does not go back: a stale answer is ignored
+	value.Store(1) // a counter does not go back: a stale answer is ignored
 	d.scrape(context.Background(), srv.URL)
 	if got := d.total(); got != 6 {
 		t.Fatalf("total %d after a lower reading, want 6", got)
