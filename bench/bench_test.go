@@ -19,6 +19,7 @@ import (
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/proctest"
 	"github.com/funcx-go/funcx/manager"
+	"github.com/funcx-go/funcx/service/api"
 )
 
 // The test binary is also the manager and worker binary of the engines
@@ -42,11 +43,12 @@ func (w tlog) Write(p []byte) (int, error) {
 // are never asserted.
 func TestQuickRun(t *testing.T) {
 	args := []string{"-quick", "-rounds", "2"}
-	want := rowOrder
+	// The hostile phase runs only when named (TestHostileBody).
+	want := slices.DeleteFunc(slices.Clone(rowOrder), func(k string) bool { return k == "hostile-rss" })
 	if testing.Short() {
 		// The end-to-end rows need RabbitMQ.
 		args = append(args, "-only", "dispatch,engine")
-		want = slices.DeleteFunc(slices.Clone(rowOrder), func(k string) bool { return strings.HasPrefix(k, "e2e-") })
+		want = slices.DeleteFunc(want, func(k string) bool { return strings.HasPrefix(k, "e2e-") })
 	} else {
 		brokertest.ShareRabbitMQ(t)
 	}
@@ -313,16 +315,34 @@ func TestParseOptions(t *testing.T) {
 func TestFaultsRunOnlyWhenNamed(t *testing.T) {
 	t.Parallel()
 	o, err := parseOptions(nil, io.Discard)
-	if err != nil || o.runs("faults") || !o.runs("e2e") {
-		t.Fatalf("no -only: faults %v, e2e %v, %v", o.runs("faults"), o.runs("e2e"), err)
+	if err != nil || o.picks("faults") || !o.runs("e2e") {
+		t.Fatalf("no -only: faults %v, e2e %v, %v", o.picks("faults"), o.runs("e2e"), err)
 	}
 	o, err = parseOptions([]string{"-only", "faults", "-faults", "none,service-kill", "-fault-tasks", "100"}, io.Discard)
-	if err != nil || !o.runs("faults") || o.runs("e2e") || o.FaultTasks != 100 {
+	if err != nil || !o.picks("faults") || o.runs("e2e") || o.FaultTasks != 100 {
 		t.Fatalf("-only faults: %+v, %v", o, err)
 	}
 	for _, bad := range [][]string{{"-faults", "disk-full"}, {"-fault-strike", "1"}, {"-fault-stall", "0s"}, {"-fault-tasks", "0"}} {
 		if _, err := parseOptions(bad, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// TestHostileBody: the hostile phase's submission is one valid request
+// of hostileTasks tasks and exactly hostileBodyBytes, under the service's
+// limit. (The phase itself measures memory: go run ./bench -only hostile.)
+func TestHostileBody(t *testing.T) {
+	t.Parallel()
+	body := hostileBody()
+	if len(body) != hostileBodyBytes || len(body) > api.MaxRequestBytes {
+		t.Fatalf("%d bytes, want %d (limit %d)", len(body), hostileBodyBytes, api.MaxRequestBytes)
+	}
+	var req api.SubmitRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Tasks) != hostileTasks || req.EndpointID == "" || req.Tasks[0].FunctionID == "" {
+		t.Fatalf("%d tasks, endpoint %q", len(req.Tasks), req.EndpointID)
 	}
 }

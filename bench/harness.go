@@ -26,7 +26,7 @@ const (
 // rowOrder is the order of the table's rows, whatever order the phases
 // measure them in.
 var rowOrder = []string{"dispatch", "noop-a", "noop-b", "latency-p50", "latency-p99", "shell-captured", "shell-uncaptured", "shell-direct",
-	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99"}
+	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99", "hostile-rss"}
 
 // harness runs the phases and collects their rows.
 type harness struct {
@@ -54,13 +54,18 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 	if err == nil && o.runs("e2e") {
 		err = h.e2ePhase(ctx)
 	}
+	// Only on request: it takes about 1 GB for a moment, which a run of
+	// timings should not share the machine with.
+	if err == nil && o.picks("hostile") {
+		err = h.hostilePhase(ctx)
+	}
 	// Containers last: the end-to-end latencies measured after this phase
 	// were about 10% higher, every stage alike (dockerd and the disk are
 	// still busy with the containers it started and removed).
 	if err == nil && o.Containers && o.runs("containers") {
 		err = h.containerPhase(ctx)
 	}
-	if err == nil && o.runs("faults") {
+	if err == nil && o.picks("faults") {
 		err = h.faultsPhase(ctx)
 	}
 	h.rep.Seconds = time.Since(start).Seconds()

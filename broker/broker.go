@@ -139,5 +139,20 @@ type EndpointConn interface {
 	Close() error
 }
 
+// DeliveryStopper is implemented by an EndpointConn that can stop its
+// deliveries without closing: a stopping endpoint takes no more tasks
+// but keeps its connection to publish the results of the tasks it lets
+// finish. Both implementations of this module provide it.
+type DeliveryStopper interface {
+	// StopDeliveries asks the broker for no more deliveries and returns
+	// once Deliveries is closed. Deliveries already yielded stay as they
+	// are (Ack and Nack still work); those the connection had received
+	// but not yielded go back to the queue. Publishing goes on. It is
+	// idempotent. After an error (ctx ended, the connection ended)
+	// deliveries may still come; unacked ones return to the queue when
+	// the connection closes.
+	StopDeliveries(ctx context.Context) error
+}
+
 // ErrClosed is returned by operations on a closed connection.
 var ErrClosed = errors.New("broker: connection closed")

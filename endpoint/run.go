@@ -42,7 +42,9 @@ type RunConfig struct {
 	// Required.
 	Dial DialFunc
 	// StopGrace is how long a stop lets tasks in flight finish and
-	// results reach the broker. Defaults to DefaultStopGrace.
+	// their results reach the broker (which get at least MinStopPublish
+	// for it). Stopping the engine afterwards (cancelling its blocks)
+	// may take as long again. Defaults to DefaultStopGrace.
 	StopGrace time.Duration
 	// ReconnectMax caps the wait between reconnection attempts. Defaults
 	// to DefaultReconnectMax.
@@ -64,9 +66,14 @@ type RunConfig struct {
 // re-runs journaled tasks that have no result: every task runs at least
 // once and gets exactly one recorded result.
 //
-// A stop (ctx ends) stops taking tasks, lets tasks in flight finish for
-// StopGrace, publishes their results, sends a last heartbeat and stops the
-// engine; tasks still unfinished stay in the journal for the next run.
+// A stop (ctx ends) stops taking tasks but keeps the broker connection:
+// it lets tasks in flight finish for StopGrace, publishes their results
+// and waits for the broker's confirms (dialing again if the connection
+// is lost), sends a last heartbeat, and only then closes the connection
+// and stops the engine. Tasks still unfinished stay in the journal, and
+// results the broker could not take in the outbox, for the next run.
+// Tasks delivered after the stop began are not run: they go back to the
+// broker's queue.
 func Run(ctx context.Context, rc RunConfig) error {
 	rc = rc.withDefaults()
 	if err := rc.validate(); err != nil {
@@ -167,67 +174,61 @@ func (r *runner) run(ctx context.Context) error {
 	r.unsent.Store(true)
 	r.wakePublisher()
 
+	// runCtx keeps the link, the result path and the publisher going
+	// through a stop, until its results are out. take ends with ctx, at
+	// once (a child's cancel is synchronous): no delivery that comes
+	// after the stop began is run.
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	take, stopTaking := context.WithCancel(ctx)
+	defer stopTaking()
+	heartbeatCtx, stopHeartbeats := context.WithCancel(runCtx)
 	var wg sync.WaitGroup
 	wg.Add(3)
-	linkErr := make(chan error, 1)
-	consumeCtx, stopConsuming := context.WithCancel(runCtx)
-	go func() { defer wg.Done(); linkErr <- r.linkLoop(consumeCtx) }()
+	go func() { defer wg.Done(); r.linkLoop(runCtx, take) }()
 	go func() { defer wg.Done(); r.resultLoop(runCtx) }()
 	go func() { defer wg.Done(); r.publishLoop(runCtx) }()
 	heartbeatDone := make(chan struct{})
-	go func() { defer close(heartbeatDone); r.heartbeatLoop(consumeCtx) }()
+	go func() { defer close(heartbeatDone); r.heartbeatLoop(heartbeatCtx) }()
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-		r.log.Info("stopping: no new tasks; letting tasks in flight finish", "grace", r.rc.StopGrace)
-	case runErr = <-linkErr:
-		r.log.Error("endpoint link failed", "err", runErr)
-	}
-	stopConsuming()
-	<-heartbeatDone
-	// Tasks in flight get the grace period; their results go out.
-	graceCtx, cancelGrace := context.WithTimeout(context.Background(), r.rc.StopGrace)
-	defer cancelGrace()
-	if err := r.eng.Drain(graceCtx); err != nil {
-		r.log.Warn("tasks still running at the end of the grace period stay journaled for the next run", "err", err)
-	}
-	r.waitRecorded(graceCtx)
-	r.flushOutbox(graceCtx, true)
-	if c := r.conns.current(); c != nil {
-		hb := r.heartbeat()
-		hb.Stopping = true
-		_ = c.PublishHeartbeat(graceCtx, hb)
-	}
+	<-ctx.Done()
+	r.stop(func() { stopHeartbeats(); <-heartbeatDone })
+	// Only now does the link close its connection.
 	cancelRun()
 	wg.Wait()
-	r.conns.closeCurrent()
-	return runErr
+	return nil
 }
 
-// linkLoop keeps a broker connection and journals, acks and submits each
-// delivery. It returns only when ctx ends (nil).
-func (r *runner) linkLoop(ctx context.Context) error {
+// linkLoop keeps a broker connection until ctx ends, dialing again when
+// one is lost. While take lasts it journals, acks and submits each
+// delivery; once take has ended (a stop) it takes no more tasks but
+// keeps the connection, for the results of the tasks the stop lets
+// finish and its last heartbeat.
+func (r *runner) linkLoop(ctx, take context.Context) {
 	backoff := defaultReconnectFirst
 	ready := r.rc.Ready
 	for ctx.Err() == nil {
 		conn, err := r.rc.Dial(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			r.log.Warn("cannot reach the broker; retrying", "err", err, "in", backoff)
 			select {
 			case <-ctx.Done():
-				return nil
+				return
 			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, r.rc.ReconnectMax)
+			if take.Err() != nil {
+				backoff = min(backoff, stopReconnectMax)
+			}
 			continue
 		}
 		backoff = defaultReconnectFirst
 		r.log.Info("connected to the broker")
+		if take.Err() != nil {
+			r.stopDeliveries(ctx, conn, nil) // reconnected during a stop
+		}
 		r.conns.set(conn)
 		r.unsent.Store(true)
 		r.wakePublisher() // results may have waited for a connection
@@ -235,35 +236,49 @@ func (r *runner) linkLoop(ctx context.Context) error {
 			ready()
 			ready = nil
 		}
-		r.consume(ctx, conn)
+		if take.Err() == nil {
+			held := r.consume(take, conn)
+			if take.Err() != nil {
+				r.stopDeliveries(ctx, conn, held)
+			}
+		}
+		if take.Err() != nil {
+			select {
+			case <-ctx.Done():
+			case <-conn.Done():
+			}
+		}
 		r.conns.clear(conn)
 		_ = conn.Close()
 		if ctx.Err() == nil {
 			r.log.Warn("lost the broker connection; reconnecting", "err", conn.Err())
 		}
 	}
-	return nil
 }
 
 // consume handles deliveries until the connection ends or ctx does. A
 // fresh task goes to the engine at once, while its journal commit runs
 // (see liveTasks); the delivery is acked only once the commit is done.
-func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) {
+// A delivery received after ctx ended is not run: consume returns it.
+func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) (held *broker.Delivery) {
 	jr := newJournaler(r)
 	defer jr.stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-conn.Done():
-			return
+			return nil
 		case <-jr.failed:
 			// Not journaled: the journaler left the deliveries unacked;
 			// drop the connection so that the broker redelivers them.
-			return
+			return nil
 		case d, ok := <-conn.Deliveries():
 			if !ok {
-				return
+				return nil
+			}
+			if ctx.Err() != nil {
+				return &d // both were ready; the stop wins
 			}
 			c := &commitWait{done: make(chan struct{})}
 			fresh := r.live.admit(d.Tasks, c, r.j.Known)
@@ -324,10 +339,11 @@ const (
 
 // flushOutbox removes what the broker confirmed from the outbox (every
 // confirmEvery, or at once before a read of the outbox), then, if
-// results may be waiting there unsent (or final), publishes the outbox until it is empty (but
-// for results the result loop is publishing), the connection is gone,
-// or ctx ends.
-func (r *runner) flushOutbox(ctx context.Context, final bool) {
+// results may be waiting there unsent (or final), publishes the outbox
+// until it is empty (but for results the result loop is publishing),
+// the connection is gone, or ctx ends. It reports whether it read the
+// outbox empty.
+func (r *runner) flushOutbox(ctx context.Context, final bool) (empty bool) {
 	// One flush at a time: the publisher's, or the last one of a stop.
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
@@ -346,27 +362,27 @@ func (r *runner) flushOutbox(ctx context.Context, final bool) {
 		}
 	}
 	if !scan {
-		return
+		return false
 	}
 	for ctx.Err() == nil {
 		conn := r.conns.current()
 		if conn == nil {
-			return
+			return false
 		}
 		results, err := r.j.Outbox(DefaultPublishBatch)
 		if err != nil {
 			r.log.Error("reading the outbox failed", "err", err)
 			r.unsent.Store(true)
-			return
+			return false
 		}
 		results = r.sent.skipSent(results)
 		if len(results) == 0 {
-			return
+			return true
 		}
 		if err := conn.PublishResults(ctx, results); err != nil {
 			r.log.Warn("publishing results failed; they stay in the outbox", "results", len(results), "err", err)
 			r.unsent.Store(true)
-			return
+			return false
 		}
 		ids := make([]funcx.TaskID, len(results))
 		for i := range results {
@@ -377,9 +393,10 @@ func (r *runner) flushOutbox(ctx context.Context, final bool) {
 			// service drops the duplicates.
 			r.log.Error("removing confirmed results from the outbox failed", "err", err)
 			r.unsent.Store(true)
-			return
+			return false
 		}
 	}
+	return false
 }
 
 func (r *runner) heartbeatLoop(ctx context.Context) {
@@ -408,34 +425,59 @@ func (r *runner) heartbeat() broker.Heartbeat {
 type connHolder struct {
 	mu   sync.Mutex
 	conn broker.EndpointConn
+	// changed is closed and replaced whenever conn changes.
+	changed chan struct{}
 }
 
-func newConnHolder() *connHolder { return &connHolder{} }
+func newConnHolder() *connHolder { return &connHolder{changed: make(chan struct{})} }
 
-func (h *connHolder) set(c broker.EndpointConn) { h.mu.Lock(); h.conn = c; h.mu.Unlock() }
+func (h *connHolder) set(c broker.EndpointConn) {
+	h.mu.Lock()
+	h.conn = c
+	h.changedLocked()
+	h.mu.Unlock()
+}
 
 func (h *connHolder) clear(c broker.EndpointConn) {
 	h.mu.Lock()
 	if h.conn == c {
 		h.conn = nil
+		h.changedLocked()
 	}
 	h.mu.Unlock()
+}
+
+func (h *connHolder) changedLocked() {
+	close(h.changed)
+	h.changed = make(chan struct{})
+}
+
+// await returns the current connection if it has not ended, or waits
+// for the link to make one, or for ctx to end.
+func (h *connHolder) await(ctx context.Context) (broker.EndpointConn, error) {
+	for {
+		h.mu.Lock()
+		c, changed := h.conn, h.changed
+		h.mu.Unlock()
+		if c != nil {
+			select {
+			case <-c.Done(): // the link is about to clear it
+			default:
+				return c, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-changed:
+		}
+	}
 }
 
 func (h *connHolder) current() broker.EndpointConn {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.conn
-}
-
-func (h *connHolder) closeCurrent() {
-	h.mu.Lock()
-	c := h.conn
-	h.conn = nil
-	h.mu.Unlock()
-	if c != nil {
-		_ = c.Close()
-	}
 }
 
 // sentResults tracks the results the result loop publishes itself: those

@@ -118,6 +118,13 @@ func startFabric(t *testing.T, newBroker func(*testing.T) (broker.Service, func(
 // runEndpoint runs endpoint.Run until the returned stop is called.
 func (f *fabric) runEndpoint(t *testing.T, journal string) (stop func()) {
 	t.Helper()
+	return f.runEndpointWith(t, journal, nil)
+}
+
+// runEndpointWith is runEndpoint with the RunConfig changed by edit (if
+// not nil) before Run.
+func (f *fabric) runEndpointWith(t *testing.T, journal string, edit func(*endpoint.RunConfig)) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
@@ -130,6 +137,9 @@ func (f *fabric) runEndpoint(t *testing.T, journal string) (stop func()) {
 		EndpointID: f.endpointID, JournalPath: journal, StopGrace: 5 * time.Second,
 		Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return f.dial(ctx, f.creds) },
 		Ready: func() { close(ready) },
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	go func() { done <- endpoint.Run(ctx, cfg) }()
 	select {

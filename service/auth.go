@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/funcx-go/funcx/service/api"
@@ -73,20 +74,19 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Service) decodeTokenRequest(w http.ResponseWriter, r *http.Request) (api.TokenRequest, error) {
 	var req api.TokenRequest
+	limit := min(s.cfg.MaxRequestBytes, maxTokenRequestBytes)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/x-www-form-urlencoded" {
-		if err := s.limitBody(w, r); err != nil {
+		body, err := s.readBody(w, r, limit)
+		if err != nil {
 			return req, err
 		}
-		if err := r.ParseForm(); err != nil {
-			var maxErr *http.MaxBytesError
-			if errors.As(err, &maxErr) {
-				return req, tooLarge(maxErr.Limit)
-			}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
 			return req, badRequest("malformed form body: %v", err)
 		}
-		req = api.TokenRequest{GrantType: r.PostForm.Get("grant_type"), ClientID: r.PostForm.Get("client_id"), ClientSecret: r.PostForm.Get("client_secret")}
-	} else if err := s.decodeJSON(w, r, &req); err != nil {
+		req = api.TokenRequest{GrantType: form.Get("grant_type"), ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret")}
+	} else if err := s.decodeBody(w, r, &req, limit); err != nil {
 		return req, err
 	}
 	if id, secret, ok := r.BasicAuth(); ok && req.ClientID == "" {

@@ -47,11 +47,20 @@
 // gets a seq, increasing in commit order, which GET /v1/results pages and
 // long-polls by.
 //
+// # Hostile clients
+//
+// Config.BodyTimeout bounds the time a request body may take (408),
+// Config.MaxUnauthenticatedPerClient the requests of one client address
+// in flight before their token checked out (429), and
+// Config.MaxBodyBytesInFlight the body bytes all requests hold (503);
+// docs/service.md has the figures.
+//
 // # Metrics
 //
 // /metrics serves, from Config.Registry: funcx_service_tasks_submitted_total,
 // _tasks_completed_total, _tasks_failed_total{kind},
 // _duplicate_results_total, _dropped_results_total{reason},
 // _publish_failures_total, _task_latency_seconds (submitted to stored),
-// _endpoints_online and _http_requests_total{route,code}.
+// _endpoints_online, _http_requests_total{route,code} and
+// _body_bytes_in_flight.
 package service

@@ -26,8 +26,8 @@ func (s *Service) handleRegisterEndpoint(w http.ResponseWriter, r *http.Request,
 	if err := validName("name", req.Name, 256); err != nil {
 		return badRequest("%v", err)
 	}
-	if len(req.DisplayName) > 256 || len(req.Version) > 64 {
-		return badRequest("display_name (256 bytes) or version (64 bytes) is too long")
+	if err := errors.Join(validText("display_name", req.DisplayName, 256), validText("version", req.Version, 64)); err != nil {
+		return badRequest("%v", err)
 	}
 	if s.broker == nil {
 		return errNoBroker

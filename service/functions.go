@@ -43,6 +43,9 @@ func functionFromRequest(req *api.RegisterFunctionRequest) (funcx.Function, erro
 	if len(req.Name) > maxFunctionShort || len(req.GoName) > maxFunctionShort || len(req.Dir) > maxFunctionShort || len(req.ContainerImage) > maxFunctionShort {
 		return f, fmt.Errorf("name, go_name, dir and container_image are limited to %d bytes each", maxFunctionShort)
 	}
+	if err := functionNames(req); err != nil {
+		return f, err
+	}
 	switch req.Kind {
 	case "shell":
 		f.Kind = funcx.KindShell
@@ -92,6 +95,29 @@ func functionFromRequest(req *api.RegisterFunctionRequest) (funcx.Function, erro
 		return f, err
 	}
 	return f, nil
+}
+
+// functionNames checks the names and strings of a registration that are
+// shown to people or passed to the operating system as they are.
+func functionNames(req *api.RegisterFunctionRequest) error {
+	if req.Name != "" {
+		if err := validName("name", req.Name, maxFunctionShort); err != nil {
+			return err
+		}
+	}
+	if err := errors.Join(validText("go_name", req.GoName, maxFunctionShort), validText("container_image", req.ContainerImage, maxFunctionShort)); err != nil {
+		return err
+	}
+	// No process can take a NUL in its arguments or working directory.
+	if strings.ContainsRune(req.Dir, 0) || strings.ContainsRune(req.Script, 0) {
+		return errors.New("dir and script may not contain NUL characters")
+	}
+	for i, a := range req.Argv {
+		if strings.ContainsRune(a, 0) {
+			return fmt.Errorf("argv[%d] contains a NUL character, which no process can take as an argument", i)
+		}
+	}
+	return nil
 }
 
 func (s *Service) handleGetFunction(w http.ResponseWriter, r *http.Request, who Identity) error {

@@ -1,6 +1,9 @@
 package service_test
 
 import (
+	"bytes"
+	"io"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -27,7 +30,24 @@ func fuzzHandler(f *testing.F, method, path string, seeds ...string) {
 		if code >= 500 {
 			t.Fatalf("%s %s with %q: %d %s", method, path, body, code, data)
 		}
+		// The same body of undeclared length (chunked) takes the other
+		// way through readBody, and must be answered alike.
+		rec := sendUnsized(b, method, path, "application/json", body)
+		if rec.Code != code {
+			t.Fatalf("%s %s with %q: %d, but %d %s when chunked", method, path, body, code, rec.Code, rec.Body)
+		}
 	})
+}
+
+// sendUnsized sends body with no Content-Length, as alice.
+func sendUnsized(b *bundle, method, path, contentType string, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, io.MultiReader(bytes.NewReader(body)))
+	req.ContentLength = -1
+	req.Header.Set("Authorization", "Bearer "+b.alice.token)
+	req.Header.Set("Content-Type", contentType)
+	rec := httptest.NewRecorder()
+	b.svc.Handler().ServeHTTP(rec, req)
+	return rec
 }
 
 func FuzzSubmitRequest(f *testing.F) {
@@ -45,6 +65,21 @@ func FuzzRegisterFunction(f *testing.F) {
 func FuzzTokenRequest(f *testing.F) {
 	fuzzHandler(f, "POST", api.PathToken,
 		`{"grant_type":"client_credentials","client_id":"a","client_secret":"b"}`, `{"client_id":1}`, `grant_type=x`)
+}
+
+// FuzzTokenForm feeds arbitrary form bodies to POST /v1/token.
+func FuzzTokenForm(f *testing.F) {
+	b := setup(f)
+	for _, s := range []string{"grant_type=client_credentials&client_id=" + b.alice.clientID + "&client_secret=" + b.alice.secret,
+		"client_id=%zz", "a=1;b=2", "", "client_id=x&client_id=y", strings.Repeat("a=", 100)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rec := sendUnsized(b, "POST", api.PathToken, "application/x-www-form-urlencoded", body)
+		if rec.Code >= 500 {
+			t.Fatalf("form %q: %d %s", body, rec.Code, rec.Body)
+		}
+	})
 }
 
 func FuzzRegisterEndpoint(f *testing.F) {

@@ -3,8 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"strings"
-	"unicode"
 
 	"github.com/google/uuid"
 )
@@ -71,22 +69,6 @@ func (s *Service) RemoveIdentity(ctx context.Context, ref string) error {
 	}
 	if err := s.store.DeleteIdentity(ctx, id.ID); err != nil {
 		return fmt.Errorf("service: remove identity %q: %w", ref, err)
-	}
-	return nil
-}
-
-// validName checks a user-chosen name: not empty, at most max bytes, no
-// control characters, no surrounding spaces.
-func validName(what, v string, max int) error {
-	switch {
-	case v == "":
-		return fmt.Errorf("%s is empty", what)
-	case len(v) > max:
-		return fmt.Errorf("%s is %d bytes long, more than %d", what, len(v), max)
-	case strings.TrimSpace(v) != v:
-		return fmt.Errorf("%s %q has surrounding spaces", what, v)
-	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		return fmt.Errorf("%s %q contains control characters", what, v)
 	}
 	return nil
 }

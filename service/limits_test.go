@@ -101,6 +101,7 @@ func TestMetrics(t *testing.T) {
 		"funcx_service_endpoints_online 0",
 		"funcx_service_task_latency_seconds_bucket",
 		"funcx_service_publish_failures_total 0",
+		"funcx_service_body_bytes_in_flight 0",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)

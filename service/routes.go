@@ -14,9 +14,16 @@ import (
 // routes builds the API: every route of package api.
 func (s *Service) routes() http.Handler {
 	mux := http.NewServeMux()
+	// Every request holds one of its client's unauthenticated slots
+	// until its token checked out (authed) or it ends; see guard.go.
 	handle := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			if err := h(w, r); err != nil {
+			r, st, err := s.admit(r)
+			defer s.done(st)
+			if err == nil {
+				err = h(w, r)
+			}
+			if err != nil {
 				s.writeError(w, r, err)
 			}
 		})
@@ -27,6 +34,7 @@ func (s *Service) routes() http.Handler {
 			if err != nil {
 				return err
 			}
+			s.authenticated(stateOf(r))
 			return h(w, r, who)
 		})
 	}
@@ -42,10 +50,15 @@ func (s *Service) routes() http.Handler {
 	authed("GET "+api.PathTask+"{id}", s.handleGetTask)
 	authed("POST "+api.PathTaskStatus, s.handleTaskStatus)
 	authed("GET "+api.PathResults, s.handleResults)
-	mux.Handle("GET "+api.PathMetrics, promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET "+api.PathHealth, func(w http.ResponseWriter, r *http.Request) {
+	metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
+	handle("GET "+api.PathMetrics, func(w http.ResponseWriter, r *http.Request) error {
+		metrics.ServeHTTP(w, r)
+		return nil
+	})
+	handle("GET "+api.PathHealth, func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
+		return nil
 	})
 	handle("/", func(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no route %s %s", r.Method, r.URL.Path)
@@ -53,10 +66,12 @@ func (s *Service) routes() http.Handler {
 	return s.instrument(mux)
 }
 
-// instrument counts requests by route and status, and turns a panic into
-// a logged 500 so that no input can take the service down.
+// instrument counts requests by route and status, turns a panic into a
+// logged 500 so that no input can take the service down, and bounds the
+// time a request's body may take (see guard.go).
 func (s *Service) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.setBodyDeadline(w, r)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {

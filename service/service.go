@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/funcx-go/funcx/broker"
 )
 
@@ -26,6 +28,8 @@ type Service struct {
 	notify  *notifier
 	live    *liveness
 	seen    *lookups // records submissions remember; see lookups.go
+	clients *clientLimiter
+	budget  *bodyBudget
 	handler http.Handler
 
 	mu       sync.Mutex
@@ -54,6 +58,8 @@ func New(cfg Config) (*Service, error) {
 		live:     newLiveness(),
 		seen:     &lookups{endpoints: recordCache[Endpoint]{ttl: endpointTTL}},
 		stopping: make(chan struct{}),
+		clients:  newClientLimiter(cfg.MaxUnauthenticatedPerClient),
+		budget:   newBodyBudget(cfg.MaxBodyBytesInFlight),
 	}
 	m, err := newMetrics(cfg.Registry, func() float64 { return float64(s.live.online(s.now(), s.offlineAfter())) })
 	if err != nil {
@@ -64,6 +70,11 @@ func New(cfg Config) (*Service, error) {
 		if err := cfg.Registry.Register(newConsumerCollector(s.broker.ConsumerStats)); err != nil {
 			return nil, fmt.Errorf("service: register metrics: %w", err)
 		}
+	}
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "funcx_service", Name: "body_bytes_in_flight",
+		Help: "Request body bytes held now, of Config.MaxBodyBytesInFlight."}, func() float64 { used, _ := s.budget.inFlight(); return float64(used) })
+	if err := cfg.Registry.Register(inFlight); err != nil {
+		return nil, fmt.Errorf("service: register metrics: %w", err)
 	}
 	s.handler = s.routes()
 	return s, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/funcx-go/funcx"
@@ -17,7 +18,7 @@ import (
 // (Submissions) says what resubmissions and broker failures do.
 // Another identity's endpoint or function is 404, as if it did not exist.
 func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, who Identity) error {
-	var req api.SubmitRequest
+	var req submitRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, who Ident
 	sub, err := s.store.AddTasks(ctx, recs)
 	var conflict *TaskConflictError
 	if errors.As(err, &conflict) {
-		return newAPIError(http.StatusConflict, "conflict", "%v", conflict)
+		return s.taskIDClash(who, tasks, conflict.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("store tasks: %w", err)
@@ -74,6 +75,17 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, who Ident
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// taskIDClash answers a submission that reuses a stored task ID with
+// another endpoint or function, or that another identity used: the same
+// status and words in every case, so that the answer tells nobody whose
+// ID it was, or that another identity has a task at all.
+func (s *Service) taskIDClash(who Identity, tasks []funcx.Task, id funcx.TaskID) error {
+	i := slices.IndexFunc(tasks, func(t funcx.Task) bool { return t.ID == id })
+	s.log.Info("submission reuses a task ID", "identity", who.ID, "task", id)
+	return newAPIError(http.StatusConflict, "conflict",
+		"tasks[%d].task_id %s is already in use: submit this task with a new task_id, or with none and the service assigns one", i, id)
 }
 
 // publish sends the tasks to the endpoint as one confirmed batch and
@@ -118,7 +130,7 @@ func (s *Service) publish(ctx context.Context, endpointID string, submission int
 
 // resolveTasks validates the submitted tasks and builds them from their
 // functions. assigned[i] reports a service-assigned task ID.
-func (s *Service) resolveTasks(ctx context.Context, req *api.SubmitRequest, ep Endpoint, who Identity) (tasks []funcx.Task, recs []TaskRecord, assigned []bool, err error) {
+func (s *Service) resolveTasks(ctx context.Context, req *submitRequest, ep Endpoint, who Identity) (tasks []funcx.Task, recs []TaskRecord, assigned []bool, err error) {
 	n := len(req.Tasks)
 	tasks, recs, assigned = make([]funcx.Task, n), make([]TaskRecord, n), make([]bool, n)
 	fns := make(map[string]*FunctionRecord)
@@ -135,8 +147,8 @@ func (s *Service) resolveTasks(ctx context.Context, req *api.SubmitRequest, ep E
 		}
 		id := newTaskID()
 		if ts.TaskID != "" {
-			if id, err = funcx.ParseTaskID(ts.TaskID); err != nil {
-				return nil, nil, nil, badRequest("tasks[%d].task_id %q is not a UUID", i, ts.TaskID)
+			if id, err = parseTaskID(fmt.Sprintf("tasks[%d].task_id", i), ts.TaskID); err != nil {
+				return nil, nil, nil, err
 			}
 		} else {
 			assigned[i] = true

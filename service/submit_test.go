@@ -161,7 +161,7 @@ func TestSubmit(t *testing.T) {
 		wantError(t, code, data, http.StatusNotFound, "not found")
 		// Reusing alice's task ID is a conflict, and stores nothing.
 		code, data = b.do(t, "POST", api.PathTasks, b.bob.token, api.SubmitRequest{EndpointID: bobEP, Tasks: []api.TaskSubmit{{FunctionID: bobFn}, {TaskID: ids[0], FunctionID: bobFn}}})
-		wantError(t, code, data, http.StatusConflict, "already used")
+		wantError(t, code, data, http.StatusConflict, "already in use")
 		if n := len(b.broker.published(bobEP)); n != 0 {
 			t.Fatalf("bob's conflicting batch was published")
 		}

@@ -11,9 +11,9 @@ import (
 )
 
 func (s *Service) handleGetTask(w http.ResponseWriter, r *http.Request, who Identity) error {
-	id, err := funcx.ParseTaskID(r.PathValue("id"))
+	id, err := parseTaskID("task id", r.PathValue("id"))
 	if err != nil {
-		return badRequest("task id %q is not a UUID", r.PathValue("id"))
+		return err
 	}
 	ts, err := s.store.Tasks(r.Context(), who.ID, []funcx.TaskID{id})
 	if err != nil {
@@ -39,9 +39,9 @@ func (s *Service) handleTaskStatus(w http.ResponseWriter, r *http.Request, who I
 	ids := make([]funcx.TaskID, 0, len(req.TaskIDs))
 	seen := make(map[funcx.TaskID]bool, len(req.TaskIDs))
 	for i, raw := range req.TaskIDs {
-		id, err := funcx.ParseTaskID(raw)
+		id, err := parseTaskID(fmt.Sprintf("task_ids[%d]", i), raw)
 		if err != nil {
-			return badRequest("task_ids[%d] %q is not a UUID", i, raw)
+			return err
 		}
 		if !seen[id] {
 			seen[id] = true

@@ -55,6 +55,7 @@ var cases = []struct {
 	{"LockedQueueIsolated", testLockedQueueIsolated},
 	{"PoisonedMessageDropped", testPoisonedMessageDropped},
 	{"FailingHandlerDropsNothing", testFailingHandlerDropsNothing},
+	{"StopDeliveriesKeepsConnection", testStopDeliveriesKeepsConnection},
 }
 
 func testTasksArriveInOrder(t *testing.T, b *bundle) {
@@ -516,4 +517,67 @@ func testCloseIdempotent(t *testing.T, b *bundle) {
 	if err := c.PublishHeartbeat(b.ctx(t), broker.Heartbeat{}); err == nil {
 		t.Error("PublishHeartbeat after Close succeeded")
 	}
+}
+
+// A stopping endpoint stops its deliveries and keeps its connection: it
+// settles what it holds and publishes results; what it was not given
+// goes back to the queue, in order, for the next connection.
+func testStopDeliveriesKeepsConnection(t *testing.T, b *bundle) {
+	results := b.consume(t, nil)
+	id, creds := b.endpoint(t)
+	batches := [][]funcx.Task{newTasks(2, "a"), newTasks(1, "b"), newTasks(3, "c")}
+	for _, batch := range batches {
+		b.publish(t, id, batch)
+	}
+	c1 := b.dial(t, creds)
+	stopper, ok := c1.(broker.DeliveryStopper)
+	if !ok {
+		t.Skipf("%T does not implement broker.DeliveryStopper", c1)
+	}
+	held := b.recv(t, c1)
+	sameTasks(t, held.Tasks, batches[0])
+	for i := range 2 {
+		if err := stopper.StopDeliveries(b.ctx(t)); err != nil {
+			t.Fatalf("StopDeliveries #%d: %v", i+1, err)
+		}
+	}
+	select {
+	case d, ok := <-c1.Deliveries():
+		if ok {
+			t.Fatalf("a delivery of %d tasks after StopDeliveries", len(d.Tasks))
+		}
+	case <-time.After(b.env.Timeout):
+		t.Fatal("Deliveries() still open after StopDeliveries returned")
+	}
+	late := newTasks(1, "late")
+	b.publish(t, id, late)
+	// The connection is still up: the held delivery settles and results
+	// go out.
+	if err := c1.Err(); err != nil {
+		t.Fatalf("Err() after StopDeliveries: %v", err)
+	}
+	select {
+	case <-c1.Done():
+		t.Fatal("the connection ended with StopDeliveries")
+	default:
+	}
+	if err := held.Ack(); err != nil {
+		t.Fatalf("ack after StopDeliveries: %v", err)
+	}
+	want := resultsFor(batches[0])
+	if err := c1.PublishResults(b.ctx(t), want); err != nil {
+		t.Fatalf("publish results after StopDeliveries: %v", err)
+	}
+	g := b.next(t, results)
+	if g.endpointID != id {
+		t.Fatalf("results from %s, want %s", g.endpointID, id)
+	}
+	sameResults(t, g.m.Results, want)
+	if err := c1.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	c2 := b.dial(t, creds)
+	got, _ := b.recvTasks(t, c2, 5)
+	sameTasks(t, got, append(append(append([]funcx.Task(nil), batches[1]...), batches[2]...), late...))
+	b.quiet(t, c2)
 }

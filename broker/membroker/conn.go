@@ -3,8 +3,10 @@ package membroker
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/funcx-go/funcx"
@@ -21,12 +23,19 @@ type Conn struct {
 	log      *slog.Logger
 
 	deliveries chan broker.Delivery
-	life       brokerutil.Lifecycle // Done once the pump has stopped
+	life       brokerutil.Lifecycle // Done once the connection ended and the pump stopped
+	pumped     chan struct{}        // closed when the pump has returned
+	// halt is closed by StopDeliveries: the pump takes nothing more.
+	halt     chan struct{}
+	haltOnce sync.Once
 
 	malformed atomic.Uint64
 }
 
-var _ broker.EndpointConn = (*Conn)(nil)
+var (
+	_ broker.EndpointConn    = (*Conn)(nil)
+	_ broker.DeliveryStopper = (*Conn)(nil)
+)
 
 // DialEndpoint connects as an endpoint with the credentials EnsureEndpoint
 // returned, consuming creds.TaskQueue with Config.Prefetch. It returns the
@@ -58,19 +67,29 @@ func (b *Broker) DialEndpoint(ctx context.Context, creds broker.Credentials) (br
 		log:        b.log.With("endpoint", ep.id),
 		deliveries: make(chan broker.Delivery),
 		life:       brokerutil.NewLifecycle(),
+		pumped:     make(chan struct{}),
+		halt:       make(chan struct{}),
 	}
 	ep.conns[c] = struct{}{}
 	go c.pump()
+	go func() {
+		<-c.life.Stopping()
+		<-c.pumped
+		c.life.Stopped()
+	}()
 	return c, nil
 }
 
 // pump moves task batches from the queue to Deliveries within the
-// prefetch bound until the connection ends.
+// prefetch bound until the connection ends or StopDeliveries halts it.
 func (c *Conn) pump() {
-	defer c.life.Stopped()
+	defer close(c.pumped)
 	defer close(c.deliveries)
 	for {
-		m, err := c.sub.next(c.life.Stopping())
+		m, err := c.sub.nextOrHalt(c.life.Stopping(), c.halt)
+		if errors.Is(err, errHalted) {
+			return
+		}
 		if err != nil {
 			c.end(err)
 			return
@@ -91,9 +110,28 @@ func (c *Conn) pump() {
 		}
 		select {
 		case c.deliveries <- d:
+		case <-c.halt:
+			_ = c.sub.settle(seq, true)
+			return
 		case <-c.life.Stopping():
 			return
 		}
+	}
+}
+
+// StopDeliveries stops the pump and returns once Deliveries is closed; a
+// batch taken but not yielded goes back to the queue. The connection
+// stays open for publishing.
+func (c *Conn) StopDeliveries(ctx context.Context) error {
+	if err := c.usable(ctx); err != nil {
+		return fmt.Errorf("membroker: stop deliveries: %w", err)
+	}
+	c.haltOnce.Do(func() { close(c.halt) })
+	select {
+	case <-c.pumped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("membroker: stop deliveries: %w", ctx.Err())
 	}
 }
 

@@ -129,9 +129,16 @@ var (
 	errQueueLocked = errors.New("membroker: RESOURCE_LOCKED - cannot obtain exclusive access to locked queue")
 )
 
+// errHalted is next's error once halt is closed.
+var errHalted = errors.New("membroker: deliveries stopped")
+
 // next takes the next message once the prefetch bound allows. It fails
 // when stop is closed, the sub is closed or the queue is deleted.
-func (s *sub) next(stop <-chan struct{}) (message, error) {
+func (s *sub) next(stop <-chan struct{}) (message, error) { return s.nextOrHalt(stop, nil) }
+
+// nextOrHalt is next that also fails, with errHalted, once halt is
+// closed.
+func (s *sub) nextOrHalt(stop, halt <-chan struct{}) (message, error) {
 	q := s.q
 	for {
 		q.mu.Lock()
@@ -160,6 +167,8 @@ func (s *sub) next(stop <-chan struct{}) (message, error) {
 		case <-wait:
 		case <-stop:
 			return message{}, broker.ErrClosed
+		case <-halt:
+			return message{}, errHalted
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -21,6 +22,7 @@ import (
 // channel or the consumer goes, and the endpoint dials again.
 type Conn struct {
 	conn       *amqp.Connection
+	tasks      *amqp.Channel // consumes the task queue
 	pub        *confirmCh
 	exchange   string
 	maxMessage int
@@ -28,11 +30,27 @@ type Conn struct {
 
 	deliveries chan broker.Delivery
 	life       brokerutil.Lifecycle // Done once both goroutines have stopped
+	pumped     chan struct{}        // closed when the pump has returned
+
+	// halt is closed by StopDeliveries: the pump yields nothing more.
+	halt     chan struct{}
+	stopOnce sync.Once
+	// cancelled is closed once the consumer is cancelled (cancelErr says
+	// whether it was).
+	cancelled chan struct{}
+	cancelErr error
 
 	malformed atomic.Uint64
 }
 
-var _ broker.EndpointConn = (*Conn)(nil)
+var (
+	_ broker.EndpointConn    = (*Conn)(nil)
+	_ broker.DeliveryStopper = (*Conn)(nil)
+)
+
+// consumerTag names the task queue's consumer on its channel, the only
+// one there, so that StopDeliveries can cancel it.
+const consumerTag = "funcx-endpoint-tasks"
 
 var (
 	errConsumerCancelled = errors.New("rabbitmq: task queue consumer cancelled by the broker (queue deleted?)")
@@ -82,7 +100,7 @@ func start(conn *amqp.Connection, creds broker.Credentials, cfg EndpointConfig) 
 	}
 	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	cancelled := ch.NotifyCancel(make(chan string, 1))
-	deliveries, err := ch.Consume(creds.TaskQueue, "", false, false, false, false, nil)
+	deliveries, err := ch.Consume(creds.TaskQueue, consumerTag, false, false, false, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", creds.TaskQueue, classify(err))
 	}
@@ -92,21 +110,24 @@ func start(conn *amqp.Connection, creds broker.Credentials, cfg EndpointConfig) 
 	}
 	c := &Conn{
 		conn:       conn,
+		tasks:      ch,
 		pub:        pub,
 		exchange:   creds.ResultExchange,
 		maxMessage: cfg.MaxMessage,
 		log:        brokerutil.Logger(cfg.Logger).With("component", "rabbitmq", "user", creds.Username),
 		deliveries: make(chan broker.Delivery),
 		life:       brokerutil.NewLifecycle(),
+		pumped:     make(chan struct{}),
+		halt:       make(chan struct{}),
+		cancelled:  make(chan struct{}),
 	}
-	pumped := make(chan struct{})
 	go func() {
-		defer close(pumped)
+		defer close(c.pumped)
 		c.pump(deliveries)
 	}()
 	go func() {
 		c.watch(connClosed, chClosed, cancelled)
-		<-pumped
+		<-c.pumped
 		c.life.Stopped()
 	}()
 	return c, nil
@@ -134,10 +155,18 @@ func (c *Conn) watch(connClosed, chClosed <-chan *amqp.Error, cancelled <-chan s
 	<-c.pub.done
 }
 
-// pump decodes task batches into Deliveries until the deliveries end.
+// pump decodes task batches into Deliveries until the deliveries end
+// (the connection does, or StopDeliveries cancelled the consumer).
 func (c *Conn) pump(in <-chan amqp.Delivery) {
 	defer close(c.deliveries)
 	for d := range in {
+		select {
+		case <-c.halt:
+			// Came before the consumer's cancel: back to the queue.
+			_ = d.Nack(false, true)
+			continue
+		default:
+		}
 		tasks, err := broker.DecodeTasks(d.Type, d.Body)
 		if err != nil {
 			// It can never succeed: drop it rather than redeliver it forever.
@@ -148,6 +177,8 @@ func (c *Conn) pump(in <-chan amqp.Delivery) {
 		}
 		select {
 		case c.deliveries <- delivery(d, tasks):
+		case <-c.halt:
+			_ = d.Nack(false, true)
 		case <-c.life.Stopping():
 			// Unacked deliveries return to the queue when the
 			// connection closes.
@@ -206,6 +237,38 @@ func (c *Conn) publish(ctx context.Context, typ, contentType string, bodies [][]
 		return fmt.Errorf("rabbitmq: publish %s to %s: %w", typ, c.exchange, err)
 	}
 	return nil
+}
+
+// StopDeliveries cancels the task queue's consumer and returns once
+// Deliveries is closed; task batches received but not yielded go back to
+// the queue. The connection stays open for publishing.
+func (c *Conn) StopDeliveries(ctx context.Context) error {
+	if err := c.life.Usable(); err != nil {
+		return fmt.Errorf("rabbitmq: stop deliveries: %w", err)
+	}
+	c.stopOnce.Do(func() {
+		close(c.halt)
+		// Channel.Cancel takes no context: it returns at the broker's
+		// cancel-ok or when the channel closes (Close closes it).
+		go func() {
+			c.cancelErr = c.tasks.Cancel(consumerTag, false)
+			close(c.cancelled)
+		}()
+	})
+	select {
+	case <-c.cancelled:
+		if c.cancelErr != nil {
+			return fmt.Errorf("rabbitmq: stop deliveries: cancel the task queue consumer: %w", classify(c.cancelErr))
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("rabbitmq: stop deliveries: %w", ctx.Err())
+	}
+	select {
+	case <-c.pumped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("rabbitmq: stop deliveries: %w", ctx.Err())
+	}
 }
 
 // Close closes the connection; unacked deliveries return to the queue.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,8 +27,9 @@ import (
 // Defaults of the daemon.
 const (
 	// blockRecordPeriod is how often run.json is brought up to date with
-	// the engine's blocks.
+	// the engine's blocks, and stopRecordPeriod with a stop's progress.
 	blockRecordPeriod = time.Second
+	stopRecordPeriod  = 100 * time.Millisecond
 	// stragglerTimeout bounds stopping processes that outlived the
 	// run's blocks.
 	stragglerTimeout = 30 * time.Second
@@ -185,10 +187,12 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 	var eng atomic.Pointer[endpoint.Engine]
 	ready := make(chan struct{})
 	started := time.Now()
+	stopGrace := cmp.Or(file.StopGrace, endpoint.DefaultStopGrace)
 	rc := endpoint.RunConfig{
 		Config:      cfg,
 		EndpointID:  h.EndpointID,
 		JournalPath: p.Path(profile.JournalFile),
+		StopGrace:   stopGrace,
 		Dial: func(ctx context.Context) (broker.EndpointConn, error) {
 			c, err := rabbitmq.DialEndpoint(ctx, creds, rabbitmq.EndpointConfig{Logger: log})
 			if err != nil {
@@ -201,7 +205,8 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 		OnEngine: func(en *endpoint.Engine) {
 			eng.Store(en)
 			// Before any block starts: a crash from here on is cleaned up.
-			rec := profile.RunRecord{RunID: en.RunID(), PID: os.Getpid(), Started: started, ProviderType: cfg.WithDefaults().Provider.Type}
+			rec := profile.RunRecord{RunID: en.RunID(), PID: os.Getpid(), Started: started, ProviderType: cfg.WithDefaults().Provider.Type,
+				StopGrace: stopGrace}
 			if err := p.SaveRun(rec); err != nil {
 				log.Error("recording the run failed: a crash could leave its processes behind", "err", err)
 			}
@@ -240,7 +245,7 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 	recordCtx, stopRecording := context.WithCancel(context.Background())
 	go func() {
 		defer close(recorderDone)
-		recordBlocks(recordCtx, p, eng.Load(), log)
+		recordRun(recordCtx, ctx.Done(), p, eng.Load(), log)
 	}()
 	err = <-done
 	stopRecording()
@@ -261,9 +266,10 @@ func (e *env) serve(ctx context.Context, p *profile.Profile, h handoff, console 
 	return nil
 }
 
-// recordBlocks keeps run.json's blocks up to date until ctx ends, so that
-// a clean-up after a crash can cancel batch jobs.
-func recordBlocks(ctx context.Context, p *profile.Profile, eng *endpoint.Engine, log *slog.Logger) {
+// recordRun keeps run.json up to date until ctx ends: the blocks, so
+// that a clean-up after a crash can cancel batch jobs, and once stopping
+// is closed the stop's progress, which stop shows.
+func recordRun(ctx context.Context, stopping <-chan struct{}, p *profile.Profile, eng *endpoint.Engine, log *slog.Logger) {
 	rec, _, err := p.Run()
 	if err != nil {
 		log.Error("reading run.json failed", "err", err)
@@ -272,22 +278,38 @@ func recordBlocks(ctx context.Context, p *profile.Profile, eng *endpoint.Engine,
 	t := time.NewTicker(blockRecordPeriod)
 	defer t.Stop()
 	for {
+		st := eng.Status()
 		var blocks []profile.BlockRecord
-		for _, b := range eng.Status().Blocks.Blocks {
+		for _, b := range st.Blocks.Blocks {
 			if b.JobID != "" && !b.State.Terminal() {
 				blocks = append(blocks, profile.BlockRecord{BlockID: b.ID, JobID: string(b.JobID)})
 			}
 		}
-		if !slices.Equal(blocks, rec.Blocks) {
-			rec.Blocks = blocks
+		changed := !slices.Equal(blocks, rec.Blocks)
+		rec.Blocks = blocks
+		if rec.Stopping == nil {
+			select {
+			case <-stopping:
+				rec.Stopping = &profile.StopRecord{Since: time.Now(), InFlight: st.Interchange.InFlight}
+				stopping = nil // seen: it wakes the loop no more
+				t.Reset(stopRecordPeriod)
+				changed = true
+			default:
+			}
+		} else if n := st.Interchange.InFlight; n != rec.Stopping.InFlight {
+			rec.Stopping.InFlight = n
+			changed = true
+		}
+		if changed {
 			if err := p.SaveRun(rec); err != nil {
-				log.Error("recording the blocks failed", "err", err)
+				log.Error("recording the run failed", "err", err)
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-stopping:
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint/profile"
@@ -56,7 +55,7 @@ func (c *deleteCmd) Run(e *env) error {
 		}
 	}
 	if st.State == profile.Running || st.State == profile.Disconnected {
-		if err := e.stop(p, 2*time.Minute); err != nil {
+		if err := e.stop(p, 0); err != nil {
 			return err
 		}
 	}

@@ -110,8 +110,9 @@ func rabbitURL(t *testing.T) string {
 }
 
 // startWorld builds the binaries, adds a user to a fresh service database
-// and serves it on a free port with the real RabbitMQ.
-func startWorld(t *testing.T) *bb {
+// and serves it on a free port with the real RabbitMQ; serveArgs are
+// added to funcx-service serve's flags.
+func startWorld(t *testing.T, serveArgs ...string) *bb {
 	t.Helper()
 	amqpURL := rabbitURL(t)
 	bins := build(t, ".", "../funcx-service", "../funcx")
@@ -133,7 +134,8 @@ func startWorld(t *testing.T) *bb {
 	m := addUser("alice")
 	other := addUser("bob")
 
-	svc := exec.Command(bins[1], db, "--log-level=warn", "serve", "--listen=127.0.0.1:0", "--amqp-url="+amqpURL, "--heartbeat-period=1s")
+	svc := exec.Command(bins[1], append([]string{db, "--log-level=warn", "serve", "--listen=127.0.0.1:0", "--amqp-url=" + amqpURL, "--heartbeat-period=1s"},
+		serveArgs...)...)
 	svc.Stderr = &testWriter{t: t, prefix: "funcx-service: "}
 	stdout, err := svc.StdoutPipe()
 	if err != nil {

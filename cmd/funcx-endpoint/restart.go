@@ -7,7 +7,7 @@ import (
 
 type restartCmd struct {
 	Name         string        `arg:"" optional:"" default:"default" predictor:"profile" help:"Profile name (default: ${default})."`
-	Timeout      time.Duration `default:"2m" help:"How long the running daemon gets to stop (default: ${default})."`
+	Timeout      time.Duration `help:"How long the running daemon gets to stop (default: twice the endpoint's stop_grace plus a minute: 2m)."`
 	StartTimeout time.Duration `name:"start-timeout" default:"60s" help:"Fail if the endpoint is not up within this (default: ${default})."`
 }
 

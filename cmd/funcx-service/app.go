@@ -76,7 +76,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) (code 
 
 // openStore opens the database named by --db.
 func (e *env) openStore() (*sqlitestore.Store, error) {
-	st, err := sqlitestore.Open(e.ctx, sqlitestore.Config{Path: e.cli.DB})
+	st, err := sqlitestore.Open(e.ctx, sqlitestore.Config{Path: e.cli.DB, Logger: e.log})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -119,3 +119,18 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve exited %d: %s", code, errOut.String())
 	}
 }
+
+func TestServeRefusesBadLimits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ flag, want string }{
+		{"--max-body-bytes-in-flight=1000", "MaxBodyBytesInFlight 1000 is less than MaxRequestBytes"},
+		{"--body-timeout=-1s", "BodyTimeout -1s is negative"},
+		{"--max-unauthenticated-per-client=-1", "MaxUnauthenticatedPerClient -1 is negative"},
+	} {
+		var out, errOut syncBuffer
+		code := runApp(t.Context(), []string{"--db=" + filepath.Join(t.TempDir(), "s.db"), "serve", "--listen=127.0.0.1:0", "--in-process-broker", tc.flag}, &out, &errOut)
+		if code == 0 || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want a refusal saying %q", tc.flag, code, errOut.String(), tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2/unstable"
 
@@ -20,7 +21,7 @@ const MaxConfigBytes = 1 << 20
 
 // File is a profile's config.toml: the keys of endpoint.Config, at the top
 // level and in their tables, plus the profile-level keys that only
-// funcx-endpoint reads (so far only service_url). Every key is optional.
+// funcx-endpoint reads (service_url, stop_grace). Every key is optional.
 //
 //	service_url = "https://funcx.example.org"
 //	display_name = "cluster login node"
@@ -32,6 +33,11 @@ type File struct {
 	// $FUNCX_SERVICE_URL overrides it. Defaults to the URL saved in
 	// $FUNCX_HOME/credentials.json (asked for on the first start).
 	ServiceURL string `toml:"service_url"`
+
+	// StopGrace is how long a stop lets tasks in flight finish and
+	// their results reach the broker (endpoint.RunConfig.StopGrace).
+	// Defaults to endpoint.DefaultStopGrace (30s).
+	StopGrace time.Duration `toml:"stop_grace"`
 
 	// Config holds every other key: see endpoint.Config.
 	endpoint.Config
@@ -76,6 +82,10 @@ func Decode(path string, data []byte) (File, error) {
 	}
 	if err := checkServiceURL(out.ServiceURL); err != nil {
 		return out, &ConfigError{Path: path, Problems: []Problem{{Key: "service_url", Line: lines["service_url"], Message: err.Error()}}}
+	}
+	if out.StopGrace < 0 {
+		return out, &ConfigError{Path: path, Problems: []Problem{{Key: "stop_grace", Line: lines["stop_grace"],
+			Message: fmt.Sprintf("%s is negative", out.StopGrace)}}}
 	}
 	return out, nil
 }

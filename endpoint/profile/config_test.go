@@ -67,6 +67,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"syntax", "display_name = \n", []string{"line 1: TOML syntax:"}},
 		{"duplicate key", "display_name = \"a\"\ndisplay_name = \"b\"\n", []string{"line 2: display_name: key display_name is already defined"}},
 		{"bad service URL", "service_url = \"funcx.example.org\"\n", []string{`line 1: service_url: "funcx.example.org" is not an http(s) URL`}},
+		{"negative stop grace", "\nstop_grace = \"-5s\"\n", []string{"line 2: stop_grace: -5s is negative"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -146,7 +147,7 @@ func TestTemplateDefaultsAreTheDefaults(t *testing.T) {
 	got.Logger, want.Logger = nil, nil
 	// Documented as placeholders rather than defaults.
 	got.DisplayName = ""
-	if f.ServiceURL == "" || !equalConfig(got, want) {
+	if f.ServiceURL == "" || f.StopGrace != endpoint.DefaultStopGrace || !equalConfig(got, want) {
 		t.Fatalf("the template's values differ from the defaults:\n got  %+v\n want %+v", got, want)
 	}
 	if _, err := Decode("empty", nil); err != nil {

@@ -22,6 +22,20 @@ type RunRecord struct {
 	ProviderType string `json:"provider_type"`
 	// Blocks are the blocks submitted and not known to have ended.
 	Blocks []BlockRecord `json:"blocks,omitempty"`
+	// StopGrace is the run's stop grace period (stop_grace), so that
+	// stop knows how long to wait.
+	StopGrace time.Duration `json:"stop_grace,omitempty"`
+	// Stopping is set once the daemon is stopping.
+	Stopping *StopRecord `json:"stopping,omitempty"`
+}
+
+// StopRecord is how far a stopping daemon has got.
+type StopRecord struct {
+	// Since is when the stop began.
+	Since time.Time `json:"since"`
+	// InFlight is the number of tasks still running (or queued at a
+	// manager).
+	InFlight int `json:"in_flight"`
 }
 
 // BlockRecord is one block of a run: the scheduler's job ID.

@@ -5,8 +5,10 @@
 // (except POST /v1/token). Errors are an ErrorBody with a matching HTTP
 // status: 400 malformed input (the message says what is wrong), 401 no,
 // wrong or expired token, 403 not yours, 404 unknown (or not yours, for
-// reads: existence is not disclosed), 409 conflict, 413 too large, 503
-// broker unavailable.
+// reads: existence is not disclosed), 408 the body arrived too slowly,
+// 409 conflict, 413 too large, 429 too many requests without a checked
+// token from one client, 503 broker unavailable or no room for the body
+// now. 429 and 503 carry Retry-After.
 //
 // Success is 200 with the body named by the route (DELETE: 204, no body).
 // Another identity's endpoint or function is 404 for reads, submissions
@@ -54,8 +56,9 @@ type ErrorBody struct {
 }
 
 // ErrorDetail says what went wrong. Code is a stable word for programs
-// (bad_request, unauthorized, forbidden, not_found, conflict, too_large,
-// unavailable, internal); Message is for people.
+// (bad_request, unauthorized, forbidden, not_found, timeout, conflict,
+// too_large, too_many_requests, unavailable, internal); Message is for
+// people.
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`

@@ -17,6 +17,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -44,12 +45,18 @@ type Config struct {
 	// MaxReaders bounds the read connections. Defaults to
 	// DefaultMaxReaders.
 	MaxReaders int
+	// Logger receives the store's logs (a database file whose mode Open
+	// tightened). Defaults to nil: quiet.
+	Logger *slog.Logger
 }
 
 // WithDefaults returns a copy of c with defaults filled in.
 func (c Config) WithDefaults() Config {
 	c.BusyTimeout = cmp.Or(c.BusyTimeout, DefaultBusyTimeout)
 	c.MaxReaders = cmp.Or(c.MaxReaders, DefaultMaxReaders)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	return c
 }
 
@@ -79,7 +86,9 @@ type Store struct {
 var _ service.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database and applies the schema
-// migrations it lacks.
+// migrations it lacks. The database and the files SQLite keeps beside it
+// are created 0600, and an existing one readable by others is made so
+// (see fileMode).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
@@ -102,6 +111,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 		return s, s.prepareHot(ctx)
+	}
+	if err := secureFiles(cfg.Path, cfg.Logger); err != nil {
+		return nil, err
 	}
 	// synchronous=NORMAL is durable across process crashes in WAL mode;
 	// only an OS crash can lose the last transactions.
