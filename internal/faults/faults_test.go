@@ -55,7 +55,10 @@ func TestFaultMatrix(t *testing.T) {
 		{faults.WorkerKill, 2_000},
 		{faults.ManagerKill, 2_000},
 		{faults.EndpointKill, 2_000},
-		{faults.RabbitMQRestart, 2_000},
+		// rabbitmqctl stop_app takes a few seconds to start (an Erlang VM)
+		// and up to 25 s on a loaded machine to stop the broker: enough
+		// tasks that work remains when it is down (Check fails otherwise).
+		{faults.RabbitMQRestart, 10_000},
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
 			cfg := faults.Config{Binaries: bins, Tasks: tc.tasks,

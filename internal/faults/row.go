@@ -42,6 +42,9 @@ type Row struct {
 	// result after it, or the rate never came back).
 	NextResult float64 `json:"next_result_s"`
 	RateBack   float64 `json:"rate_back_s"`
+	// ResultsAfter counts the results that arrived after the fault ended:
+	// 0 means it struck when the work was done, and tested nothing.
+	ResultsAfter int `json:"results_after_fault"`
 	// Seconds is how long the whole run took, set-up and stop included.
 	Seconds float64 `json:"seconds"`
 	// Notes say what happened: the fault, what was cut short and why.
@@ -137,6 +140,9 @@ func (r *Row) Check() error {
 	}
 	if r.Orphans.Count() > 0 {
 		errs = append(errs, fmt.Errorf("orphans after stop: %+v", r.Orphans))
+	}
+	if r.Fault != None && r.ResultsAfter == 0 && r.Results == r.Tasks {
+		errs = append(errs, errors.New("every result came before the fault ended: it tested nothing (run more tasks, or strike earlier)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s: %w", r.Fault, err)

@@ -226,6 +226,11 @@ func (r *run) drive(ctx context.Context, row *Row) error {
 	}
 	r.log.Info("results in", "results", n, "all", all, "seconds", time.Since(began).Seconds())
 	finish()
+	for _, a := range l.arrivalsCopy() {
+		if a.at.After(calm) {
+			row.ResultsAfter++
+		}
+	}
 	if r.fault != None {
 		// A killed process of endpoint A must run tasks again; a service
 		// or broker outage, deliver results again.

@@ -37,7 +37,8 @@ RabbitMQ virtual hosts, queues, exchanges and users of the deleted endpoints, fi
 RECOVERY: seconds from the end of the fault (the kill; the start of the service, RabbitMQ or the endpoint again) to the next result
 of the endpoints it struck / to the first 2 s window from then at half their rate before the fault or better. After a kill
 only results of tasks started after it count (new work), after an outage every result (delivery).
-The service and RabbitMQ were down %s and %s. OK: every task answered once, none lost or received twice, no orphans.
+The service and RabbitMQ were down %s and %s. OK: every task answered once, none lost or received twice, no orphans,
+and results still to come when the fault ended (else it tested nothing).
 `, commas(cfg.Tasks), cfg.WorkersPerEndpoint, cfg.Prefetch, cfg.StrikeAt*100, cfg.MaxRetries, cfg.StallTimeout, cfg.ServiceDowntime, cfg.RabbitMQDowntime)
 	if err != nil {
 		return err

@@ -244,9 +244,14 @@ func TestConfig(t *testing.T) {
 func TestRowCheckAndTable(t *testing.T) {
 	t.Parallel()
 	good := Row{Fault: WorkerKill, Tasks: 10, Results: 10, Failed: map[string]int{"WorkerLost": 1}, ServiceDuplicates: 3, RanTwice: 1,
-		NextResult: 0.25, RateBack: -1}
+		NextResult: 0.25, RateBack: -1, ResultsAfter: 7}
 	if err := good.Check(); err != nil {
 		t.Fatalf("a good row: %v", err)
+	}
+	late := good
+	late.ResultsAfter = 0
+	if err := late.Check(); err == nil || !strings.Contains(err.Error(), "tested nothing") {
+		t.Fatalf("a fault after the last result: %v", err)
 	}
 	bad := Row{Fault: ServiceKill, Tasks: 10, Results: 7, Lost: 3, DuplicateResults: 1, Failed: map[string]int{},
 		Orphans: Orphans{Queues: []string{"q"}, Processes: []string{"1 x", "2 y"}}, NextResult: -1, RateBack: -1}
