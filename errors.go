@@ -35,6 +35,11 @@ const (
 	Cancelled
 	// InternalError: a fault of the fabric itself.
 	InternalError
+	// EndpointDeleted: the task's endpoint was deleted before the task
+	// had a result. Only the service sets it (when the endpoint is
+	// deleted, for every task of it without a result); an endpoint cannot
+	// report it.
+	EndpointDeleted
 )
 
 var errorKindNames = [...]string{
@@ -48,6 +53,7 @@ var errorKindNames = [...]string{
 	InvalidTask:      "InvalidTask",
 	Cancelled:        "Cancelled",
 	InternalError:    "InternalError",
+	EndpointDeleted:  "EndpointDeleted",
 }
 
 func (k ErrorKind) String() string {
@@ -64,9 +70,13 @@ func (k ErrorKind) String() string {
 // the function's, and so may be retried (max_retries_on_system_failure).
 func (k ErrorKind) IsSystemFailure() bool { return k == WorkerLost || k == ManagerLost }
 
-// MarshalText encodes the kind by name.
+// MarshalText encodes the kind by name; a kind this package does not know
+// is encoded as InternalError.
 func (k ErrorKind) MarshalText() ([]byte, error) {
-	return []byte(errorKindNames[min(int(k), len(errorKindNames)-1)]), nil
+	if int(k) >= len(errorKindNames) {
+		k = InternalError
+	}
+	return []byte(errorKindNames[k]), nil
 }
 
 // UnmarshalText decodes a kind name; the empty string is NoError.
@@ -122,6 +132,7 @@ var (
 	ErrFunctionNotFound error = kindSentinel(FunctionNotFound)
 	ErrInvalidTask      error = kindSentinel(InvalidTask)
 	ErrCancelled        error = kindSentinel(Cancelled)
+	ErrEndpointDeleted  error = kindSentinel(EndpointDeleted)
 )
 
 // Errorf builds a TaskError of the given kind.

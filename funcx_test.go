@@ -49,6 +49,27 @@ func TestTaskErrorMatchesItsKind(t *testing.T) {
 	}
 }
 
+// EndpointDeleted has a sentinel and a text form like every kind, and
+// an unknown kind encodes as InternalError, not as the newest kind.
+func TestEndpointDeletedKind(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("task x: %w", funcx.Errorf(funcx.EndpointDeleted, "endpoint e was deleted"))
+	if !errors.Is(err, funcx.ErrEndpointDeleted) || errors.Is(err, funcx.ErrCancelled) || funcx.EndpointDeleted.IsSystemFailure() {
+		t.Fatalf("errors.Is does not follow the kind: %v", err)
+	}
+	if err.Error() != "task x: EndpointDeleted: endpoint e was deleted" {
+		t.Fatalf("text %q", err)
+	}
+	b, _ := json.Marshal(funcx.EndpointDeleted)
+	var k funcx.ErrorKind
+	if err := json.Unmarshal(b, &k); string(b) != `"EndpointDeleted"` || err != nil || k != funcx.EndpointDeleted {
+		t.Fatalf("kind round trip: %s -> %v %v", b, k, err)
+	}
+	if b, _ := json.Marshal(funcx.ErrorKind(200)); string(b) != `"InternalError"` {
+		t.Fatalf("an unknown kind encodes as %s", b)
+	}
+}
+
 func TestFunctionValidate(t *testing.T) {
 	t.Parallel()
 	good := []funcx.Function{funcx.Shell("true"), funcx.Command("true"), funcx.GoFunc("noop")}

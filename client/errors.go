@@ -16,8 +16,12 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrForbidden: the resource belongs to another identity (403).
 	ErrForbidden = errors.New("forbidden")
-	// ErrNotFound: the resource does not exist or is not yours (404).
+	// ErrNotFound: the resource does not exist or is not yours (404). A
+	// 410 matches it too: what was deleted for good does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrGone: the resource was deleted for good (410), as a deleted
+	// endpoint, whose ID is never reused: register a new one.
+	ErrGone = errors.New("gone")
 	// ErrConflict: the request conflicts with the resource's state (409).
 	ErrConflict = errors.New("conflict")
 	// ErrTooLarge: the request exceeded a limit of the service (413).
@@ -35,6 +39,7 @@ var statusSentinels = map[int]error{
 	http.StatusForbidden:             ErrForbidden,
 	http.StatusNotFound:              ErrNotFound,
 	http.StatusConflict:              ErrConflict,
+	http.StatusGone:                  ErrGone,
 	http.StatusRequestEntityTooLarge: ErrTooLarge,
 	http.StatusServiceUnavailable:    ErrUnavailable,
 }
@@ -61,6 +66,9 @@ func (e *APIError) Error() string {
 
 // Is matches the sentinel of e's status (ErrNotFound for 404, …).
 func (e *APIError) Is(target error) bool {
+	if e.Status == http.StatusGone && target == ErrNotFound {
+		return true
+	}
 	s, ok := statusSentinels[e.Status]
 	return ok && s == target
 }

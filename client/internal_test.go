@@ -3,6 +3,8 @@ package client
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/funcx-go/funcx"
@@ -60,6 +62,7 @@ func TestTaskErrorKinds(t *testing.T) {
 	}{
 		{"success", api.TaskResult{State: "success"}, nil, funcx.NoError},
 		{"timeout", api.TaskResult{State: "failed", Error: &api.TaskError{Kind: "TaskTimeout", Message: "ran 30s"}}, funcx.ErrTaskTimeout, funcx.TaskTimeout},
+		{"endpoint deleted", api.TaskResult{State: "failed", Error: &api.TaskError{Kind: "EndpointDeleted", Message: "endpoint e was deleted"}}, funcx.ErrEndpointDeleted, funcx.EndpointDeleted},
 		{"unknown kind", api.TaskResult{State: "failed", Error: &api.TaskError{Kind: "Meteor", Message: "hit"}}, nil, funcx.InternalError},
 		{"failed without error", api.TaskResult{State: "failed"}, nil, funcx.InternalError},
 	} {
@@ -76,6 +79,19 @@ func TestTaskErrorKinds(t *testing.T) {
 				t.Fatalf("got %v, want kind %v", te, tc.kind)
 			}
 		})
+	}
+}
+
+// A 410 (a deleted endpoint) is ErrGone and, since what was deleted for
+// good does not exist, ErrNotFound too.
+func TestGoneIsNotFound(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("submit: %w", parseAPIError(http.StatusGone, []byte(`{"error":{"code":"endpoint_deleted","message":"endpoint e was deleted"}}`)))
+	if !errors.Is(err, ErrGone) || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+		t.Fatalf("410: %v is not ErrGone and ErrNotFound", err)
+	}
+	if errors.Is(parseAPIError(http.StatusNotFound, nil), ErrGone) {
+		t.Fatal("404 is ErrGone")
 	}
 }
 

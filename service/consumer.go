@@ -88,6 +88,7 @@ func (s *Service) storeResults(ctx context.Context, endpointID string, results [
 		m.dropped.WithLabelValues("unknown_task").Add(float64(out.Unknown))
 		s.log.Warn("results for unknown tasks dropped", "endpoint", endpointID, "count", out.Unknown)
 	}
+	s.countMisrouted(endpointID, out)
 	if out.NotTerminal > 0 {
 		m.dropped.WithLabelValues("not_terminal").Add(float64(out.NotTerminal))
 	}

@@ -18,6 +18,20 @@
 // not exist; only re-registering another identity's endpoint ID answers
 // 403, since the registration must say why it cannot have that ID.
 //
+// # Endpoint identity
+//
+// An endpoint ID belongs to one identity forever. Deleting an endpoint
+// (or its owner) tombstones its ID: registering it again answers 410 to
+// anyone, its former owner too, without saying whose it was; using it
+// answers 410. The deletion fails every task of the endpoint without a
+// result with EndpointDeleted in the same transaction, and wakes the
+// owner's long polls. Each task is stamped at submission with its
+// endpoint's Incarnation (kept by the owner's re-registrations, never
+// reused); a result is stored only if it came from that endpoint's queue
+// and the task's incarnation is the endpoint's current one. Anything else
+// is dropped and counted by reason: unknown_task, foreign_task,
+// stale_registration.
+//
 // # Submissions
 //
 // POST /v1/tasks stores the batch in one transaction, publishes it as one

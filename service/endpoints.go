@@ -15,7 +15,8 @@ import (
 //
 // An endpoint_id that is not stored yet is taken as the new endpoint's ID
 // (endpoints may choose their own, so a retried registration is
-// idempotent); one stored by another identity is 403. Each registration
+// idempotent); one stored by another identity is 403, and a deleted one
+// 410, whoever asks: IDs are never reused. Each registration
 // creates or rotates the endpoint's broker user: the previous credentials
 // stop working.
 func (s *Service) handleRegisterEndpoint(w http.ResponseWriter, r *http.Request, who Identity) error {
@@ -46,14 +47,18 @@ func (s *Service) handleRegisterEndpoint(w http.ResponseWriter, r *http.Request,
 	if errors.Is(err, ErrNotOwner) {
 		return newAPIError(http.StatusForbidden, "forbidden", "endpoint %s belongs to another identity", id)
 	}
+	if errors.Is(err, ErrDeleted) {
+		return idDeleted(id)
+	}
 	if err != nil {
 		return fmt.Errorf("store endpoint %s: %w", id, err)
 	}
 	creds, err := s.broker.EnsureEndpoint(r.Context(), id)
 	if err != nil {
 		if created {
-			// Leave nothing half made; the client will register again.
-			if derr := s.store.DeleteEndpoint(context.WithoutCancel(r.Context()), id); derr != nil {
+			// Leave nothing half made; the client will register again,
+			// maybe with the same ID, so it is not tombstoned.
+			if derr := s.store.ForgetNewEndpoint(context.WithoutCancel(r.Context()), id); derr != nil {
 				s.log.Error("could not undo an endpoint registration", "endpoint", id, "err", derr)
 			}
 		}
@@ -88,7 +93,8 @@ func (s *Service) handleGetEndpoint(w http.ResponseWriter, r *http.Request, who 
 }
 
 // handleDeleteEndpoint removes the endpoint's broker resources, then the
-// endpoint. Its tasks and results stay readable.
+// endpoint: its ID is tombstoned and its tasks without a result fail with
+// EndpointDeleted at once. Its tasks and results stay readable.
 func (s *Service) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request, who Identity) error {
 	ep, err := s.ownEndpoint(r.Context(), r.PathValue("id"), who)
 	if err != nil {
@@ -102,23 +108,30 @@ func (s *Service) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request, w
 		return unavailable("the broker could not delete endpoint %s: %v; try again", ep.ID, err)
 	}
 	s.seen.endpoints.forget(ep.ID)
-	if err := s.store.DeleteEndpoint(r.Context(), ep.ID); err != nil && !errors.Is(err, ErrNotFound) {
+	// Not cut short by a client that hangs up: the broker side is gone.
+	d, err := s.store.DeleteEndpoint(context.WithoutCancel(r.Context()), ep.ID, s.now())
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("delete endpoint %s: %w", ep.ID, err)
 	}
+	s.announceDeletion(d)
 	s.live.forget(ep.ID)
-	s.log.Info("endpoint deleted", "endpoint", ep.ID, "owner", who.Name)
+	s.log.Info("endpoint deleted", "endpoint", ep.ID, "owner", who.Name, "tasks_failed", d.Failed)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 // ownEndpoint returns the caller's endpoint; another identity's is 404,
-// so that its existence is not disclosed.
+// so that its existence is not disclosed. A deleted one is 410 to anyone
+// (a registration of its ID says as much).
 func (s *Service) ownEndpoint(ctx context.Context, rawID string, who Identity) (Endpoint, error) {
 	id, err := parseID("endpoint id", rawID)
 	if err != nil {
 		return Endpoint{}, err
 	}
 	ep, err := s.store.Endpoint(ctx, id)
+	if errors.Is(err, ErrDeleted) {
+		return Endpoint{}, endpointDeleted(id)
+	}
 	if errors.Is(err, ErrNotFound) || (err == nil && ep.Owner != who.ID) {
 		return Endpoint{}, notFound("endpoint %s not found", id)
 	}

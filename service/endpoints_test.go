@@ -54,7 +54,7 @@ func TestEndpoints(t *testing.T) {
 			t.Fatalf("broker deleted %v", b.broker.deleted)
 		}
 		code, data = b.do(t, "GET", api.PathEndpoint+first.EndpointID, b.alice.token, nil)
-		wantError(t, code, data, http.StatusNotFound, "not found")
+		wantError(t, code, data, http.StatusGone, "endpoint "+first.EndpointID+" was deleted")
 	})
 
 	t.Run("client-chosen ID", func(t *testing.T) {

@@ -32,5 +32,5 @@ func TestSubmissionLookups(t *testing.T) {
 		t.Fatalf("delete: %d %s", code, data)
 	}
 	code, data := b.do(t, "POST", api.PathTasks, b.alice.token, api.SubmitRequest{EndpointID: ep, Tasks: []api.TaskSubmit{{FunctionID: fn}}})
-	wantError(t, code, data, http.StatusNotFound, "endpoint "+ep+" not found")
+	wantError(t, code, data, http.StatusGone, "endpoint "+ep+" was deleted")
 }

@@ -28,7 +28,8 @@ func newMetrics(reg prometheus.Registerer, endpointsOnline func() float64) (*met
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "duplicate_results_total",
 			Help: "Results dropped because their task already had a terminal result."}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "dropped_results_total",
-			Help: "Results dropped for other reasons: unknown_task (no such task on that endpoint), not_terminal."}, []string{"reason"}),
+			Help: "Results dropped for other reasons: unknown_task (no such task), foreign_task (a task routed to another endpoint), " +
+				"stale_registration (a task routed to another registration of the endpoint, or of a deleted one), not_terminal."}, []string{"reason"}),
 		publishFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "publish_failures_total",
 			Help: "Submissions the broker did not confirm (answered 503)."}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "task_latency_seconds",

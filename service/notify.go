@@ -124,3 +124,17 @@ func (n *notifier) wake(stored []ResultRecord) {
 		delete(n.chans, o)
 	}
 }
+
+// wakeOwner announces results for owner up to seq last that are too many
+// to carry (an endpoint deletion fails all of its waiting tasks at once):
+// it closes the owner's wake-up without them, so its polls read the
+// store.
+func (n *notifier) wakeOwner(owner string, last int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.last = max(n.last, last)
+	if w, ok := n.chans[owner]; ok {
+		close(w.ch)
+		delete(n.chans, owner)
+	}
+}

@@ -82,3 +82,35 @@ func TestNotifierPage(t *testing.T) {
 		}
 	})
 }
+
+// An endpoint deletion wakes its owner's polls without carrying the
+// results (there may be a million): they read the store, and the next
+// commit after it can be carried again.
+func TestNotifierWakeOwner(t *testing.T) {
+	n := newNotifier()
+	a, b := n.wait("a"), n.wait("b")
+	n.wakeOwner("a", 7)
+	select {
+	case <-a.done():
+	default:
+		t.Fatal("a's poll was not woken")
+	}
+	select {
+	case <-b.done():
+		t.Fatal("b's poll was woken by a's deletion")
+	default:
+	}
+	if got, ok := a.page(0, 10); ok {
+		t.Fatalf("page = %v, true; want the store read", seqs(got))
+	}
+	wt := n.wait("a")
+	n.wake(recs("a", 8))
+	<-wt.done()
+	if got, ok := wt.page(7, 10); !ok || !slices.Equal(seqs(got), []int64{8}) {
+		t.Fatalf("next page = %v, %v; want [8], true", seqs(got), ok)
+	}
+	n.wakeOwner("nobody", 3) // no poll: nothing to do, and last stays 8
+	if n.last != 8 {
+		t.Fatalf("last = %d, want 8", n.last)
+	}
+}

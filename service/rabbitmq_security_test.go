@@ -312,3 +312,119 @@ func TestSecurityWithRabbitMQ(t *testing.T) {
 		f.clock.Add(-(ttl + time.Second))
 	})
 }
+
+// The endpoint ID reuse attack (issue 10, part 3), over real HTTP and the
+// real RabbitMQ: alice deletes an endpoint with a waiting task, and bob
+// tries to take its ID and to report a result for her task. Her waiting
+// task fails with EndpointDeleted at once (her long poll wakes with it);
+// the ID is refused to bob and to alice; a result for her task published
+// by bob's own endpoint, with its own broker credentials, is dropped and
+// counted; she never reads a forged success.
+func TestEndpointIDReuseWithRabbitMQ(t *testing.T) {
+	t.Parallel()
+	f := startRabbitService(t, time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	alice, bob := f.login(t, "alice"), f.login(t, "bob")
+
+	var epA api.RegisterEndpointResponse
+	f.mustDo(t, "POST", api.PathEndpoints, alice, api.RegisterEndpointRequest{Name: "laptop"}, &epA)
+	deleted := false
+	t.Cleanup(func() {
+		if !deleted {
+			f.do(t, "DELETE", api.PathEndpoint+epA.EndpointID, alice, nil)
+		}
+	})
+	var fn api.RegisterFunctionResponse
+	f.mustDo(t, "POST", api.PathFunctions, alice, api.RegisterFunctionRequest{Name: "a", Kind: "shell", Argv: []string{"true"}}, &fn)
+	var sub api.SubmitResponse
+	f.mustDo(t, "POST", api.PathTasks, alice, api.SubmitRequest{EndpointID: epA.EndpointID, Tasks: []api.TaskSubmit{{FunctionID: fn.FunctionID}}}, &sub)
+	taskA := sub.TaskIDs[0]
+
+	// Alice's long poll (60 s) waits when the endpoint is deleted; the
+	// HTTP client gives up after 30 s.
+	type polled struct {
+		page    api.ResultsPage
+		err     error
+		elapsed time.Duration
+	}
+	polls := make(chan polled, 1)
+	go func() {
+		start := time.Now()
+		var p polled
+		req, _ := http.NewRequest("GET", f.base+api.PathResults+"?after=0&wait=60s", nil)
+		req.Header.Set("Authorization", "Bearer "+alice)
+		resp, err := f.http.Do(req)
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&p.page)
+			resp.Body.Close()
+		}
+		p.err, p.elapsed = err, time.Since(start)
+		polls <- p
+	}()
+	time.Sleep(50 * time.Millisecond) // let the poll wait
+	if code, data := f.do(t, "DELETE", api.PathEndpoint+epA.EndpointID, alice, nil); code != http.StatusNoContent {
+		t.Fatalf("alice deletes her endpoint: %d %s", code, data)
+	}
+	deleted = true
+	// Errorf, not Fatalf, from here on: every rule is checked.
+	switch p := <-polls; {
+	case p.err != nil || len(p.page.Results) != 1:
+		t.Errorf("alice's poll: %+v, %v after %s; want her task failed at once", p.page, p.err, p.elapsed)
+	case p.page.Results[0].TaskID != taskA || p.page.Results[0].Error == nil || p.page.Results[0].Error.Kind != "EndpointDeleted":
+		t.Errorf("alice's waiting task: %+v, want EndpointDeleted", p.page.Results[0])
+	}
+
+	for who, token := range map[string]string{"bob": bob, "alice": alice} {
+		code, data := f.do(t, "POST", api.PathEndpoints, token, api.RegisterEndpointRequest{EndpointID: epA.EndpointID, Name: "mine"})
+		if code/100 == 2 { // a regression: leave no RabbitMQ user behind
+			t.Cleanup(func() { f.do(t, "DELETE", api.PathEndpoint+epA.EndpointID, token, nil) })
+		}
+		if code != http.StatusGone || !strings.Contains(string(data), "was deleted and is never reused") || strings.Contains(string(data), "alice") {
+			t.Errorf("%s registers the deleted ID: %d %s, want 410 naming no one", who, code, data)
+		}
+	}
+	if c, err := rabbitmq.DialEndpoint(ctx, broker.Credentials(epA.Broker), rabbitmq.EndpointConfig{}); err == nil || !errors.Is(err, broker.ErrAccessRefused) {
+		if c != nil {
+			c.Close()
+		}
+		t.Errorf("the deleted endpoint's broker user: %v, want ACCESS_REFUSED", err)
+	}
+
+	// Bob's own endpoint, with its own credentials, reports alice's task.
+	epB := f.registerEndpoint(t, bob)
+	c, err := rabbitmq.DialEndpoint(ctx, broker.Credentials(epB.Broker), rabbitmq.EndpointConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	forged := []funcx.Result{{TaskID: mustParse(t, taskA), State: funcx.StateSuccess, Stdout: []byte("bob's output\n")}}
+	if err := c.PublishResults(ctx, forged); err != nil {
+		t.Fatal(err)
+	}
+	const dropped = `funcx_service_dropped_results_total{reason="foreign_task"} 1`
+	for counted := false; !counted; {
+		_, m := f.do(t, "GET", api.PathMetrics, "", nil)
+		counted = strings.Contains(string(m), dropped)
+		if !counted {
+			select {
+			case <-ctx.Done():
+				t.Errorf("the forged result was not counted as dropped:\n%s", m)
+				counted = true
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	var page api.ResultsPage
+	f.mustDo(t, "GET", api.PathResults+"?after=0&wait=0s", alice, nil, &page)
+	for _, r := range page.Results {
+		if r.State != "failed" || r.Error == nil || r.Error.Kind != "EndpointDeleted" || len(r.Stdout) != 0 {
+			t.Errorf("alice reads %+v %+v, want only EndpointDeleted", r, r.Error)
+		}
+	}
+	var st api.TaskStatus
+	f.mustDo(t, "GET", api.PathTask+taskA, alice, nil, &st)
+	if st.State != "failed" || st.Result == nil || len(st.Result.Stdout) != 0 {
+		t.Errorf("alice's task: %+v %+v", st, st.Result)
+	}
+}

@@ -53,7 +53,8 @@ func TestResultConsumer(t *testing.T) {
 	m := b.metrics(t)
 	for _, want := range []string{
 		"funcx_service_duplicate_results_total 2",
-		`funcx_service_dropped_results_total{reason="unknown_task"} 2`,
+		`funcx_service_dropped_results_total{reason="unknown_task"} 1`,
+		`funcx_service_dropped_results_total{reason="foreign_task"} 1`,
 		`funcx_service_dropped_results_total{reason="not_terminal"} 1`,
 		"funcx_service_tasks_completed_total 1",
 		"funcx_service_task_latency_seconds_count 1",

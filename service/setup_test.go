@@ -49,6 +49,7 @@ type user struct {
 type bundle struct {
 	svc    *service.Service
 	store  *sqlitestore.Store
+	dbPath string // the store's SQLite file
 	broker *fakeBroker
 	clock  *fakeClock
 	reg    *prometheus.Registry
@@ -62,12 +63,13 @@ type bundle struct {
 func setup(tb testing.TB, configure ...func(*service.Config)) *bundle {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: filepath.Join(tb.TempDir(), "service.db")})
+	path := filepath.Join(tb.TempDir(), "service.db")
+	st, err := sqlitestore.Open(ctx, sqlitestore.Config{Path: path})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	b := &bundle{store: st, broker: newFakeBroker(), clock: &fakeClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, reg: prometheus.NewRegistry()}
+	b := &bundle{store: st, dbPath: path, broker: newFakeBroker(), clock: &fakeClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, reg: prometheus.NewRegistry()}
 	cfg := service.Config{Store: st, Broker: b.broker, Clock: b.clock.Now, Registry: b.reg}
 	for _, f := range configure {
 		f(&cfg)

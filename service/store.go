@@ -31,24 +31,41 @@ type Store interface {
 	TokenIdentity(ctx context.Context, hash []byte) (id Identity, expires time.Time, err error)
 	DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, error)
 
-	// RegisterEndpoint creates the endpoint, or updates its names and
-	// registration time if the same owner registered it before. It
-	// returns ErrNotOwner if another identity owns the ID.
+	// RegisterEndpoint creates the endpoint with a new Incarnation, or
+	// updates its names and registration time (keeping its Incarnation)
+	// if the same owner registered it before. It returns ErrNotOwner if
+	// another identity owns the ID, and ErrDeleted if the ID was ever
+	// deleted: an endpoint ID belongs to one identity forever.
 	RegisterEndpoint(ctx context.Context, e Endpoint) (created bool, err error)
+	// Endpoint returns one endpoint; ErrDeleted (which is also
+	// ErrNotFound) if its ID was deleted.
 	Endpoint(ctx context.Context, id string) (Endpoint, error)
 	Endpoints(ctx context.Context, owner string) ([]Endpoint, error)
 	// EndpointIDs lists the IDs of every stored endpoint, of every
 	// owner, in no particular order: those whose results the service
 	// consumes.
 	EndpointIDs(ctx context.Context) ([]string, error)
-	DeleteEndpoint(ctx context.Context, id string) error
+	// DeleteEndpoint deletes the endpoint, tombstones its ID (it can never
+	// be registered again, by anyone) and fails every task of it without
+	// a result with EndpointDeleted (stored at the given time), all in one
+	// transaction. Its tasks and results stay readable.
+	DeleteEndpoint(ctx context.Context, id string, at time.Time) (EndpointDeletion, error)
+	// ForgetNewEndpoint undoes a registration that RegisterEndpoint just
+	// created but that could not be completed (the broker refused it):
+	// it deletes the endpoint without a tombstone, so that the ID may be
+	// registered again, unless a task was routed to it, in which case it
+	// keeps it.
+	ForgetNewEndpoint(ctx context.Context, id string) error
 	RecordHeartbeat(ctx context.Context, endpointID string, hb Heartbeat) error
 
 	CreateFunction(ctx context.Context, f FunctionRecord) error
 	Function(ctx context.Context, id string) (FunctionRecord, error)
 
 	// AddTasks stores the tasks as one submission, in one transaction.
-	// New tasks are stored in state waiting-for-ep. A task whose ID is
+	// New tasks are stored in state waiting-for-ep, stamped with their
+	// endpoint's Incarnation; if an endpoint of the tasks does not exist
+	// (any more) or is not the task owner's, the whole call fails with
+	// ErrDeleted or ErrNotFound. A task whose ID is
 	// already stored with the same owner, endpoint and function is not
 	// stored again; if it was never published and has no result, it moves
 	// into this submission, so that publishing the submission publishes
@@ -70,9 +87,13 @@ type Store interface {
 	Tasks(ctx context.Context, owner string, ids []funcx.TaskID) ([]TaskRecord, error)
 
 	// StoreResults stores results reported by an endpoint in one
-	// transaction. The first terminal result of a task wins; later ones
-	// are counted as duplicates. Results for tasks that do not exist or
-	// were not sent to endpointID are counted as unknown and dropped.
+	// transaction. A result is accepted only from the registration its
+	// task was routed to: the task's endpoint must be endpointID and its
+	// Incarnation the endpoint's current one. The first terminal result
+	// of a task wins; later ones are counted as duplicates. Results for
+	// tasks that do not exist are counted as unknown, for tasks routed to
+	// another endpoint as foreign, and for tasks routed to another
+	// registration (or of a deleted endpoint) as stale; all are dropped.
 	StoreResults(ctx context.Context, endpointID string, results []funcx.Result, stored time.Time) (StoredResults, error)
 	// Results returns up to limit of owner's results with seq > after, in
 	// seq order.
@@ -86,6 +107,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrNotOwner = errors.New("owned by another identity")
 	ErrConflict = errors.New("already exists")
+	// ErrDeleted: the endpoint ID was deleted and is tombstoned. It
+	// matches ErrNotFound too, since no such endpoint exists.
+	ErrDeleted = fmt.Errorf("deleted for good: %w", ErrNotFound)
 )
 
 // TaskConflictError is AddTasks' error for a task ID already used by
@@ -128,6 +152,19 @@ type Endpoint struct {
 	// RegisteredAt is the time of its latest registration.
 	RegisteredAt time.Time
 	Heartbeat    Heartbeat
+	// Incarnation identifies this registration of the ID: the store sets
+	// it when it creates the endpoint, re-registrations by the owner keep
+	// it, and it is never reused. Each task is stamped with it.
+	Incarnation int64
+}
+
+// EndpointDeletion is what DeleteEndpoint did: the tasks it failed with
+// EndpointDeleted, all the endpoint owner's, with the results of seqs
+// FirstSeq..LastSeq (none if Failed is 0).
+type EndpointDeletion struct {
+	Owner             string
+	Failed            int
+	FirstSeq, LastSeq int64
 }
 
 // Heartbeat is an endpoint's latest status report. Time is when the
@@ -201,6 +238,10 @@ type StoredResults struct {
 	Stored     []ResultRecord
 	Duplicates int
 	Unknown    int
+	// Foreign counts results for tasks routed to another endpoint, and
+	// Stale those for tasks routed to another registration of this one
+	// (or of an endpoint deleted since); they are dropped.
+	Foreign, Stale int
 	// NotTerminal counts results whose state was not terminal, which
 	// endpoints never send; they are dropped.
 	NotTerminal int

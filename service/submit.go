@@ -45,6 +45,16 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, who Ident
 	if errors.As(err, &conflict) {
 		return s.taskIDClash(who, tasks, conflict.ID)
 	}
+	// The endpoint went after submitEndpoint looked (it may have answered
+	// from memory): nothing was stored.
+	if errors.Is(err, ErrDeleted) {
+		s.seen.endpoints.forget(ep.ID)
+		return endpointDeleted(ep.ID)
+	}
+	if errors.Is(err, ErrNotFound) {
+		s.seen.endpoints.forget(ep.ID)
+		return notFound("endpoint %s not found", ep.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("store tasks: %w", err)
 	}

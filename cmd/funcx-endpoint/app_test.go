@@ -7,6 +7,7 @@ import (
 	"github.com/funcx-go/funcx/internal/tty"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -327,6 +328,23 @@ func TestStartRefusesAnotherIdentity(t *testing.T) {
 			t.Fatalf("got %+v", r)
 		}
 	})
+}
+
+// A profile whose endpoint was deleted on the service says so and what
+// to do, rather than a bare 410.
+func TestStartDeletedEndpoint(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.run(t, "configure")
+	if err := w.profile(t, "default").SaveRegistration(profile.Registration{EndpointID: "ep-1"}); err != nil {
+		t.Fatal(err)
+	}
+	w.srv.FailNext("POST /v1/endpoints", 1, http.StatusGone, "endpoint_deleted")
+	r := w.run(t, "start", "--foreground")
+	if r.code != 1 || !strings.Contains(r.stderr, "endpoint default (ep-1) was deleted from the service, and a deleted endpoint ID is never reused") ||
+		!strings.Contains(r.stderr, "funcx-endpoint delete default") {
+		t.Fatalf("got %+v", r)
+	}
 }
 
 func TestStopStates(t *testing.T) {

@@ -97,6 +97,10 @@ func (e *env) prepareStart(p *profile.Profile) (handoff, error) {
 		if errors.Is(err, client.ErrForbidden) {
 			return notOwner(p, reg, who)
 		}
+		if errors.Is(err, client.ErrGone) {
+			return fmt.Errorf("endpoint %s (%s) was deleted from the service, and a deleted endpoint ID is never reused: "+
+				"remove this profile (`funcx-endpoint delete %s`) and configure it again to register a new endpoint", p.Name, reg.EndpointID, p.Name)
+		}
 		if err != nil {
 			return err
 		}

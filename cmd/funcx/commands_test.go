@@ -18,6 +18,9 @@ func shellRunner(fn api.Function, t api.TaskSubmit) *api.TaskResult {
 	if len(fn.Argv) > 0 && fn.Argv[0] == "die" {
 		return &api.TaskResult{Error: &api.TaskError{Kind: "WorkerLost", Message: "worker 1 was killed"}}
 	}
+	if len(fn.Argv) > 0 && fn.Argv[0] == "orphan" {
+		return &api.TaskResult{Error: &api.TaskError{Kind: "EndpointDeleted", Message: "endpoint e was deleted before the task had a result"}}
+	}
 	code := 0
 	if len(fn.Argv) > 1 && fn.Argv[0] == "exit" {
 		_ = json.Unmarshal([]byte(fn.Argv[1]), &code)
@@ -49,6 +52,13 @@ func TestRun(t *testing.T) {
 		r := w.run(t, "run", "-e", ep, "--", "die")
 		if r.code != exitTaskFailed || !strings.Contains(r.stderr, "WorkerLost: worker 1 was killed") {
 			t.Fatalf("got %+v, want exit %d naming the error kind", r, exitTaskFailed)
+		}
+	})
+	t.Run("endpoint deleted", func(t *testing.T) {
+		t.Parallel()
+		r := w.run(t, "run", "-e", ep, "--", "orphan")
+		if r.code != exitTaskFailed || !strings.Contains(r.stderr, "failed: EndpointDeleted: endpoint e was deleted") {
+			t.Fatalf("got %+v, want exit %d naming EndpointDeleted", r, exitTaskFailed)
 		}
 	})
 	t.Run("unknown endpoint", func(t *testing.T) {

@@ -34,7 +34,8 @@ func (runCmd) Help() string {
 	return `Registers the command as a shell function, runs it once on the endpoint and
 waits. Its stdout and stderr are written to this command's, and the exit
 status is the command's own; 125 if the task failed (the error kind, such as
-WorkerLost or TaskTimeout, is printed) or the command did not exit normally;
+WorkerLost, TaskTimeout or EndpointDeleted, is printed) or the command did
+not exit normally;
 1 for any other error.
 
     funcx run -e $ENDPOINT -- hostname

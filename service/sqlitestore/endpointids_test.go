@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/funcx-go/funcx/service"
 )
@@ -27,7 +28,7 @@ func TestEndpointIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.DeleteEndpoint(ctx, "e3"); err != nil {
+	if _, err := st.DeleteEndpoint(ctx, "e3", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	ids, err := st.EndpointIDs(ctx)

@@ -71,10 +71,7 @@ func TestHeartbeatDetailMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	st := open(t, path)
 	withEndpoint(t, st)
-	// Back to schema version 1, as an older service left it.
-	if err := st.Exec(ctx, `ALTER TABLE endpoints DROP COLUMN hb_detail; DELETE FROM schema_migrations WHERE version = 2`); err != nil {
-		t.Fatal(err)
-	}
+	rewind(t, st, 1) // as an older service left it
 	st.Close()
 	st = open(t, path)
 	ep, err := st.Endpoint(ctx, "e1")

@@ -51,9 +51,14 @@ func (s *Store) Identities(ctx context.Context) ([]service.Identity, error) {
 }
 
 // DeleteIdentity deletes the identity; foreign keys cascade to its tokens,
-// endpoints, functions, tasks and results.
+// endpoints, functions, tasks and results. Its endpoint IDs are
+// tombstoned, as DeleteEndpoint does: no one may register them again.
 func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deleted_endpoints (id, deleted_at) SELECT id, ? FROM endpoints WHERE owner = ?`,
+			time.Now().UnixNano(), id); err != nil {
+			return fmt.Errorf("tombstone the endpoints of identity %s: %w", id, err)
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM identities WHERE id = ?`, id)
 		if err != nil {
 			return err

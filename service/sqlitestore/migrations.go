@@ -118,4 +118,46 @@ CREATE INDEX results_owner_seq ON results(owner, seq);
 	// 2: the latest heartbeat's detail (blocks, scheduler error, routing
 	// figures) as JSON; '' until a heartbeat with detail arrives.
 	`ALTER TABLE endpoints ADD COLUMN hb_detail TEXT NOT NULL DEFAULT '';`,
+	// 3: an endpoint ID belongs to one identity forever. Deleted IDs are
+	// tombstoned in deleted_endpoints. Each endpoint row gets an
+	// incarnation from the endpoint_incarnation sequence (never reused),
+	// and each task the incarnation it was routed to: a result is
+	// accepted only while they match. tasks_endpoint finds an endpoint's
+	// tasks when it is deleted; its entries are appended at the end of
+	// each endpoint's range, so submissions stay cheap.
+	//
+	// Existing rows: endpoints are numbered by rowid, and tasks without a
+	// result get their endpoint's incarnation. Tasks whose endpoint is
+	// gone were orphaned by a deletion before this migration: their IDs
+	// are tombstoned and those still waiting fail with EndpointDeleted
+	// (error kind 10, state failed = 7), as a deletion now does.
+	`
+CREATE TABLE deleted_endpoints (
+	id         TEXT PRIMARY KEY,
+	deleted_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE sequences (
+	name TEXT PRIMARY KEY,
+	last INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE endpoints ADD COLUMN incarnation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN incarnation INTEGER NOT NULL DEFAULT 0;
+UPDATE endpoints SET incarnation = rowid;
+INSERT INTO sequences (name, last) SELECT 'endpoint_incarnation', COALESCE(MAX(incarnation), 0) FROM endpoints;
+CREATE INDEX tasks_endpoint ON tasks(endpoint_id);
+UPDATE tasks SET incarnation = (SELECT e.incarnation FROM endpoints e WHERE e.id = tasks.endpoint_id)
+	WHERE endpoint_id IN (SELECT id FROM endpoints) AND NOT EXISTS (SELECT 1 FROM results r WHERE r.task_rid = tasks.rid);
+INSERT OR IGNORE INTO deleted_endpoints (id, deleted_at)
+	SELECT DISTINCT endpoint_id, CAST(strftime('%s', 'now') AS INTEGER) * 1000000000 FROM tasks
+	WHERE endpoint_id NOT IN (SELECT id FROM endpoints);
+INSERT INTO results (task_rid, task_id, owner, endpoint_id, state, output, stdout, stderr,
+	truncated, exit_code, has_error, error_kind, error_message, error_stack, attempt, manager, worker,
+	received_at, dispatched_at, started_at, finished_at, submitted_at, stored_at)
+	SELECT t.rid, t.id, t.owner, t.endpoint_id, 7, NULL, NULL, NULL,
+	0, -1, 1, 10, 'endpoint ' || t.endpoint_id || ' was deleted before the task had a result', '', 0, '', -1,
+	0, 0, 0, CAST(strftime('%s', 'now') AS INTEGER) * 1000000000, t.submitted_at, CAST(strftime('%s', 'now') AS INTEGER) * 1000000000
+	FROM tasks t WHERE t.endpoint_id NOT IN (SELECT id FROM endpoints)
+	AND NOT EXISTS (SELECT 1 FROM results r WHERE r.task_rid = t.rid)
+	ORDER BY t.rid;
+`,
 }

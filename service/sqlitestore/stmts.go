@@ -99,17 +99,17 @@ const (
 // the end-to-end benchmark.
 const (
 	maxTasksPerInsert = 512
-	taskParams        = 7
+	taskParams        = 8
 )
 
 // qInsertTasks insert 1, 2, 4 ... maxTasksPerInsert tasks (insertTasks);
 // RETURNING names the tasks inserted, not already stored.
 var qInsertTasks = func() []string {
-	const tuple = "(?, ?, ?, ?, ?, ?, ?)"
+	const tuple = "(?, ?, ?, ?, ?, ?, ?, ?)"
 	var qs []string
 	for n := 1; n <= maxTasksPerInsert; n *= 2 {
 		var b strings.Builder
-		b.WriteString(`INSERT INTO tasks (id, owner, endpoint_id, function_id, state, submission, submitted_at) VALUES `)
+		b.WriteString(`INSERT INTO tasks (id, owner, endpoint_id, function_id, state, submission, submitted_at, incarnation) VALUES `)
 		for i := range n {
 			if i > 0 {
 				b.WriteString(", ")

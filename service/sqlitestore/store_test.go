@@ -150,7 +150,7 @@ func TestStoreSemantics(t *testing.T) {
 			t.Fatalf("store: %+v %v", out, err)
 		}
 		out, err = st.StoreResults(ctx, "e2", []funcx.Result{{TaskID: t1, State: funcx.StateSuccess}}, now)
-		if err != nil || len(out.Stored) != 0 || out.Unknown != 1 {
+		if err != nil || len(out.Stored) != 0 || out.Foreign != 1 {
 			t.Fatalf("wrong endpoint: %+v %v", out, err)
 		}
 		rs, err := st.Results(ctx, "a", 0, 10)

@@ -31,7 +31,11 @@ func (s *Store) AddTasks(ctx context.Context, tasks []service.TaskRecord) (servi
 		if out.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		inserted, err := s.insertTasks(ctx, tx, tasks, out.ID)
+		incs, err := incarnations(ctx, tx, tasks)
+		if err != nil {
+			return err
+		}
+		inserted, err := s.insertTasks(ctx, tx, tasks, incs, out.ID)
 		if err != nil {
 			return err
 		}
@@ -68,10 +72,42 @@ func (s *Store) AddTasks(ctx context.Context, tasks []service.TaskRecord) (servi
 	return out, nil
 }
 
+// incarnations returns the current incarnation of each endpoint of the
+// tasks, read in the submission's transaction: a task is stamped with
+// the registration it is routed to, and none is stored for an endpoint
+// deleted since the service looked it up (or not its owner's).
+func incarnations(ctx context.Context, tx *sql.Tx, tasks []service.TaskRecord) (map[string]int64, error) {
+	incs := make(map[string]int64, 1)
+	for i := range tasks {
+		t := &tasks[i]
+		if _, ok := incs[t.EndpointID]; ok {
+			continue
+		}
+		var inc int64
+		err := tx.QueryRowContext(rowContext(ctx), `SELECT incarnation FROM endpoints WHERE id = ? AND owner = ?`, t.EndpointID, t.Owner).Scan(&inc)
+		if err == sql.ErrNoRows {
+			gone, terr := tombstoned(rowContext(ctx), tx, t.EndpointID)
+			if terr != nil {
+				return nil, fmt.Errorf("read endpoint %s: %w", t.EndpointID, terr)
+			}
+			if gone {
+				return nil, fmt.Errorf("endpoint %s: %w", t.EndpointID, service.ErrDeleted)
+			}
+			return nil, fmt.Errorf("endpoint %s of owner %s: %w", t.EndpointID, t.Owner, service.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read endpoint %s: %w", t.EndpointID, err)
+		}
+		incs[t.EndpointID] = inc
+	}
+	return incs, nil
+}
+
 // insertTasks inserts the tasks whose IDs are not stored yet, in order,
-// in multi-row statements (a prepared size that is a power of two at a
-// time, like insertResults), and returns the IDs it inserted.
-func (s *Store) insertTasks(ctx context.Context, tx *sql.Tx, tasks []service.TaskRecord, submission int64) (map[funcx.TaskID]struct{}, error) {
+// each stamped with its endpoint's incarnation, in multi-row statements
+// (a prepared size that is a power of two at a time, like
+// insertResults), and returns the IDs it inserted.
+func (s *Store) insertTasks(ctx context.Context, tx *sql.Tx, tasks []service.TaskRecord, incs map[string]int64, submission int64) (map[funcx.TaskID]struct{}, error) {
 	inserted := make(map[funcx.TaskID]struct{}, len(tasks))
 	args := make([]any, 0, taskParams*min(len(tasks), maxTasksPerInsert))
 	for len(tasks) > 0 {
@@ -82,7 +118,7 @@ func (s *Store) insertTasks(ctx context.Context, tx *sql.Tx, tasks []service.Tas
 		args = args[:0]
 		for i := range tasks[:n] {
 			t := &tasks[i]
-			args = append(args, t.ID[:], t.Owner, t.EndpointID, t.FunctionID, int(funcx.StateWaitingForEndpoint), submission, nanos(t.Submitted))
+			args = append(args, t.ID[:], t.Owner, t.EndpointID, t.FunctionID, int(funcx.StateWaitingForEndpoint), submission, nanos(t.Submitted), incs[t.EndpointID])
 		}
 		st, err := s.ws.inTx(ctx, tx, qInsertTasks[bits.TrailingZeros(uint(n))])
 		if err != nil {
