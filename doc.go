@@ -26,8 +26,9 @@
 //   - interchange: accepts managers, queues tasks, dispatches through a
 //     routing.Router, detects lost managers.
 //   - manager: one per node; starts and supervises workers.
-//   - worker: runs tasks; worker.Register for Go functions, worker.Main
-//     for custom worker binaries.
+//   - worker: runs tasks (shell, Go and Python functions);
+//     worker.Register for Go functions, worker.Main for custom worker
+//     binaries.
 //   - provider: the Provider interface, job states, launchers and the block
 //     scaler, with one leaf package per implementation.
 //   - routing: Router strategies.

@@ -14,6 +14,9 @@ const (
 	// KindGo calls a Go function registered in the worker binary with
 	// worker.Register.
 	KindGo FunctionKind = 2
+	// KindPython calls a Python function, given by its source and entry
+	// name, in a long-lived python3 interpreter of the worker (see Python).
+	KindPython FunctionKind = 3
 )
 
 func (k FunctionKind) String() string {
@@ -22,13 +25,15 @@ func (k FunctionKind) String() string {
 		return "shell"
 	case KindGo:
 		return "go"
+	case KindPython:
+		return "python"
 	default:
 		return fmt.Sprintf("FunctionKind(%d)", uint8(k))
 	}
 }
 
-// Function is what a task runs. Exactly one of Name (KindGo) or
-// Argv/Script (KindShell) is meaningful.
+// Function is what a task runs. Exactly one of Name (KindGo),
+// Argv/Script (KindShell) or Script and Name (KindPython) is meaningful.
 //
 // Shell functions substitute the task's arguments: every "{key}" in Script
 // and in each element of Argv is replaced by the value of key in the task's
@@ -36,19 +41,22 @@ func (k FunctionKind) String() string {
 type Function struct {
 	Kind FunctionKind
 
-	// Name is the registered name of a Go function (KindGo).
+	// Name is the registered name of a Go function (KindGo), or the entry
+	// of a Python function (KindPython): the name its Script binds to the
+	// callable a task calls.
 	Name string
 
 	// Argv is the command to execute directly (KindShell), without a shell.
 	Argv []string
 	// Script is a shell script run as /bin/sh -c Script (KindShell), used
-	// when Argv is empty.
+	// when Argv is empty; or the source of a Python function (KindPython),
+	// at most MaxPythonSource bytes.
 	Script string
 	// Env holds extra environment variables for the command, added to the
-	// worker's environment.
+	// worker's environment (KindShell only).
 	Env map[string]string
 	// Dir is the working directory of the command; empty means the
-	// worker's own.
+	// worker's own (KindShell only).
 	Dir string
 
 	// Timeout bounds one run of the function; zero means no limit. A task
@@ -77,8 +85,12 @@ func (f *Function) Validate() error {
 		if f.Name == "" {
 			return fmt.Errorf("go function: Name is empty")
 		}
+	case KindPython:
+		if err := f.validatePython(); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("function kind %d is unknown: use KindShell or KindGo", f.Kind)
+		return fmt.Errorf("function kind %d is unknown: use KindShell, KindGo or KindPython", f.Kind)
 	}
 	if f.Timeout < 0 {
 		return fmt.Errorf("function timeout %s is negative", f.Timeout)

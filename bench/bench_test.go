@@ -45,10 +45,16 @@ func TestQuickRun(t *testing.T) {
 	args := []string{"-quick", "-rounds", "2"}
 	// The hostile phase runs only when named (TestHostileBody).
 	want := slices.DeleteFunc(slices.Clone(rowOrder), func(k string) bool { return k == "hostile-rss" })
+	// Two engines and two sets of direct workers, a Python engine and its
+	// direct interpreters, two container engines.
+	wantRuns := 8
 	if testing.Short() {
-		// The end-to-end rows need RabbitMQ.
-		args = append(args, "-only", "dispatch,engine")
-		want = slices.DeleteFunc(want, func(k string) bool { return strings.HasPrefix(k, "e2e-") })
+		// The end-to-end rows need RabbitMQ, the container rows dockerd.
+		args = append(args, "-only", "dispatch,engine,python")
+		want = slices.DeleteFunc(want, func(k string) bool {
+			return strings.HasPrefix(k, "e2e-") || strings.HasPrefix(k, "container-")
+		})
+		wantRuns = 6
 	} else {
 		brokertest.ShareRabbitMQ(t)
 	}
@@ -98,7 +104,7 @@ func TestQuickRun(t *testing.T) {
 				t.Errorf("%s: %d and %d results checked, want %d each", r.Key, r.Returned, r.BaselineReturned, want)
 			}
 			switch {
-			case r.Key == "shell-uncaptured" || r.Key == "shell-direct":
+			case r.Key == "shell-uncaptured" || r.Key == "shell-direct" || r.Key == "python-latency-p99" || r.Key == "e2e-python-sdk":
 				if r.Target != nil {
 					t.Errorf("%s: has a target", r.Key)
 				}
@@ -117,6 +123,7 @@ func TestQuickRun(t *testing.T) {
 			"shell-captured": o.ShellTasks, "shell-uncaptured": o.ShellTasks, "shell-direct": o.ShellTasks,
 			"container-warm": max(20, o.Pings/5), "container-cold": 3,
 			"e2e-noop": o.E2ETasks, "e2e-noop-ratio": o.E2ETasks, "e2e-latency-p50": o.Pings, "e2e-latency-p99": o.Pings,
+			"python-noop": o.Tasks, "python-latency-p50": o.Pings, "python-latency-p99": o.Pings, "e2e-python-sdk": o.E2ETasks,
 		}
 		for _, r := range rep.Rows {
 			if r.Tasks != wantTasks[r.Key] {
@@ -165,9 +172,8 @@ func TestQuickRun(t *testing.T) {
 	})
 
 	t.Run("nothing left running", func(t *testing.T) {
-		// Two engines, two sets of direct workers, two container engines.
-		if len(rep.RunIDs) != 6 {
-			t.Fatalf("run IDs %v, want 6", rep.RunIDs)
+		if len(rep.RunIDs) != wantRuns {
+			t.Fatalf("run IDs %v, want %d", rep.RunIDs, wantRuns)
 		}
 		for _, id := range rep.RunIDs {
 			if pids := proctest.WithEnv(manager.EnvRunID, id); len(pids) > 0 {

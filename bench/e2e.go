@@ -27,11 +27,15 @@ import (
 // directory), endpoint.Run with its journal and a local block of
 // `workers` workers, and an SDK client logged in over HTTP.
 type e2eFabric struct {
-	url        string
-	dir        string
-	cl         *client.Client
-	ex         *client.Executor
-	noop       string // the no-op function's ID
+	url    string
+	dir    string
+	cl     *client.Client
+	ex     *client.Executor
+	noop   string // the no-op function's ID
+	python string // the endpoint's python_command
+	// id and secret are the client identity's credentials, for the
+	// Python SDK's rows.
+	id, secret string
 	endpointID string
 	workers    int
 	prefetch   int            // the endpoint's prefetch_capacity
@@ -40,8 +44,8 @@ type e2eFabric struct {
 
 // startE2E starts the fabric against the RabbitMQ at amqpURL and warms
 // it up. It fails, saying what to do, if RabbitMQ does not answer.
-func startE2E(ctx context.Context, amqpURL string, workers, prefetch int) (f *e2eFabric, err error) {
-	f = &e2eFabric{workers: workers, prefetch: prefetch}
+func startE2E(ctx context.Context, amqpURL string, workers, prefetch int, python string) (f *e2eFabric, err error) {
+	f = &e2eFabric{workers: workers, prefetch: prefetch, python: python}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, f.stop())
@@ -83,11 +87,10 @@ func startE2E(ctx context.Context, amqpURL string, workers, prefetch int) (f *e2
 	go func() { served <- svc.Serve(serveCtx, ln) }()
 	f.stops = append(f.stops, func() error { stopServing(); return <-served })
 
-	id, secret, err := svc.AddIdentity(ctx, "bench")
-	if err != nil {
+	if f.id, f.secret, err = svc.AddIdentity(ctx, "bench"); err != nil {
 		return f, err
 	}
-	if f.cl, err = client.New(client.Config{ServiceURL: f.url, ClientID: id, ClientSecret: secret}); err != nil {
+	if f.cl, err = client.New(client.Config{ServiceURL: f.url, ClientID: f.id, ClientSecret: f.secret}); err != nil {
 		return f, err
 	}
 	f.stops = append(f.stops, f.cl.Close)
@@ -125,6 +128,7 @@ func (f *e2eFabric) runEndpoint(ctx context.Context, creds broker.Credentials) e
 				MaxWorkersPerNode: f.workers,
 				CoresPerWorker:    min(1, float64(runtime.NumCPU())/float64(f.workers)),
 				PrefetchCapacity:  f.prefetch,
+				PythonCommand:     f.python,
 				Provider:          endpoint.ProviderConfig{InitBlocks: 1, MinBlocks: 1, MaxBlocks: 1},
 				LogDir:            filepath.Join(f.dir, "endpoint"),
 			},
@@ -163,11 +167,17 @@ func (f *e2eFabric) stop() error {
 // result; each must have succeeded. It returns tasks/s, from the first
 // submission to the last result.
 func (f *e2eFabric) throughput(ctx context.Context, n int) (float64, error) {
+	return f.throughputOf(ctx, f.noop, n)
+}
+
+// throughputOf is throughput with the function fid, called without
+// arguments.
+func (f *e2eFabric) throughputOf(ctx context.Context, fid string, n int) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, engineDeadline)
 	defer cancel()
 	inputs := make([]any, n)
 	start := time.Now()
-	futures, err := f.ex.Map(ctx, f.noop, inputs)
+	futures, err := f.ex.Map(ctx, fid, inputs)
 	if err != nil {
 		return 0, err
 	}
@@ -237,7 +247,7 @@ func (st stageTimes) String() string {
 func (h *harness) e2ePhase(ctx context.Context) (err error) {
 	o := h.o
 	h.progress("end to end through RabbitMQ at %s, %d workers, prefetch_capacity %d: starting", redactURL(o.amqpURL()), o.Workers, o.Prefetch)
-	f, err := startE2E(ctx, o.amqpURL(), o.Workers, o.Prefetch)
+	f, err := startE2E(ctx, o.amqpURL(), o.Workers, o.Prefetch, o.Python)
 	if err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
@@ -288,7 +298,7 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 	h.progress("end to end latency by stage: %s", stages)
 	h.latencyRows("e2e-latency-", fmt.Sprintf("one-task latency p%%g end to end, %d workers", o.Workers), "raw RabbitMQ round trip, p%g",
 		engAll, rawAll, false)
-	return nil
+	return h.e2ePythonRounds(ctx, f)
 }
 
 // redactURL hides the password of an AMQP URL.

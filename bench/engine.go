@@ -36,7 +36,13 @@ type benchEngine struct {
 // workers, and returns once they all answer. runIDs records the engine's
 // run so that the caller can prove its processes are gone after stop.
 func startEngine(ctx context.Context, workers, prefetch int, runIDs *[]string) (*benchEngine, error) {
+	return startEngineWith(ctx, workers, prefetch, "", runIDs)
+}
+
+// startEngineWith is startEngine with the workers' python_command.
+func startEngineWith(ctx context.Context, workers, prefetch int, pythonCommand string, runIDs *[]string) (*benchEngine, error) {
 	eng, err := endpoint.NewEngine(endpoint.Config{
+		PythonCommand:     pythonCommand,
 		MaxWorkersPerNode: workers,
 		// The manager caps workers at cores/CoresPerWorker; a share of a
 		// core each lets more workers than cores run, as the 4-worker
@@ -149,10 +155,14 @@ func (e *benchEngine) runTasks(ctx context.Context, n int, proto funcx.Task) (ti
 // latencies times n round trips of one no-op task each: submit, then wait
 // for its result before the next.
 func (e *benchEngine) latencies(ctx context.Context, n int) ([]time.Duration, error) {
+	return e.latenciesOf(ctx, n, noopTask())
+}
+
+// latenciesOf is latencies with copies of t.
+func (e *benchEngine) latenciesOf(ctx context.Context, n int, t funcx.Task) ([]time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, engineDeadline)
 	defer cancel()
 	out := make([]time.Duration, 0, n)
-	t := noopTask()
 	for range n {
 		t.ID = funcx.NewTaskID()
 		start := time.Now()

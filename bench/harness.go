@@ -26,7 +26,8 @@ const (
 // rowOrder is the order of the table's rows, whatever order the phases
 // measure them in.
 var rowOrder = []string{"dispatch", "noop-a", "noop-b", "latency-p50", "latency-p99", "shell-captured", "shell-uncaptured", "shell-direct",
-	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99", "hostile-rss"}
+	"python-noop", "python-latency-p50", "python-latency-p99",
+	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99", "e2e-python-sdk", "hostile-rss"}
 
 // harness runs the phases and collects their rows.
 type harness struct {
@@ -50,6 +51,9 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 	if err == nil && o.runs("engine") {
 		err = h.enginePhase(ctx, 2*o.Workers, "noop-b", false)
+	}
+	if err == nil && o.runs("python") {
+		err = h.pythonPhase(ctx)
 	}
 	if err == nil && o.runs("e2e") {
 		err = h.e2ePhase(ctx)

@@ -8,10 +8,14 @@
 //     processes), beside the same worker processes driven directly, with
 //     2 and 4 workers, and one-task-at-a-time latency;
 //   - shell tasks running `true`, beside os/exec at the same parallelism;
+//   - warm no-op Python tasks through an Engine, beside the same python3
+//     driver driven directly over its pipes, in tasks/s and one at a time;
 //   - no-op tasks end to end (SDK -> HTTP service -> RabbitMQ -> endpoint
 //     -> workers -> back) and one-task latency, beside a raw RabbitMQ
-//     round trip (rabbitmq.RunRoundTrip). These rows need RabbitMQ
-//     (scripts/start-services.sh); without it the run fails saying so;
+//     round trip (rabbitmq.RunRoundTrip), and no-op Python tasks from
+//     the Python SDK (python/, run with -python) beside the Go SDK's.
+//     These rows need RabbitMQ (scripts/start-services.sh); without it
+//     the run fails saying so;
 //   - the service's peak RSS under 20 concurrent 31 MiB submissions, in a
 //     child process, beside the same with its bound on body bytes in
 //     flight raised out of the way.
@@ -23,7 +27,7 @@
 //	go run ./bench            # the full run, well under two minutes on 2 cores
 //	go run ./bench -quick     # small counts: a smoke test
 //	go run ./bench -json      # the report as JSON on stdout
-//	go run ./bench -only e2e  # only the end-to-end rows (or dispatch, engine)
+//	go run ./bench -only e2e  # only the end-to-end rows (or dispatch, engine, python)
 //	go run ./bench -only hostile  # the service's peak RSS under 20 concurrent 31 MiB bodies (never run otherwise)
 //	go run ./bench -only faults  # the fault matrix (internal/faults), only when named
 //
@@ -129,7 +133,7 @@ type options struct {
 	// same host).
 	AMQPURL string `json:"-"`
 	// Only, if set, is the comma-separated phases to run: dispatch,
-	// engine, containers, e2e, hostile, faults.
+	// engine, python, containers, e2e, hostile, faults.
 	Only string `json:"only,omitempty"`
 	// CPUProfile, if set, is where this process's CPU profile goes.
 	CPUProfile string `json:"-"`
@@ -142,6 +146,8 @@ type options struct {
 	FaultStrike float64       `json:"fault_strike"`
 	FaultStall  time.Duration `json:"fault_stall"`
 	FaultKeep   string        `json:"-"`
+	// Python is the interpreter of the Python rows (python_command).
+	Python string `json:"python"`
 }
 
 // defaultAMQPURL is the RabbitMQ scripts/start-services.sh runs.
@@ -153,7 +159,7 @@ func (o *options) amqpURL() string {
 }
 
 // phases are the values -only accepts.
-var phases = []string{"dispatch", "engine", "containers", "e2e", "hostile", "faults"}
+var phases = []string{"dispatch", "engine", "python", "containers", "e2e", "hostile", "faults"}
 
 // picks reports whether -only names the phase.
 func (o *options) picks(phase string) bool {
@@ -207,6 +213,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "prefetch_capacity of the engines and the end-to-end endpoint: tasks a manager holds beyond one per worker, which sets how many tasks and results travel together (16: the setting for many short tasks)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
 	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile and faults run only when named)")
+	fs.StringVar(&o.Python, "python", defaultPython(), "the python3 of the Python rows (the workers' python_command and the pipe baseline's)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
 	fs.IntVar(&o.FaultTasks, "fault-tasks", o.FaultTasks, "faults: shell tasks per run, split over two endpoints")
 	fs.StringVar(&o.Faults, "faults", "", "faults: the faults to inject, comma-separated (default all: "+faultNames()+")")

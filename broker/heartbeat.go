@@ -34,6 +34,10 @@ type HeartbeatDetail struct {
 	// Routing are the container routing figures; nil when the managers
 	// run no containers.
 	Routing *Routing `json:"routing,omitempty"`
+	// QuarantinedRecords counts the records of the endpoint's journal
+	// that were damaged and set aside (their tasks failed); not zero
+	// means its disk lost data.
+	QuarantinedRecords int `json:"quarantined_records,omitempty"`
 }
 
 // BlockError is a scheduler's error and when the endpoint got it.

@@ -55,3 +55,37 @@ func ExampleExecutor() {
 	// 2
 	// 3
 }
+
+// Registering a Python function from Go and calling it through an
+// Executor: the arguments are funcx.PythonArgs, the output the JSON of
+// what the function returns. The fake service's endpoint only echoes the
+// arguments; a real endpoint runs the function in its python3.
+func ExampleFunctionRequest() {
+	srv := clienttest.Start(clienttest.Config{Run: clienttest.Echo})
+	defer srv.Close()
+	endpointID := srv.AddEndpoint(api.EndpointStatus{Name: "laptop"})
+	c, err := client.New(client.Config{ServiceURL: srv.URL, ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	const source = `def integrate(f_name, n):
+    import math
+    f = getattr(math, f_name)
+    return sum(f(i / n) for i in range(n)) / n
+`
+	fid, err := c.RegisterFunction(ctx, client.FunctionRequest("integrate", funcx.Python(source, "integrate")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ex := c.Executor(endpointID)
+	res, err := ex.Submit(fid, funcx.PythonArgs{Args: []any{"sin", 1000}}).Result(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(res.TaskResult.Output))
+	// Output:
+	// {"args":["sin",1000]}
+}

@@ -32,7 +32,7 @@ func (r *Result) Err() error {
 	return nil
 }
 
-// Output decodes a Go function's JSON return value into v.
+// Output decodes a Go or Python function's JSON return value into v.
 func (r *Result) Output(v any) error {
 	if len(r.TaskResult.Output) == 0 {
 		return fmt.Errorf("decode the output of task %s: it has none (a shell function's is in Stdout)", r.TaskResult.TaskID)
@@ -43,10 +43,12 @@ func (r *Result) Output(v any) error {
 	return nil
 }
 
-// Stdout returns a shell function's captured standard output.
+// Stdout returns a shell function's captured standard output, or what a
+// Python function printed.
 func (r *Result) Stdout() []byte { return r.TaskResult.Stdout }
 
-// Stderr returns a shell function's captured standard error.
+// Stderr returns a shell function's captured standard error, or what a
+// Python function printed to sys.stderr.
 func (r *Result) Stderr() []byte { return r.TaskResult.Stderr }
 
 // ExitCode returns a shell command's exit status (-1 if it did not exit

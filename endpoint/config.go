@@ -7,9 +7,11 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/funcx-go/funcx/provider"
+	"github.com/funcx-go/funcx/worker"
 )
 
 // Defaults of Config. They are those of funcX where funcX has one.
@@ -24,6 +26,7 @@ const (
 	DefaultMaxIdleTime        = 2 * time.Minute
 	DefaultWorkerMode         = WorkerModeNoContainer
 	DefaultContainerRouting   = RoutingHard
+	DefaultPythonCommand      = worker.DefaultPythonCommand
 	// DefaultSchedulerCommandTimeout bounds sbatch, squeue, qsub and
 	// friends.
 	DefaultSchedulerCommandTimeout = 30 * time.Second
@@ -92,6 +95,12 @@ type Config struct {
 	// WorkerCommand starts a worker; it must call worker.Main (or
 	// ServeChildRole). Defaults to the manager's own executable.
 	WorkerCommand []string `toml:"worker_command"`
+	// PythonCommand is the interpreter of Python functions, one
+	// long-lived process per worker: a path, such as a conda
+	// environment's bin/python, or a name looked up in the workers' PATH
+	// (after worker_init; inside the container in a container mode).
+	// Defaults to DefaultPythonCommand (python3).
+	PythonCommand string `toml:"python_command"`
 
 	// InterchangeAddr is where the interchange listens for managers.
 	// Defaults to 127.0.0.1 on a free port, which suits the local
@@ -203,6 +212,9 @@ func (c Config) WithDefaults() Config {
 	if c.ContainerRouting == "" {
 		c.ContainerRouting = DefaultContainerRouting
 	}
+	if c.PythonCommand == "" {
+		c.PythonCommand = DefaultPythonCommand
+	}
 	if len(c.ManagerCommand) == 0 {
 		if exe, err := os.Executable(); err == nil {
 			c.ManagerCommand = []string{exe}
@@ -290,6 +302,10 @@ func (c *Config) Validate() error {
 	}
 	if len(c.ManagerCommand) == 0 {
 		bad("manager_command", "empty, and this executable's path is unknown")
+	}
+	if strings.TrimSpace(c.PythonCommand) != c.PythonCommand || strings.ContainsRune(c.PythonCommand, 0) ||
+		!strings.HasPrefix(c.PythonCommand, "/") && strings.ContainsAny(c.PythonCommand, " \t") {
+		bad("python_command", "%q: give the interpreter's path or name alone, without arguments or surrounding spaces", c.PythonCommand)
 	}
 	p := &c.Provider
 	if p.Implementation == nil {

@@ -1,14 +1,10 @@
 package endpoint_test
 
 import (
-	"bytes"
 	"os"
-	"reflect"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/pelletier/go-toml/v2"
+	"github.com/BurntSushi/toml"
 
 	"github.com/funcx-go/funcx/endpoint"
 )
@@ -36,57 +32,17 @@ func TestExampleProfiles(t *testing.T) {
 	}
 }
 
-// decodeProfile decodes a profile as the design has it: durations are
-// strings ("30s"). go-toml has no duration strings, so they are turned
-// into nanoseconds first, guided by the Config's field types.
+// decodeProfile decodes a profile as the design has it, durations as
+// strings ("30s"), refusing keys endpoint.Config does not have.
 func decodeProfile(t *testing.T, b []byte) endpoint.Config {
 	t.Helper()
-	var raw map[string]any
-	if err := toml.Unmarshal(b, &raw); err != nil {
-		t.Fatalf("decode: %v", err)
-	}
-	if err := durationsToInts(raw, reflect.TypeFor[endpoint.Config]()); err != nil {
-		t.Fatalf("decode: %v", err)
-	}
-	norm, err := toml.Marshal(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cfg endpoint.Config
-	dec := toml.NewDecoder(bytes.NewReader(norm))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
+	md, err := toml.Decode(string(b), &cfg)
+	if err != nil {
 		t.Fatalf("decode: %v", err)
+	}
+	if unknown := md.Undecoded(); len(unknown) > 0 {
+		t.Fatalf("decode: unknown keys %v", unknown)
 	}
 	return cfg
-}
-
-func durationsToInts(m map[string]any, typ reflect.Type) error {
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		key, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		v, ok := m[key]
-		if !ok || key == "" || key == "-" {
-			continue
-		}
-		switch {
-		case f.Type == reflect.TypeFor[time.Duration]():
-			s, isString := v.(string)
-			if !isString {
-				continue // the strict decode reports it
-			}
-			d, err := time.ParseDuration(s)
-			if err != nil {
-				return err
-			}
-			m[key] = int64(d)
-		case f.Type.Kind() == reflect.Struct:
-			if sub, isTable := v.(map[string]any); isTable {
-				if err := durationsToInts(sub, f.Type); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
 }

@@ -207,6 +207,7 @@ func (e *Engine) job(blockID, addr string, launcher provider.Launcher, typ strin
 		HeartbeatPeriod:       c.HeartbeatPeriod,
 		HeartbeatThreshold:    c.HeartbeatThreshold,
 		WorkerCommand:         c.WorkerCommand,
+		PythonCommand:         c.PythonCommand,
 		Walltime:              c.Provider.Walltime,
 		Container:             c.managerContainer(typ),
 	}

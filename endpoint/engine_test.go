@@ -264,6 +264,7 @@ func TestEngineRefusesBadConfig(t *testing.T) {
 		"bad launcher":     {endpoint.Config{Provider: endpoint.ProviderConfig{Launcher: "qsub-magic"}}, "provider.launcher"},
 		"bad worker mode":  {endpoint.Config{WorkerMode: "vm"}, "worker_mode"},
 		"parallelism":      {endpoint.Config{Provider: endpoint.ProviderConfig{Parallelism: 2}}, "provider.parallelism"},
+		"python arguments": {endpoint.Config{PythonCommand: "python3 -u"}, "python_command"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

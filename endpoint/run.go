@@ -161,15 +161,8 @@ type runner struct {
 
 func (r *runner) run(ctx context.Context) error {
 	// Recover what a previous run left: results to publish, tasks to run.
-	pending, err := r.j.PendingTasks()
-	if err != nil {
-		return fmt.Errorf("endpoint: read journal: %w", err)
-	}
-	if len(pending) > 0 {
-		r.log.Info("re-running tasks journaled by the previous run", "tasks", len(pending))
-		if err := r.eng.Submit(pending...); err != nil {
-			return err
-		}
+	if err := r.replay(ctx); err != nil {
+		return err
 	}
 	r.unsent.Store(true)
 	r.wakePublisher()
@@ -417,7 +410,9 @@ func (r *runner) heartbeatLoop(ctx context.Context) {
 }
 
 func (r *runner) heartbeat() broker.Heartbeat {
-	return heartbeatOf(r.rc.EndpointID, r.eng.Status(), time.Now())
+	hb := heartbeatOf(r.rc.EndpointID, r.eng.Status(), time.Now())
+	hb.QuarantinedRecords = r.j.Stats().Quarantined
+	return hb
 }
 
 // connHolder shares the current broker connection between the link loop

@@ -73,6 +73,11 @@ type Config struct {
 	WorkerCommand []string `json:"worker_command,omitempty"`
 	// WorkerEnv is added to the workers' environment.
 	WorkerEnv map[string]string `json:"worker_env,omitempty"`
+	// PythonCommand is the interpreter the workers run Python functions
+	// in (worker.EnvPythonCommand): a path, or a name looked up in the
+	// worker's PATH (inside its container, for container workers).
+	// Defaults to worker.DefaultPythonCommand.
+	PythonCommand string `json:"python_command,omitempty"`
 
 	// Walltime is how long the manager's block lives; zero means no limit.
 	// The manager drains DrainPeriod before it ends.

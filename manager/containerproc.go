@@ -72,6 +72,9 @@ func (m *manager) startContainer(idx int, typ string) (*workerProc, error) {
 	for k, v := range m.cfg.WorkerEnv {
 		env = append(env, k+"="+v)
 	}
+	if m.cfg.PythonCommand != "" {
+		env = append(env, worker.EnvPythonCommand+"="+m.cfg.PythonCommand)
+	}
 	if accs := m.cfg.AvailableAccelerators; len(accs) > 0 {
 		dev := accs[idx%len(accs)]
 		env = append(env, "CUDA_VISIBLE_DEVICES="+dev, "ROCR_VISIBLE_DEVICES="+dev, "ZE_AFFINITY_MASK="+dev)

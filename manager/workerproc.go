@@ -15,6 +15,7 @@ import (
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/internal/wire"
+	"github.com/funcx-go/funcx/worker"
 )
 
 // workerProc is one worker process and its socket. Only the manager's loop
@@ -90,6 +91,9 @@ func (m *manager) startProcess(idx int) (*workerProc, error) {
 	)
 	for k, v := range m.cfg.WorkerEnv {
 		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if m.cfg.PythonCommand != "" {
+		cmd.Env = append(cmd.Env, worker.EnvPythonCommand+"="+m.cfg.PythonCommand)
 	}
 	if accs := m.cfg.AvailableAccelerators; len(accs) > 0 {
 		dev := accs[idx%len(accs)]

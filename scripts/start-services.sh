@@ -8,6 +8,7 @@
 #   rabbitmq   rabbitmq-server with the management plugin:
 #              AMQP on 127.0.0.1:5672, HTTP API on 127.0.0.1:15672
 #              (guest/guest, which RabbitMQ admits on loopback only)
+#   python     Debian's python3 (/usr/bin/python3), for Python functions
 #   slurm      munged, MariaDB + slurmdbd (for sacct), slurmctld and slurmd:
 #              a one-node cluster, this host in partition "debug"
 #              (see docs/slurm.md)

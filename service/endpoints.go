@@ -162,5 +162,7 @@ func (s *Service) endpointStatus(ep Endpoint, owner Identity) api.EndpointStatus
 		BlockError:    blockError(d.BlockError),
 		BlockProblems: blockProblems(d.BlockProblems),
 		Routing:       routing(d.Routing),
+
+		QuarantinedRecords: d.QuarantinedRecords,
 	}
 }

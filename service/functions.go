@@ -40,13 +40,19 @@ const (
 // functionFromRequest validates a registration and builds the function.
 func functionFromRequest(req *api.RegisterFunctionRequest) (funcx.Function, error) {
 	var f funcx.Function
-	if len(req.Name) > maxFunctionShort || len(req.GoName) > maxFunctionShort || len(req.Dir) > maxFunctionShort || len(req.ContainerImage) > maxFunctionShort {
-		return f, fmt.Errorf("name, go_name, dir and container_image are limited to %d bytes each", maxFunctionShort)
+	if len(req.Name) > maxFunctionShort || len(req.GoName) > maxFunctionShort || len(req.Entry) > maxFunctionShort ||
+		len(req.Dir) > maxFunctionShort || len(req.ContainerImage) > maxFunctionShort {
+		return f, fmt.Errorf("name, go_name, entry, dir and container_image are limited to %d bytes each", maxFunctionShort)
+	}
+	if req.Kind != "python" && (req.Source != "" || req.Entry != "") {
+		return f, fmt.Errorf("source and entry are for kind \"python\", not %q", req.Kind)
 	}
 	if err := functionNames(req); err != nil {
 		return f, err
 	}
 	switch req.Kind {
+	case "python":
+		return pythonFromRequest(req)
 	case "shell":
 		f.Kind = funcx.KindShell
 		if req.GoName != "" {
@@ -68,17 +74,14 @@ func functionFromRequest(req *api.RegisterFunctionRequest) (funcx.Function, erro
 			return f, errors.New("argv and script are for kind \"shell\"; a go function takes go_name")
 		}
 	case "":
-		return f, errors.New("kind is required: \"shell\" or \"go\"")
+		return f, errors.New("kind is required: \"shell\", \"go\" or \"python\"")
 	default:
-		return f, fmt.Errorf("kind %q is unknown: use \"shell\" or \"go\"", req.Kind)
+		return f, fmt.Errorf("kind %q is unknown: use \"shell\", \"go\" or \"python\"", req.Kind)
 	}
 	f.Name, f.Argv, f.Script, f.Dir, f.OutputLimit = req.GoName, req.Argv, req.Script, req.Dir, req.OutputLimit
-	if req.Timeout != "" {
-		d, err := time.ParseDuration(req.Timeout)
-		if err != nil {
-			return f, fmt.Errorf("timeout %q is not a duration like \"30s\" or \"1h30m\"", req.Timeout)
-		}
-		f.Timeout = d
+	var err error
+	if f.Timeout, err = parseTimeout(req.Timeout); err != nil {
+		return f, err
 	}
 	if len(req.Env) > maxEnvEntries {
 		return f, fmt.Errorf("env has %d entries, more than %d", len(req.Env), maxEnvEntries)
@@ -120,6 +123,36 @@ func functionNames(req *api.RegisterFunctionRequest) error {
 	return nil
 }
 
+// pythonFromRequest builds a Python function: source and entry, and the
+// limits every kind has; argv, script, go_name, env and dir do not apply.
+func pythonFromRequest(req *api.RegisterFunctionRequest) (funcx.Function, error) {
+	f := funcx.Python(req.Source, req.Entry)
+	if len(req.Argv) > 0 || req.Script != "" || req.GoName != "" {
+		return f, errors.New("argv, script and go_name are not for kind \"python\": give its code as source and the function to call as entry")
+	}
+	if len(req.Env) > 0 || req.Dir != "" {
+		return f, errors.New("env and dir are for shell functions: a Python function sets os.environ or calls os.chdir itself")
+	}
+	f.OutputLimit = req.OutputLimit
+	var err error
+	if f.Timeout, err = parseTimeout(req.Timeout); err != nil {
+		return f, err
+	}
+	return f, f.Validate()
+}
+
+// parseTimeout reads a registration's timeout; empty is none.
+func parseTimeout(text string) (time.Duration, error) {
+	if text == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(text)
+	if err != nil {
+		return 0, fmt.Errorf("timeout %q is not a duration like \"30s\" or \"1h30m\"", text)
+	}
+	return d, nil
+}
+
 func (s *Service) handleGetFunction(w http.ResponseWriter, r *http.Request, who Identity) error {
 	f, err := s.ownFunction(r.Context(), "function id", r.PathValue("id"), who)
 	if err != nil {
@@ -145,6 +178,9 @@ func functionToAPI(f *FunctionRecord) api.Function {
 			OutputLimit:    f.Function.OutputLimit,
 			ContainerImage: f.ContainerImage,
 		},
+	}
+	if f.Function.Kind == funcx.KindPython {
+		out.Source, out.Entry, out.Script, out.GoName = f.Function.Script, f.Function.Name, "", ""
 	}
 	if f.Function.Timeout > 0 {
 		out.Timeout = f.Function.Timeout.String()

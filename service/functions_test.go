@@ -3,8 +3,10 @@ package service_test
 import (
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -18,7 +20,13 @@ func TestRegisterFunction(t *testing.T) {
 		want string
 	}{
 		{"no kind", api.RegisterFunctionRequest{Script: "true"}, "kind is required"},
-		{"bad kind", api.RegisterFunctionRequest{Kind: "python", Script: "true"}, `kind "python" is unknown`},
+		{"bad kind", api.RegisterFunctionRequest{Kind: "perl", Script: "true"}, `kind "perl" is unknown`},
+		{"python without source", api.RegisterFunctionRequest{Kind: "python", Entry: "f"}, "source (Script) is empty"},
+		{"python without entry", api.RegisterFunctionRequest{Kind: "python", Source: "def f(): pass"}, `entry "" is not a Python identifier`},
+		{"python with script", api.RegisterFunctionRequest{Kind: "python", Source: "def f(): pass", Entry: "f", Script: "x"}, "not for kind \"python\""},
+		{"python with env", api.RegisterFunctionRequest{Kind: "python", Source: "def f(): pass", Entry: "f", Env: map[string]string{"A": "1"}}, "env and dir are for shell functions"},
+		{"python too large", api.RegisterFunctionRequest{Kind: "python", Source: strings.Repeat("#", funcx.MaxPythonSource+1), Entry: "f"}, "move the bulk into a module"},
+		{"source on a shell function", api.RegisterFunctionRequest{Kind: "shell", Script: "true", Source: "x"}, "source and entry are for kind \"python\""},
 		{"shell without argv or script", api.RegisterFunctionRequest{Kind: "shell"}, "set Argv or Script"},
 		{"shell with both", api.RegisterFunctionRequest{Kind: "shell", Argv: []string{"true"}, Script: "true"}, "not both"},
 		{"shell with go_name", api.RegisterFunctionRequest{Kind: "shell", Script: "true", GoName: "f"}, "go_name is for kind"},
@@ -42,6 +50,7 @@ func TestRegisterFunction(t *testing.T) {
 		echo,
 		{Name: "script", Kind: "shell", Script: "echo {x}", Env: map[string]string{"A": "1"}, Dir: "/tmp", OutputLimit: 100},
 		{Name: "sum", Kind: "go", GoName: "sum", Timeout: "1m30s"},
+		{Name: "integrate", Kind: "python", Source: "def integrate(f, n):\n    return 0\n", Entry: "integrate", Timeout: "5s", OutputLimit: 10},
 	}
 	for _, req := range good {
 		t.Run("round trip "+req.Name, func(t *testing.T) {

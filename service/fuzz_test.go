@@ -59,7 +59,8 @@ func FuzzSubmitRequest(f *testing.F) {
 func FuzzRegisterFunction(f *testing.F) {
 	fuzzHandler(f, "POST", api.PathFunctions,
 		`{"kind":"shell","argv":["echo"]}`, `{"kind":"go","go_name":"f","timeout":"1h"}`, `{"kind":"shell","script":"x","env":{"":""}}`,
-		`{"kind":"shell","script":"x","timeout":"9999999999999h"}`, `{"kind":"shell","argv":[""],"output_limit":-1}`)
+		`{"kind":"shell","script":"x","timeout":"9999999999999h"}`, `{"kind":"shell","argv":[""],"output_limit":-1}`,
+		`{"kind":"python","source":"def f(x):\n return x\n","entry":"f"}`, `{"kind":"python","source":"x","entry":"1"}`)
 }
 
 func FuzzTokenRequest(f *testing.F) {

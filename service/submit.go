@@ -167,6 +167,11 @@ func (s *Service) resolveTasks(ctx context.Context, req *submitRequest, ep Endpo
 			return nil, nil, nil, badRequest("tasks[%d].task_id %s repeats tasks[%d].task_id", i, id, j)
 		}
 		seen[id] = i
+		if fn.Function.Kind == funcx.KindPython {
+			if err := funcx.CheckPythonArgs(ts.Args); err != nil {
+				return nil, nil, nil, badRequest("tasks[%d].args: %v", i, err)
+			}
+		}
 		tasks[i] = funcx.Task{ID: id, Function: fn.Function, Args: ts.Args, Stdin: ts.Stdin, Container: fn.ContainerImage}
 		recs[i] = TaskRecord{ID: id, Owner: who.ID, EndpointID: ep.ID, FunctionID: fn.ID, State: funcx.StateWaitingForEndpoint, Submitted: now}
 	}

@@ -172,6 +172,7 @@ func TestSubmit(t *testing.T) {
 		b := setup(t, func(c *service.Config) { c.MaxTasksPerSubmit = 3 })
 		ep := b.registerEndpoint(t, b.alice)
 		fn := b.registerFunction(t, b.alice, echo)
+		py := b.registerFunction(t, b.alice, api.RegisterFunctionRequest{Name: "py", Kind: "python", Source: "def f(*a, **k):\n    return a\n", Entry: "f"})
 		dup := uuid.NewString()
 		for _, tc := range []struct {
 			name string
@@ -185,6 +186,8 @@ func TestSubmit(t *testing.T) {
 			{"unknown endpoint", api.SubmitRequest{EndpointID: uuid.NewString(), Tasks: []api.TaskSubmit{{FunctionID: fn}}}, 404, "not found"},
 			{"bad function", api.SubmitRequest{EndpointID: ep, Tasks: []api.TaskSubmit{{FunctionID: "f"}}}, 400, `tasks[0].function_id "f" is not a UUID`},
 			{"bad task ID", api.SubmitRequest{EndpointID: ep, Tasks: []api.TaskSubmit{{TaskID: "t", FunctionID: fn}}}, 400, `tasks[0].task_id "t" is not a UUID`},
+			{"python args not an object", api.SubmitRequest{EndpointID: ep, Tasks: []api.TaskSubmit{{FunctionID: py, Args: json.RawMessage(`{"args":[]}`)}, {FunctionID: py, Args: json.RawMessage(`[1,2]`)}}}, 400, `tasks[1].args: python arguments must be a JSON object {"args": [...], "kwargs": {...}}`},
+			{"python args unknown key", api.SubmitRequest{EndpointID: ep, Tasks: []api.TaskSubmit{{FunctionID: py, Args: json.RawMessage(`{"x":1}`)}}}, 400, `unknown key "x"`},
 			{"repeated task ID", api.SubmitRequest{EndpointID: ep, Tasks: []api.TaskSubmit{{TaskID: dup, FunctionID: fn}, {TaskID: dup, FunctionID: fn}}}, 400, "tasks[1].task_id " + dup + " repeats tasks[0]"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/funcx-go/funcx/internal/python"
 	"github.com/funcx-go/funcx/internal/wire"
 )
 
@@ -34,7 +35,15 @@ type Config struct {
 	// Past it the worker moves on (a Go function that ignores its context
 	// is abandoned and its goroutine leaks). Defaults to DefaultCancelGrace.
 	CancelGrace time.Duration
+	// PythonCommand is the interpreter of Python functions: a path, or a
+	// name looked up in PATH (the endpoint's python_command). The worker
+	// starts it at its first Python task and keeps it. Defaults to
+	// DefaultPythonCommand.
+	PythonCommand string
 }
+
+// DefaultPythonCommand is the default for Config.PythonCommand.
+const DefaultPythonCommand = python.DefaultCommand
 
 // withDefaults returns a copy of c with its defaults filled in.
 func (c Config) withDefaults() Config {
@@ -42,6 +51,7 @@ func (c Config) withDefaults() Config {
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.MaxFrame = cmp.Or(c.MaxFrame, wire.DefaultMaxFrame)
 	c.CancelGrace = cmp.Or(c.CancelGrace, DefaultCancelGrace)
+	c.PythonCommand = cmp.Or(c.PythonCommand, DefaultPythonCommand)
 	return c
 }
 

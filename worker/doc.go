@@ -1,4 +1,5 @@
-// Package worker runs tasks: shell functions and registered Go functions.
+// Package worker runs tasks: shell functions, registered Go functions and
+// Python functions.
 //
 // A worker is a long-lived process that a manager starts and that runs one
 // task at a time, so that a task's failure (a crash, an OOM kill) costs
@@ -43,4 +44,18 @@
 // placeholder with no argument fails the task with funcx.InvalidTask. The
 // command runs in a process group of its own, which is killed at its
 // timeout and when it exits (no background leftovers).
+//
+// # Python functions
+//
+// A task of kind funcx.KindPython (funcx.Python) carries the function's
+// source and entry name; its arguments are the JSON of funcx.PythonArgs
+// and its result's Output the JSON of the return value. The worker starts
+// one interpreter (Config.PythonCommand, FUNCX_PYTHON_COMMAND from the
+// manager: the endpoint's python_command) at its first Python task and
+// keeps it, with every function compiled once, for the next ones. The
+// function's exception is a RemoteError whose Stack is the Python
+// traceback; print output is the result's Stdout and Stderr (capped at
+// the function's OutputLimit); past its Timeout the interpreter is killed
+// (TaskTimeout), and an interpreter that dies is WorkerLost; the next
+// Python task starts a new one. The interpreter stops with the worker.
 package worker

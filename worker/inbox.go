@@ -48,6 +48,22 @@ func (in *inbox) pop() (t funcx.Task, ok, more bool) {
 	return t, true, in.head < len(in.tasks)
 }
 
+// popIf takes the oldest task if ok accepts it.
+func (in *inbox) popIf(ok func(*funcx.Task) bool) (funcx.Task, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.head == len(in.tasks) || !ok(&in.tasks[in.head]) {
+		return funcx.Task{}, false
+	}
+	t := in.tasks[in.head]
+	in.tasks[in.head] = funcx.Task{}
+	in.head++
+	if in.head == len(in.tasks) {
+		in.tasks, in.head = in.tasks[:0], 0
+	}
+	return t, true
+}
+
 // empty reports whether no task waits.
 func (in *inbox) empty() bool {
 	in.mu.Lock()

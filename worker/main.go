@@ -40,6 +40,9 @@ const (
 	// EnvLogLevel sets the level of the worker's log on stderr: debug,
 	// info, warn (the default) or error.
 	EnvLogLevel = "FUNCX_WORKER_LOG_LEVEL"
+	// EnvPythonCommand is the interpreter of Python functions
+	// (Config.PythonCommand); unset means DefaultPythonCommand.
+	EnvPythonCommand = "FUNCX_PYTHON_COMMAND"
 )
 
 // dialTimeout bounds connecting to EnvAddr: a manager that is not
@@ -67,9 +70,10 @@ const (
 // itself (os.Executable) with FUNCX_ROLE=worker to get workers without a
 // second binary.
 //
-// As a worker, Main reads EnvWorkerID, EnvContainer and EnvFD or EnvAddr,
-// connects, runs Serve with DefaultRegistry until the manager sends
-// Shutdown or closes the connection, and exits: status 0 then, or on
+// As a worker, Main reads EnvWorkerID, EnvContainer, EnvPythonCommand and
+// EnvFD or EnvAddr, connects, runs Serve with DefaultRegistry until the
+// manager sends Shutdown or closes the connection, and exits: status 0
+// then, or on
 // SIGTERM or SIGINT (after killing the task in flight); 1 with a message on
 // stderr when the protocol breaks; 2 when the environment is wrong. Main
 // never returns in a worker.
@@ -97,7 +101,7 @@ func runWorker() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	err = Serve(ctx, conn, Config{WorkerID: st.id, Container: st.container, Logger: log})
+	err = Serve(ctx, conn, Config{WorkerID: st.id, Container: st.container, Logger: log, PythonCommand: st.python})
 	if err != nil && ctx.Err() == nil {
 		fmt.Fprintf(os.Stderr, "funcx worker %d: %v\n", st.id, err)
 		return exitServe
@@ -112,13 +116,14 @@ type settings struct {
 	fd        int // -1 when addr is used
 	addr      string
 	logLevel  slog.Level
+	python    string
 }
 
 // settingsFromEnv reads the worker's variables and unsets them.
 func settingsFromEnv() (settings, error) {
-	st := settings{fd: -1, container: os.Getenv(EnvContainer), logLevel: slog.LevelWarn}
+	st := settings{fd: -1, container: os.Getenv(EnvContainer), logLevel: slog.LevelWarn, python: os.Getenv(EnvPythonCommand)}
 	idText, fdText, addr, level := os.Getenv(EnvWorkerID), os.Getenv(EnvFD), os.Getenv(EnvAddr), os.Getenv(EnvLogLevel)
-	for _, k := range []string{EnvRole, EnvWorkerID, EnvContainer, EnvFD, EnvAddr, EnvLogLevel} {
+	for _, k := range []string{EnvRole, EnvWorkerID, EnvContainer, EnvFD, EnvAddr, EnvLogLevel, EnvPythonCommand} {
 		os.Unsetenv(k)
 	}
 	var err error

@@ -23,6 +23,8 @@ func (s *server) run(ctx context.Context, t *funcx.Task) funcx.Result {
 		res.ExitCode = -1
 	} else if t.Function.Kind == funcx.KindShell {
 		s.runShell(ctx, t, &res)
+	} else if t.Function.Kind == funcx.KindPython {
+		s.runPython(ctx, t, &res)
 	} else {
 		s.runGo(ctx, t, &res)
 	}
@@ -68,8 +70,11 @@ func timedOut(tctx context.Context) bool {
 
 // describe names a function in messages.
 func describe(f *funcx.Function) string {
-	if f.Kind == funcx.KindGo {
+	switch f.Kind {
+	case funcx.KindGo:
 		return fmt.Sprintf("go function %q", f.Name)
+	case funcx.KindPython:
+		return fmt.Sprintf("python function %q", f.Name)
 	}
 	return "shell command"
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/internal/python"
 	"github.com/funcx-go/funcx/internal/wire"
 )
 
@@ -78,6 +79,15 @@ type server struct {
 	in   *inbox
 	// paths spares shell tasks the PATH search (see pathCache).
 	paths pathCache
+	// py is the interpreter of Python tasks, nil until the first one (and
+	// after one killed it).
+	py *python.Interpreter
+	// next are tasks taken from the inbox before their turn so that their
+	// Python calls could be sent to the interpreter early (see
+	// sendAhead); they run before the inbox's, in order, and a Reclaim
+	// does not take them back. sent holds the calls sent, by task.
+	next []funcx.Task
+	sent map[funcx.TaskID]*python.Pending
 }
 
 func (s *server) serve(ctx context.Context) error {
@@ -85,6 +95,7 @@ func (s *server) serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer func() {
 		stop(errServeDone)
+		s.stopPython() // no call runs: tasks run on this goroutine
 		s.out.stop()   // results of finished tasks go out; the timer is off
 		s.conn.Close() // unblocks readLoop
 		wg.Wait()
@@ -94,7 +105,7 @@ func (s *server) serve(ctx context.Context) error {
 	}
 	wg.Go(func() { s.readLoop(sctx, stop) })
 	for {
-		t, ok, more := s.in.pop()
+		t, ok, more := s.pop()
 		if !ok {
 			select {
 			case <-s.in.ready:
@@ -110,10 +121,22 @@ func (s *server) serve(ctx context.Context) error {
 			r = s.run(sctx, &t)
 		}
 		// A task that came while this one ran counts as waiting too.
-		if err := s.sendResult(sctx, r, !more && s.in.empty()); err != nil {
+		if err := s.sendResult(sctx, r, !more && s.in.empty() && len(s.next) == 0); err != nil {
 			return err
 		}
 	}
+}
+
+// pop takes the next task to run: those taken ahead first, then the
+// inbox's; more reports whether others wait.
+func (s *server) pop() (t funcx.Task, ok, more bool) {
+	if len(s.next) == 0 {
+		return s.in.pop()
+	}
+	t = s.next[0]
+	s.next[0] = funcx.Task{}
+	s.next = s.next[1:]
+	return t, true, len(s.next) > 0 || !s.in.empty()
 }
 
 // readLoop reads frames until the connection ends or a frame ends the
@@ -163,7 +186,7 @@ func (s *server) readLoop(ctx context.Context, stop context.CancelCauseFunc) {
 func (s *server) finish(ctx, sctx context.Context) error {
 	cause := context.Cause(sctx)
 	if !connGone(cause) {
-		for t, ok, _ := s.in.pop(); ok; t, ok, _ = s.in.pop() {
+		for t, ok, _ := s.pop(); ok; t, ok, _ = s.pop() {
 			if err := s.sendResult(sctx, s.cancelled(sctx, &t), false); err != nil {
 				break // best effort: the reason we stop matters more
 			}

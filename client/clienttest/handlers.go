@@ -173,8 +173,11 @@ func (s *Server) registerFunction(w http.ResponseWriter, r *http.Request) {
 	case req.Kind == "go" && req.GoName == "":
 		writeError(w, http.StatusBadRequest, "bad_request", "a go function needs go_name")
 		return
-	case req.Kind != "shell" && req.Kind != "go":
-		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q is not shell or go", req.Kind))
+	case req.Kind == "python" && (req.Source == "" || req.Entry == ""):
+		writeError(w, http.StatusBadRequest, "bad_request", "a python function needs source and entry")
+		return
+	case req.Kind != "shell" && req.Kind != "go" && req.Kind != "python":
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q is not shell, go or python", req.Kind))
 		return
 	}
 	if req.Timeout != "" {

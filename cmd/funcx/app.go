@@ -25,7 +25,7 @@ type cli struct {
 	Logout             logoutCmd                    `cmd:"" help:"Remove the saved credentials."`
 	Whoami             whoamiCmd                    `cmd:"" help:"Show whom the credentials belong to."`
 	RegisterFunction   registerFunctionCmd          `cmd:"" name:"register-function" help:"Register a function and print its ID."`
-	Run                runCmd                       `cmd:"" help:"Run a command on an endpoint, print its output and exit with its status."`
+	Run                runCmd                       `cmd:"" help:"Run a command (or, with --python, a Python function) on an endpoint, print its output and exit with its status."`
 	Submit             submitCmd                    `cmd:"" help:"Submit tasks of a registered function and print their IDs."`
 	Status             statusCmd                    `cmd:"" help:"Show the state of tasks."`
 	Result             resultCmd                    `cmd:"" help:"Print the results of tasks as JSON lines."`

@@ -94,6 +94,9 @@ func printEndpoint(e *env, ep *api.EndpointStatus) error {
 	if len(ep.Blocks) > 0 {
 		fields = append(fields, [2]string{"Blocks", blockCounts(ep.Blocks)})
 	}
+	if ep.QuarantinedRecords > 0 {
+		fields = append(fields, [2]string{"Damaged journal records", strconv.Itoa(ep.QuarantinedRecords) + " (set aside, their tasks failed: see the endpoint's log)"})
+	}
 	if err := printFields(e.sys.stdout, fields); err != nil {
 		return err
 	}

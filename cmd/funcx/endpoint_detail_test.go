@@ -29,6 +29,7 @@ func TestEndpointStatusDetail(t *testing.T) {
 		Routing: &api.Routing{Total: api.RoutingFigures{WarmHits: 9, ColdStarts: 2, Switches: 1},
 			Managers: []api.ManagerRouting{{Manager: "m-1", Block: "0", RoutingFigures: api.RoutingFigures{WarmHits: 9, ColdStarts: 2, Switches: 1},
 				Containers: []api.ContainerWorkers{{Container: "apptainer:/img/a.sif", Workers: 3, Idle: 1}, {Container: "", Workers: 1}}}}},
+		QuarantinedRecords: 2,
 	}
 	a := w.srv.AddEndpoint(detailed)
 	plain := w.srv.AddEndpoint(api.EndpointStatus{Name: "laptop"})
@@ -55,6 +56,9 @@ func TestEndpointStatusDetail(t *testing.T) {
 		if l := lines[idx("Blocks:")]; !strings.HasSuffix(l, "1 running, 2 failed") {
 			t.Fatalf("blocks line %q", l)
 		}
+		if l := lines[idx("Damaged journal records:")]; !strings.Contains(l, " 2 (set aside, their tasks failed") {
+			t.Fatalf("damaged records line %q", l)
+		}
 		if f := strings.Fields(lines[idx("BLOCK ")+1]); strings.Join(f[:4], " ") != "1 - - failed" || !strings.HasPrefix(f[4], "3m") || strings.Join(f[6:], " ") != msg+" second line" {
 			t.Fatalf("first problem row %q", f)
 		}
@@ -71,7 +75,8 @@ func TestEndpointStatusDetail(t *testing.T) {
 	t.Run("status without detail", func(t *testing.T) {
 		t.Parallel()
 		r := w.run(t, "endpoint", "status", plain)
-		if r.code != 0 || strings.Contains(r.stdout, "scheduler") || strings.Contains(r.stdout, "Blocks") || strings.Contains(r.stdout, "routing") {
+		if r.code != 0 || strings.Contains(r.stdout, "scheduler") || strings.Contains(r.stdout, "Blocks") || strings.Contains(r.stdout, "routing") ||
+			strings.Contains(r.stdout, "Damaged") {
 			t.Fatalf("got %+v", r)
 		}
 	})

@@ -21,12 +21,14 @@ const (
 )
 
 type runCmd struct {
-	Endpoint string        `required:"" short:"e" placeholder:"ID" help:"Endpoint to run on."`
-	Timeout  time.Duration `help:"Kill the command after this long on the endpoint; 0 means no limit."`
-	Wait     time.Duration `help:"Stop waiting for the result after this long (the task keeps running); 0 waits until it ends."`
-	Stdin    bool          `help:"Send this command's standard input to the remote command."`
-	Image    string        `placeholder:"IMAGE" help:"Container image to run in."`
-	Argv     []string      `arg:"" passthrough:"" name:"command" help:"Command and arguments, after --."`
+	Endpoint string            `required:"" short:"e" placeholder:"ID" help:"Endpoint to run on."`
+	Timeout  time.Duration     `help:"Kill the command after this long on the endpoint; 0 means no limit."`
+	Wait     time.Duration     `help:"Stop waiting for the result after this long (the task keeps running); 0 waits until it ends."`
+	Stdin    bool              `help:"Send this command's standard input to the remote command."`
+	Image    string            `placeholder:"IMAGE" help:"Container image to run in."`
+	Python   string            `placeholder:"FILE.py:FUNC" help:"Run the Python function FUNC of FILE.py instead of a command; the arguments after -- are its positional arguments."`
+	Kwarg    map[string]string `placeholder:"NAME=VALUE" help:"A keyword argument of the --python function; repeatable."`
+	Argv     []string          `arg:"" optional:"" passthrough:"" name:"command" help:"Command and arguments, after --; with --python, the function's arguments."`
 }
 
 // Help is shown by `funcx run --help` below the summary.
@@ -38,12 +40,28 @@ WorkerLost, TaskTimeout or EndpointDeleted, is printed) or the command did
 not exit normally;
 1 for any other error.
 
+With --python FILE.py:FUNC it registers FILE.py as a Python function
+instead (the whole file is its source: its imports and helpers come along)
+and calls FUNC once with the arguments after --. Each argument, and each
+--kwarg value, is parsed as JSON (3, 2.5, true, null, "text", [1,2],
+{"a":1}), falling back to the plain string when it is not JSON (sin stays
+"sin"). The JSON of the return value is printed on stdout; what the
+function printed goes to stderr. A raised exception exits 125 with the
+remote traceback.
+
     funcx run -e $ENDPOINT -- hostname
-    funcx run -e $ENDPOINT --timeout 10m --stdin -- sort -u < names.txt`
+    funcx run -e $ENDPOINT --timeout 10m --stdin -- sort -u < names.txt
+    funcx run -e $ENDPOINT --python integrate.py:integrate -- sin 1000`
 }
 
 func (r *runCmd) Run(e *env) error {
 	r.Argv = commandArgs(r.Argv)
+	if r.Python != "" {
+		return r.runPython(e)
+	}
+	if len(r.Kwarg) > 0 {
+		return errors.New("--kwarg is for --python functions")
+	}
 	if len(r.Argv) == 0 {
 		return errors.New("no command: give it after --, as in `funcx run -e ID -- hostname`")
 	}
@@ -71,24 +89,7 @@ func (r *runCmd) run(e *env, c *client.Client, stdin []byte) error {
 	ex := c.Executor(r.Endpoint)
 	defer ex.Close()
 	f := ex.SubmitRaw(fid, nil, stdin)
-
-	ctx := e.ctx
-	if r.Wait > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.Wait)
-		defer cancel()
-	}
-	res, err := f.Result(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("gave up waiting for task %s after %s: it keeps running; see `funcx result --wait 1m %s`", f.TaskID(), r.Wait, f.TaskID())
-	}
-	if res != nil {
-		_, _ = e.sys.stdout.Write(res.Stdout())
-		_, _ = e.sys.stderr.Write(res.Stderr())
-		if res.Truncated() {
-			fmt.Fprintln(e.sys.stderr, "funcx: the output was cut at the function's output limit")
-		}
-	}
+	res, err := r.await(e, f, e.sys.stdout)
 	var te *funcx.TaskError
 	switch {
 	case errors.As(err, &te):
@@ -101,6 +102,30 @@ func (r *runCmd) run(e *env, c *client.Client, stdin []byte) error {
 		return &exitStatus{code: res.ExitCode()}
 	}
 	return nil
+}
+
+// await waits for the task's result (at most --wait) and writes what it
+// printed: its stdout to stdout (the command's own stdout, or stderr for a
+// Python function, whose result goes to stdout), its stderr to stderr.
+func (r *runCmd) await(e *env, f *client.Future, stdout io.Writer) (*client.Result, error) {
+	ctx := e.ctx
+	if r.Wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Wait)
+		defer cancel()
+	}
+	res, err := f.Result(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("gave up waiting for task %s after %s: it keeps running; see `funcx result --wait 1m %s`", f.TaskID(), r.Wait, f.TaskID())
+	}
+	if res != nil {
+		_, _ = stdout.Write(res.Stdout())
+		_, _ = e.sys.stderr.Write(res.Stderr())
+		if res.Truncated() {
+			fmt.Fprintln(e.sys.stderr, "funcx: the output was cut at the function's output limit")
+		}
+	}
+	return res, err
 }
 
 // commandArgs drops the "--" that kong passes through in front of a

@@ -13,6 +13,7 @@ package endpointtest
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -20,7 +21,9 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/broker/brokertest"
 	"github.com/funcx-go/funcx/broker/membroker"
+	"github.com/funcx-go/funcx/broker/rabbitmq"
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/internal/testlog"
@@ -60,10 +63,27 @@ type Fabric struct {
 // test.
 func Start(t testing.TB, name string, cfg endpoint.Config) *Fabric {
 	t.Helper()
+	return StartWith(t, name, cfg, Options{})
+}
+
+// Options adjust StartWith.
+type Options struct {
+	// AMQPURL, when set, links the service and the endpoint through the
+	// RabbitMQ at that URL (as guest: the service creates the endpoint's
+	// broker user through the management API on the same host) instead
+	// of the in-process broker. The test fails, saying what to do, when
+	// RabbitMQ does not answer; it holds brokertest.ShareRabbitMQ, and
+	// deleting the endpoint at cleanup removes its queues and user.
+	AMQPURL string
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, name string, cfg endpoint.Config, opts Options) *Fabric {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), ReadyTimeout)
 	defer cancel()
 
-	brk, err := membroker.New(membroker.Config{})
+	brk, dial, err := newBroker(ctx, t, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +137,7 @@ func Start(t testing.TB, name string, cfg endpoint.Config) *Fabric {
 		done <- endpoint.Run(runCtx, endpoint.RunConfig{
 			Config:     cfg,
 			EndpointID: f.EndpointID, JournalPath: filepath.Join(t.TempDir(), "journal.db"), StopGrace: 5 * time.Second,
-			Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return brk.DialEndpoint(ctx, creds) },
+			Dial:  func(ctx context.Context) (broker.EndpointConn, error) { return dial(ctx, creds) },
 			Ready: func() { close(ready) },
 		})
 	}()
@@ -135,4 +155,35 @@ func Start(t testing.TB, name string, cfg endpoint.Config) *Fabric {
 		t.Fatalf("endpoint not ready within %s", ReadyTimeout)
 	}
 	return f
+}
+
+// brokerService is a broker the fabric's service can use and close.
+type brokerService interface {
+	broker.Service
+	Close() error
+}
+
+// newBroker returns the fabric's broker and how its endpoint dials it.
+func newBroker(ctx context.Context, t testing.TB, opts Options) (brokerService, func(context.Context, broker.Credentials) (broker.EndpointConn, error), error) {
+	if opts.AMQPURL == "" {
+		brk, err := membroker.New(membroker.Config{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return brk, func(ctx context.Context, c broker.Credentials) (broker.EndpointConn, error) {
+			return brk.DialEndpoint(ctx, c)
+		}, nil
+	}
+	brokertest.ShareRabbitMQ(t)
+	brk, err := rabbitmq.New(rabbitmq.Config{URL: opts.AMQPURL})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brk.Ping(ctx); err != nil {
+		brk.Close()
+		return nil, nil, fmt.Errorf("RabbitMQ does not answer: %w (run scripts/start-services.sh as root to install and start it)", err)
+	}
+	return brk, func(ctx context.Context, c broker.Credentials) (broker.EndpointConn, error) {
+		return rabbitmq.DialEndpoint(ctx, c, rabbitmq.EndpointConfig{})
+	}, nil
 }

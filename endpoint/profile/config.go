@@ -1,17 +1,14 @@
 package profile
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
-	"slices"
-	"strings"
+	"reflect"
 	"time"
 
-	"github.com/pelletier/go-toml/v2/unstable"
+	"github.com/BurntSushi/toml"
 
 	"github.com/funcx-go/funcx/endpoint"
 )
@@ -68,12 +65,13 @@ func LoadFile(path string) (File, error) {
 // applied by endpoint.Config.WithDefaults.
 func Decode(path string, data []byte) (File, error) {
 	var out File
-	lines, problems := scan(data)
-	if len(problems) > 0 {
-		return out, &ConfigError{Path: path, Problems: problems}
+	var doc map[string]any
+	if err := toml.Unmarshal(data, &doc); err != nil {
+		return out, &ConfigError{Path: path, Problems: []Problem{syntaxProblem(err)}}
 	}
-	if err := decodeStrict(data, &out); err != nil {
-		return File{}, &ConfigError{Path: path, Problems: decodeProblems(err)}
+	lines := keyLines(data)
+	if problems := decodeTables(doc, lines, reflect.ValueOf(&out).Elem()); len(problems) > 0 {
+		return File{}, &ConfigError{Path: path, Problems: problems}
 	}
 
 	cfg := out.Config.WithDefaults()
@@ -88,112 +86,6 @@ func Decode(path string, data []byte) (File, error) {
 			Message: fmt.Sprintf("%s is negative", out.StopGrace)}}}
 	}
 	return out, nil
-}
-
-// scan walks the document's syntax tree before decoding: it records the
-// line of every key, and reports what go-toml would misreport: a duration
-// given as a number (go-toml loses the position then) and a syntax error.
-func scan(data []byte) (map[string]int, []Problem) {
-	keys := map[string]Key{}
-	for _, k := range Keys() {
-		keys[k.Name] = k
-	}
-	lines := map[string]int{}
-	var problems []Problem
-	var p unstable.Parser
-	p.Reset(data)
-	var table []string
-	var visit func(prefix []string, kv *unstable.Node)
-	visit = func(prefix []string, kv *unstable.Node) {
-		name, line := keyOf(&p, kv.Key())
-		full := append(slices.Clone(prefix), name...)
-		dotted := strings.Join(full, ".")
-		if _, seen := lines[dotted]; !seen {
-			lines[dotted] = line
-		}
-		v := kv.Value()
-		if v.Kind == unstable.InlineTable {
-			it := v.Children()
-			for it.Next() {
-				if n := it.Node(); n.Kind == unstable.KeyValue {
-					visit(full, n)
-				}
-			}
-			return
-		}
-		if k, ok := keys[dotted]; ok && k.Type == durationType && v.Kind != unstable.String {
-			problems = append(problems, Problem{Key: dotted, Line: line,
-				Message: fmt.Sprintf("want %s, not %s", describe(k.Type), kindName(v.Kind))})
-		}
-	}
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			var line int
-			table, line = keyOf(&p, e.Key())
-			dotted := strings.Join(table, ".")
-			if _, seen := lines[dotted]; !seen {
-				lines[dotted] = line
-			}
-		case unstable.KeyValue:
-			visit(table, e)
-		}
-	}
-	if err := p.Error(); err != nil {
-		var pe *unstable.ParserError
-		msg := err.Error()
-		line := 0
-		if errors.As(err, &pe) {
-			msg = pe.Message
-			if len(pe.Highlight) > 0 {
-				line = lineOf(data, pe.Highlight)
-			}
-		}
-		problems = append(problems, Problem{Line: line, Message: "TOML syntax: " + msg})
-	}
-	return lines, problems
-}
-
-// keyOf returns the parts of a key and the line it starts on.
-func keyOf(p *unstable.Parser, it unstable.Iterator) ([]string, int) {
-	var parts []string
-	line := 0
-	for it.Next() {
-		n := it.Node()
-		if line == 0 {
-			line = p.Shape(n.Raw).Start.Line
-		}
-		parts = append(parts, string(n.Data))
-	}
-	return parts, line
-}
-
-// lineOf returns the line of sub, a subslice of data; 0 if it is not one.
-func lineOf(data, sub []byte) int {
-	off := cap(data) - cap(sub)
-	if off < 0 || off > len(data) {
-		return 0
-	}
-	return bytes.Count(data[:off], []byte{'\n'}) + 1
-}
-
-func kindName(k unstable.Kind) string {
-	switch k {
-	case unstable.Integer:
-		return "an integer"
-	case unstable.Float:
-		return "a number"
-	case unstable.Bool:
-		return "a boolean"
-	case unstable.Array:
-		return "a list"
-	case unstable.InlineTable:
-		return "a table"
-	case unstable.String:
-		return "a string"
-	}
-	return "a date or time"
 }
 
 // checkServiceURL accepts an empty URL (taken from elsewhere) or an

@@ -19,6 +19,7 @@ heartbeat_period = "10s"
 heartbeat_threshold = "1m"
 available_accelerators = ["0", "1"]
 cores_per_worker = 2
+python_command = "/opt/conda/envs/science/bin/python"
 [provider]
 max_blocks = 3
 walltime = "1h30m"
@@ -34,7 +35,7 @@ max_idletime = "45s"
 	if f.ServiceURL != "https://funcx.example.org" || c.DisplayName != "login node" || c.HeartbeatPeriod != 10*time.Second ||
 		c.HeartbeatThreshold != time.Minute || len(c.AvailableAccelerators) != 2 || c.CoresPerWorker != 2 ||
 		c.Provider.MaxBlocks != 3 || c.Provider.Walltime != 90*time.Minute || c.Provider.Kubernetes.Namespace != "science" ||
-		c.Strategy.MaxIdleTime != 45*time.Second {
+		c.Strategy.MaxIdleTime != 45*time.Second || c.PythonCommand != "/opt/conda/envs/science/bin/python" {
 		t.Fatalf("decoded %+v", f)
 	}
 	// Unset keys stay zero: defaults are the engine's business.
@@ -155,5 +156,80 @@ func TestTemplateDefaultsAreTheDefaults(t *testing.T) {
 	}
 	if _, err := Decode("template", []byte(Template("demo"))); err != nil {
 		t.Fatalf("the template as written: %v", err)
+	}
+}
+
+// The problem of the value the file sets comes first, and no value the
+// file sets is called "(the default)": max_blocks = -1 also makes the
+// default min_blocks and init_blocks exceed it, which follows from the
+// bad value and is not reported beside it.
+func TestDecodeBadValueFirst(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, doc string
+		want      []string // every problem, in order
+	}{
+		{"negative max_blocks", "display_name = \"x\"\n[provider]\nmax_blocks = -1\n",
+			[]string{"line 3: provider.max_blocks: -1 must be at least 1"}},
+		{"set value before defaults", "container_routing = \"soft\"\n[provider]\ntype = \"kubernetes\"\n",
+			[]string{"line 1: container_routing: soft routing is not supported", "interchange_addr: ", "provider.kubernetes.image: required"}},
+		{"a default against a valid set value", "heartbeat_period = \"5m\"\n",
+			[]string{"heartbeat_threshold: 2m0s must be longer than heartbeat_period (5m0s) (the default)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Decode("config.toml", []byte(tc.doc))
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a *ConfigError", err)
+			}
+			if len(ce.Problems) != len(tc.want) {
+				t.Fatalf("problems %q, want %d", ce.Problems, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if got := ce.Problems[i].String(); !strings.HasPrefix(got, w) {
+					t.Errorf("problem %d is %q, want it to start %q", i, got, w)
+				}
+			}
+		})
+	}
+}
+
+// Every wrong value and unknown key is reported at once, in the order of
+// the file, whatever order the decoded tables are walked in; keys of inline
+// tables have their full name and their line.
+func TestDecodeReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	doc := `display_name = 5
+heartbeat_period = 30
+available_accelerators = [0, 1]
+provider = { type = 3, kubernets = { image = "x" } }
+[strategy]
+max_idletime = "soon"
+idle = 1
+`
+	want := []string{
+		"line 1: display_name: want a string, not a TOML integer",
+		`line 2: heartbeat_period: want a duration string like "30s", not an integer`,
+		"line 3: available_accelerators: want a list of strings, not a TOML integer",
+		"line 4: provider.kubernets: unknown key (did you mean provider.kubernetes?)",
+		"line 4: provider.type: want a string, not a TOML integer",
+		`line 6: strategy.max_idletime: "soon" is not a duration`,
+		"line 7: strategy.idle: unknown key",
+	}
+	for range 5 { // map order varies from run to run
+		_, err := Decode("config.toml", []byte(doc))
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Fatalf("got %v, want a *ConfigError", err)
+		}
+		if len(ce.Problems) != len(want) {
+			t.Fatalf("problems:\n%v\nwant %d", err, len(want))
+		}
+		for i, w := range want {
+			if got := ce.Problems[i].String(); !strings.HasPrefix(got, w) {
+				t.Errorf("problem %d is %q, want it to start %q", i, got, w)
+			}
+		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pelletier/go-toml/v2"
+	"github.com/BurntSushi/toml"
 )
 
 // ConfigError is a config.toml that cannot be used. It lists every
@@ -52,50 +52,45 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-var mismatch = regexp.MustCompile(`^cannot decode TOML (\S+) into`)
+var redefined = regexp.MustCompile(`^Key '(.*)' has already been defined\.$`)
 
-// decodeProblems turns go-toml's errors into Problems with keys and
-// lines, and suggests the closest known key for an unknown one.
-func decodeProblems(err error) []Problem {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		var out []Problem
-		for i := range strict.Errors {
-			de := &strict.Errors[i]
-			line, _ := de.Position()
-			key := strings.Join(de.Key(), ".")
-			msg := "unknown key"
-			if s := closest(key); s != "" && !strings.Contains(s, ".") && strings.Contains(key, ".") {
-				msg += fmt.Sprintf(" (%s is a top-level key: move it above the first [table] header)", s)
-			} else if s != "" {
-				msg += fmt.Sprintf(" (did you mean %s?)", s)
-			} else {
-				msg += " (`funcx-endpoint configure` writes a config.toml that lists every key)"
-			}
-			out = append(out, Problem{Key: key, Line: line, Message: msg})
-		}
-		return out
+// syntaxProblem turns an error of the TOML parser into a Problem with its
+// line; a key given twice is named.
+func syntaxProblem(err error) Problem {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		return Problem{Message: "TOML syntax: " + err.Error()}
 	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		line, _ := de.Position()
-		key := strings.Join(de.Key(), ".")
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if m := mismatch.FindStringSubmatch(msg); m != nil {
-			msg = "wrong type: a TOML " + m[1]
-			for _, k := range Keys() {
-				if k.Name == key {
-					msg = fmt.Sprintf("want %s, not a TOML %s", describe(k.Type), m[1])
-				}
-			}
-		}
-		return []Problem{{Key: key, Line: line, Message: msg}}
+	p := Problem{Line: pe.Position.Line, Message: "TOML syntax: " + pe.Message}
+	if m := redefined.FindStringSubmatch(pe.Message); m != nil {
+		p.Key, p.Message = m[1], fmt.Sprintf("key %s is already defined", m[1])
+	} else if strings.HasSuffix(pe.Message, " is out of range for int64") {
+		p.Key, p.Message = pe.LastKey, pe.Message
 	}
-	return []Problem{{Message: err.Error()}}
+	return p
+}
+
+// unknownKey is the Problem of a key that is not an option, suggesting
+// the closest one.
+func unknownKey(key string, line int) Problem {
+	msg := "unknown key"
+	if s := closest(key); s != "" && !strings.Contains(s, ".") && strings.Contains(key, ".") {
+		msg += fmt.Sprintf(" (%s is a top-level key: move it above the first [table] header)", s)
+	} else if s != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", s)
+	} else {
+		msg += " (`funcx-endpoint configure` writes a config.toml that lists every key)"
+	}
+	return Problem{Key: key, Line: line, Message: msg}
 }
 
 // validateProblems splits endpoint.Config.Validate's joined errors, each
-// "key: message", and adds the line where the file sets the key.
+// "key: message", and adds the line where the file sets the key. The
+// problems of keys the file sets come first, by line: they name the values
+// to change. A key the file does not set has its default, and its problem
+// says so, unless the problem names a key that has a problem of its own:
+// it follows from that key's bad value (max_blocks = -1 makes the default
+// min_blocks exceed it) and is left out, as fixing that value settles it.
 func validateProblems(err error, lines map[string]int) []Problem {
 	var errs []error
 	for e := err; e != nil; {
@@ -108,21 +103,58 @@ func validateProblems(err error, lines map[string]int) []Problem {
 	if errs == nil {
 		errs = []error{err}
 	}
-	var out []Problem
+	var all []Problem
 	for _, e := range errs {
 		key, msg, ok := strings.Cut(e.Error(), ": ")
 		if !ok || strings.ContainsAny(key, " ") {
-			out = append(out, Problem{Message: e.Error()})
+			all = append(all, Problem{Message: e.Error()})
 			continue
 		}
-		p := Problem{Key: key, Line: lines[key], Message: msg}
-		if p.Line == 0 {
-			p.Message += " (the default)"
-		}
-		out = append(out, p)
+		all = append(all, Problem{Key: key, Line: lines[key], Message: msg})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
-	return out
+	var set, unset []Problem
+	for _, p := range all {
+		switch {
+		case p.Key == "" || p.Line > 0:
+			set = append(set, p)
+		case !namesOther(p, all):
+			p.Message += " (the default)"
+			unset = append(unset, p)
+		}
+	}
+	sort.SliceStable(set, func(i, j int) bool { return set[i].Line < set[j].Line })
+	return append(set, unset...)
+}
+
+// namesOther reports whether p's message names the key of another of the
+// problems.
+func namesOther(p Problem, all []Problem) bool {
+	for _, o := range all {
+		if o.Key != "" && o.Key != p.Key && namesKey(p.Message, o.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+// namesKey reports whether msg holds key as a whole dotted name.
+func namesKey(msg, key string) bool {
+	for i := 0; ; {
+		j := strings.Index(msg[i:], key)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(key)
+		// Not part of a longer name; a full stop may follow.
+		before := j == 0 || !isBareKeyByte(msg[j-1]) && msg[j-1] != '.'
+		after := end == len(msg) || !isBareKeyByte(msg[end]) &&
+			(msg[end] != '.' || end+1 == len(msg) || !isBareKeyByte(msg[end+1]))
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // closest returns the known key nearest to an unknown one, if any is

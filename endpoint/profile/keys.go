@@ -2,7 +2,9 @@ package profile
 
 import (
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,27 +35,55 @@ func Keys() []Key {
 }
 
 // walkFields calls fn for every decodable field of struct type t, with its
-// dotted toml key, flattening untagged embedded structs as go-toml does.
-// fn returns whether to descend into the field (a table).
+// dotted toml key. fn returns whether to descend into the field (a table).
 func walkFields(t reflect.Type, prefix string, fn func(name string, f reflect.StructField) bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, ok := tomlName(f)
-		if !ok {
-			continue
-		}
-		if f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct {
-			walkFields(f.Type, prefix, fn)
-			continue
-		}
-		if fn(prefix+name, f) {
-			t := f.Type
+	for _, tf := range tableFields(t) {
+		if fn(prefix+tf.name, tf.field) {
+			t := tf.typ
 			if t.Kind() == reflect.Pointer {
 				t = t.Elem()
 			}
-			walkFields(t, prefix+name+".", fn)
+			walkFields(t, prefix+tf.name+".", fn)
 		}
 	}
+}
+
+// tableField is one key of a TOML table decoded into a struct.
+type tableField struct {
+	name  string
+	index []int // for reflect.Value.FieldByIndex, through embedded structs
+	typ   reflect.Type
+	field reflect.StructField
+}
+
+var tableFieldsCache sync.Map // reflect.Type -> []tableField
+
+// tableFields returns the keys of struct type t in field order, the fields
+// of untagged embedded structs among them (File embeds endpoint.Config).
+func tableFields(t reflect.Type) []tableField {
+	if c, ok := tableFieldsCache.Load(t); ok {
+		return c.([]tableField)
+	}
+	var out []tableField
+	var add func(t reflect.Type, index []int)
+	add = func(t reflect.Type, index []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, ok := tomlName(f)
+			if !ok {
+				continue
+			}
+			idx := append(slices.Clone(index), i)
+			if f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct {
+				add(f.Type, idx)
+				continue
+			}
+			out = append(out, tableField{name: name, index: idx, typ: f.Type, field: f})
+		}
+	}
+	add(t, nil)
+	c, _ := tableFieldsCache.LoadOrStore(t, out)
+	return c.([]tableField)
 }
 
 // tomlName is the key of a field, or false for a field that is not
@@ -102,6 +132,9 @@ func describe(t reflect.Type) string {
 	case reflect.Float32, reflect.Float64:
 		return "a number"
 	case reflect.Slice, reflect.Array:
+		if t.Elem() == durationType {
+			return `a list of duration strings like "30s"`
+		}
 		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(describe(t.Elem()), "a "), "an ") + "s"
 	case reflect.Map:
 		return "a table of " + strings.TrimPrefix(strings.TrimPrefix(describe(t.Elem()), "a "), "an ") + "s"

@@ -15,6 +15,7 @@ const (
 	opTasks opKind = iota
 	opResults
 	opConfirm
+	opQuarantine
 )
 
 // request is one AddTasks, AddResults or Confirm call waiting for a commit.
@@ -27,13 +28,17 @@ type request struct {
 	ids     []funcx.TaskID
 	recs    [][]byte // encoded task or result records, one per element
 
+	quarantine []quarantineItem
+
 	// Outputs, written by the committer before it answers on done.
 	fresh  []funcx.Task
 	stored int
 	done   chan error // buffered: the committer never blocks on a caller that gave up
 }
 
-func (r *request) size() int { return len(r.tasks) + len(r.results) + len(r.ids) }
+func (r *request) size() int {
+	return len(r.tasks) + len(r.results) + len(r.ids) + len(r.quarantine)
+}
 
 // run is the committer: it gathers the requests that queued up while the
 // previous commit was syncing and commits them in one transaction, so the
@@ -179,6 +184,8 @@ func (j *Journal) apply(w *writer, batch []*request, delta *Stats) error {
 			err = j.putResults(w, r, delta)
 		case opConfirm:
 			err = j.confirm(w, r)
+		case opQuarantine:
+			err = j.putQuarantine(w, r)
 		}
 		if err != nil {
 			return err

@@ -44,16 +44,26 @@
 // # Storage
 //
 // The file is a bbolt database holding a format version (Open refuses
-// versions it does not know) and three tables keyed by an arrival
-// sequence and the task ID, with records encoded by internal/wire. An
+// versions it does not know), a quarantine table (see Failures) and three
+// tables keyed by an arrival sequence and the task ID, with records
+// encoded by internal/wire. An
 // in-memory index of IDs, rebuilt from the keys on Open, answers
 // duplicate checks; it costs about 50 bytes per record. The file is
 // locked while open, so two endpoints cannot share a profile.
 //
 // # Failures
 //
-// A record that cannot be decoded is reported by the read that met it
-// (a *RecordError naming the table and key) without stopping the read of
-// the others. A failed commit makes every later write fail with ErrFailed:
-// the journal must be reopened, which reads back what reached the disk.
+// One damaged record must not stop an endpoint. A record that cannot be
+// decoded, met by PendingTasks or Outbox, moves as it is to the quarantine
+// table (one table per source table, under the record's key), is logged
+// once with its key and why, and the failure of its task (InternalError:
+// the task was not run, or its result is lost) takes its place in the
+// outbox, so that it is published like any result and nobody waits for
+// it forever. The reads go on with the other records. QuarantineTasks does
+// the same for tasks that decode but that the endpoint will not run; a
+// record under a malformed key, which names no task, is moved by Open.
+// Stats.Quarantined counts the quarantined records.
+//
+// A failed commit makes every later write fail with ErrFailed: the
+// journal must be reopened, which reads back what reached the disk.
 package journal

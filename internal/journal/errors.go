@@ -20,9 +20,8 @@ var (
 	ErrFormat = errors.New("unsupported journal format")
 )
 
-// RecordError reports a record that cannot be decoded. The journal keeps
-// running: the read that met it returns the records it could decode
-// along with the error, so one damaged record does not stop recovery.
+// RecordError reports a record that cannot be decoded: why a record was
+// moved to the quarantine table (see Failures in the package doc).
 type RecordError struct {
 	Table string // "tasks", "outbox" or "done"
 	Key   []byte // the record's key: 8-byte sequence then 16-byte task ID

@@ -53,6 +53,9 @@ type index struct {
 	// The next free sequence of each table. Gaps are harmless.
 	nextTask, nextOutbox, nextDone uint64
 
+	// quarantined counts the records in the quarantine table.
+	quarantined int
+
 	// failed is the first commit error; every later write returns it.
 	failed error
 }
@@ -78,6 +81,10 @@ type Stats struct {
 	// Orphans counts results dropped by AddResults because their task
 	// was not journaled (already finished, or unknown).
 	Orphans uint64
+	// Quarantined is the number of records in the quarantine table:
+	// records that could not be used, kept for inspection (see
+	// QuarantineTasks). Not zero means the file was damaged.
+	Quarantined int
 }
 
 // Open opens the journal at path, creating it if it does not exist. It
@@ -118,7 +125,8 @@ func Open(path string, opts Options) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	j.publishStats(Stats{})
-	j.log.Info("journal opened", "tasks", len(j.idx.pending), "outbox", len(j.idx.outbox), "done", len(j.idx.done))
+	j.log.Info("journal opened", "tasks", len(j.idx.pending), "outbox", len(j.idx.outbox), "done", len(j.idx.done),
+		"quarantined", j.idx.quarantined)
 	go j.run()
 	return j, nil
 }
@@ -157,6 +165,7 @@ func (j *Journal) publishStats(delta Stats) {
 	defer j.statsMu.Unlock()
 	s := &j.stats
 	s.Tasks, s.Outbox, s.Done = len(j.idx.pending), len(j.idx.outbox), len(j.idx.done)
+	s.Quarantined = j.idx.quarantined
 	s.Commits += delta.Commits
 	s.Calls += delta.Calls
 	s.Records += delta.Records

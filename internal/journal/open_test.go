@@ -90,51 +90,6 @@ func TestOpen(t *testing.T) {
 	})
 }
 
-// A damaged record is reported by name; the others are still read and
-// the journal keeps working.
-func TestCorruptRecord(t *testing.T) {
-	t.Parallel()
-	j, path := setup(t, Options{})
-	tasks := sampleTasks(4)
-	mustAddTasks(t, j, tasks)
-	mustAddResults(t, j, resultsFor(tasks[:2]))
-	_ = j.Close()
-
-	var badTask, badResult []byte
-	rawUpdate(t, path, func(tx *bbolt.Tx) error {
-		k, _ := tx.Bucket(tableTasks).Cursor().First()
-		badTask = append([]byte(nil), k...)
-		if err := tx.Bucket(tableTasks).Put(badTask, []byte{1, 2, 3}); err != nil {
-			return err
-		}
-		k, v := tx.Bucket(tableOutbox).Cursor().Last()
-		badResult = append([]byte(nil), k...)
-		return tx.Bucket(tableOutbox).Put(badResult, v[:len(v)-1])
-	})
-
-	j = openAt(t, path, Options{})
-	pending, err := j.PendingTasks()
-	var re *RecordError
-	if !errors.As(err, &re) || re.Table != "tasks" || !strings.Contains(err.Error(), describeKey(badTask)) {
-		t.Fatalf("err = %v, want a RecordError naming %s", err, describeKey(badTask))
-	}
-	if len(pending) != 1 || pending[0].ID != tasks[3].ID {
-		t.Fatalf("pending = %v, want the one good task", taskIDs(pending))
-	}
-	t.Log(err)
-	outbox, err := j.Outbox(0)
-	if !errors.As(err, &re) || re.Table != "outbox" || !strings.Contains(err.Error(), describeKey(badResult)) {
-		t.Fatalf("err = %v, want a RecordError naming %s", err, describeKey(badResult))
-	}
-	if len(outbox) != 1 || outbox[0].TaskID != tasks[0].ID {
-		t.Fatalf("outbox = %v, want the one good result", resultIDs(outbox))
-	}
-	// Writes go on: the damaged task can still get its result.
-	if n := mustAddResults(t, j, resultsFor(tasks[2:])); n != 2 {
-		t.Fatalf("stored %d, want 2", n)
-	}
-}
-
 // rawUpdate edits a closed journal file with bbolt directly.
 func rawUpdate(t *testing.T, path string, fn func(*bbolt.Tx) error) {
 	t.Helper()

@@ -121,6 +121,11 @@ func AppendTasks(b []byte, tasks []funcx.Task) []byte {
 	return e.b
 }
 
+// appendTask encodes one task. Every function kind travels in the same
+// fields: a Python function's source is its Script and its entry its Name,
+// so adding funcx.KindPython changed no payload (ProtocolVersion stays 1)
+// and an older worker answers a Python task with InvalidTask (a kind it
+// does not know) rather than a broken connection.
 func appendTask(e *enc, t *funcx.Task) {
 	e.b = append(e.b, t.ID[:]...)
 	f := &t.Function

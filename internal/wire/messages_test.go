@@ -25,6 +25,10 @@ func sampleTasks() []funcx.Task {
 		},
 		{ID: funcx.NewTaskID(), Function: funcx.GoFunc("noop"), Container: "img:1"},
 		{ID: funcx.NewTaskID(), Function: funcx.Command("true", "a b")},
+		// A Python function travels in the fields a shell script and a Go
+		// name use: no field was added, so ProtocolVersion stays.
+		{ID: funcx.NewTaskID(), Function: funcx.Function{Kind: funcx.KindPython, Script: "def f(x):\n    return x\n", Name: "f", Timeout: time.Second},
+			Args: []byte(`{"args":[1],"kwargs":{"k":"v"}}`)},
 	}
 }
 

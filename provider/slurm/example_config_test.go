@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	toml "github.com/pelletier/go-toml/v2"
+	"github.com/BurntSushi/toml"
 
 	"github.com/funcx-go/funcx/endpoint"
 )

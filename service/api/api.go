@@ -143,6 +143,10 @@ type EndpointStatus struct {
 	// Routing are the container routing figures of the connected
 	// managers, when they run workers in containers.
 	Routing *Routing `json:"routing,omitempty"`
+	// QuarantinedRecords counts the records of the endpoint's journal
+	// that were damaged and set aside, their tasks failed (see the
+	// endpoint's log); not zero means the endpoint's disk lost data.
+	QuarantinedRecords int `json:"quarantined_records,omitempty"`
 }
 
 // BlockError is a scheduler's error and when the endpoint got it. Image
@@ -209,13 +213,19 @@ type EndpointList struct {
 
 // RegisterFunctionRequest registers a function. Kind "shell" takes Argv
 // or Script (with {name} argument substitution); kind "go" takes GoName,
-// the name registered with worker.Register in the endpoint's worker.
+// the name registered with worker.Register in the endpoint's worker; kind
+// "python" takes Source, Python code that defines Entry, the function a
+// task calls with its arguments as {"args": [...], "kwargs": {...}} (see
+// funcx.PythonArgs); the result's output is the JSON of what it returns.
+// Env and Dir are for shell functions only.
 type RegisterFunctionRequest struct {
 	Name           string            `json:"name"`
 	Kind           string            `json:"kind"`
 	Argv           []string          `json:"argv,omitempty"`
 	Script         string            `json:"script,omitempty"`
 	GoName         string            `json:"go_name,omitempty"`
+	Source         string            `json:"source,omitempty"` // kind "python", at most funcx.MaxPythonSource bytes
+	Entry          string            `json:"entry,omitempty"`  // kind "python"
 	Env            map[string]string `json:"env,omitempty"`
 	Dir            string            `json:"dir,omitempty"`
 	Timeout        string            `json:"timeout,omitempty"` // a Go duration, "30s"

@@ -1,0 +1,128 @@
+package python
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrProtocol wraps every malformed frame from the interpreter.
+var ErrProtocol = errors.New("python driver protocol broken")
+
+// writeFrame writes one frame: the length, then p, in one write.
+func writeFrame(w io.Writer, buf, p []byte) ([]byte, error) {
+	buf = binary.BigEndian.AppendUint32(buf[:0], uint32(len(p)))
+	buf = append(buf, p...)
+	_, err := w.Write(buf)
+	return buf, err
+}
+
+// readFrame reads one frame of at most limit bytes.
+func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: frame header cut short", ErrProtocol)
+		}
+		return nil, err // io.EOF: the interpreter is gone
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if int64(n) > int64(limit) {
+		return nil, fmt.Errorf("%w: frame of %d bytes exceeds the limit of %d", ErrProtocol, n, limit)
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(r, p); err != nil {
+		return nil, fmt.Errorf("%w: frame of %d bytes cut short: %v", ErrProtocol, n, err)
+	}
+	return p, nil
+}
+
+// Hello is the driver's first frame: who is running it.
+type Hello struct {
+	Protocol   int    `json:"protocol"`
+	PID        int    `json:"pid"`
+	Version    string `json:"version"`    // Python's, "3.11.2"
+	Executable string `json:"executable"` // sys.executable
+}
+
+// decodeHello decodes and checks a hello frame.
+func decodeHello(p []byte) (Hello, error) {
+	var h Hello
+	if err := json.Unmarshal(p, &h); err != nil {
+		return h, fmt.Errorf("%w: hello: %v", ErrProtocol, err)
+	}
+	if h.Protocol != ProtocolVersion {
+		return h, fmt.Errorf("%w: the driver speaks protocol %d, this worker %d", ErrProtocol, h.Protocol, ProtocolVersion)
+	}
+	return h, nil
+}
+
+// request is one call, as the driver reads it.
+type request struct {
+	// Seq numbers the request; its reply carries it back.
+	Seq uint64 `json:"seq"`
+	FID string `json:"fid"`
+	// Source and Entry are sent until the driver has compiled the
+	// function.
+	Source string `json:"source,omitempty"`
+	Entry  string `json:"entry,omitempty"`
+	// Call is the JSON of funcx.PythonArgs; null for no arguments.
+	Call json.RawMessage `json:"call"`
+	// Limit caps the captured stdout and stderr, each; Max the reply.
+	Limit int `json:"limit"`
+	Max   int `json:"max"`
+}
+
+// Reply is the driver's answer to a call.
+type Reply struct {
+	// Seq is the request's sequence number.
+	Seq uint64 `json:"seq"`
+	// OK: the function returned Value (JSON).
+	OK    bool            `json:"ok"`
+	Value json.RawMessage `json:"value,omitempty"`
+	// Stdout and Stderr are what the function printed, up to the limit;
+	// Truncated says that some was dropped.
+	Stdout    string `json:"stdout,omitempty"`
+	Stderr    string `json:"stderr,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+	// Kind is a funcx error kind name when the call failed: RemoteError
+	// (the function raised; Type is the exception's class, Traceback the
+	// remote traceback, Module the missing module of a
+	// ModuleNotFoundError), InvalidTask (the source does not compile or
+	// define entry, the arguments are malformed) or ResultTooLarge.
+	Kind      string `json:"kind,omitempty"`
+	Message   string `json:"message,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Traceback string `json:"traceback,omitempty"`
+	Module    string `json:"module,omitempty"`
+	// Missing: the driver does not have the function (anymore); the
+	// call is sent again with its source.
+	Missing bool `json:"missing,omitempty"`
+}
+
+// Reply kinds besides success.
+const (
+	KindRemoteError    = "RemoteError"
+	KindInvalidTask    = "InvalidTask"
+	KindResultTooLarge = "ResultTooLarge"
+)
+
+// decodeReply decodes and checks a reply frame.
+func decodeReply(p []byte) (*Reply, error) {
+	var r Reply
+	if err := json.Unmarshal(p, &r); err != nil {
+		return nil, fmt.Errorf("%w: reply: %v", ErrProtocol, err)
+	}
+	switch {
+	case r.Missing:
+	case r.OK && len(r.Value) == 0:
+		return nil, fmt.Errorf("%w: a successful reply without a value", ErrProtocol)
+	case r.OK:
+	case r.Kind != KindRemoteError && r.Kind != KindInvalidTask && r.Kind != KindResultTooLarge:
+		return nil, fmt.Errorf("%w: failure of unknown kind %q", ErrProtocol, r.Kind)
+	}
+	return &r, nil
+}

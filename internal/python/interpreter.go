@@ -1,0 +1,426 @@
+package python
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	// DefaultCommand is the interpreter started when Config.Command is
+	// empty, looked up in PATH.
+	DefaultCommand = "python3"
+	// DefaultStartTimeout bounds an interpreter's start: long enough for
+	// a cold conda environment on a network file system.
+	DefaultStartTimeout = time.Minute
+	// DefaultMaxReply caps one reply from the driver.
+	DefaultMaxReply = 64 << 20
+	// DefaultOutputLimit caps a call's captured stdout and stderr, each,
+	// when Call.OutputLimit is zero.
+	DefaultOutputLimit = 1 << 20
+)
+
+// maxKnown bounds the set of function IDs the interpreter is believed to
+// hold; past it the set starts over (the driver keeps its own bounded
+// cache and answers "missing" for what it dropped).
+const maxKnown = 1024
+
+// Config configures Start.
+type Config struct {
+	// Command is the interpreter: a path, or a name looked up in PATH.
+	// Defaults to DefaultCommand.
+	Command string
+	// Env is the interpreter's environment. Defaults to nil: this
+	// process's.
+	Env []string
+	// Stderr receives what the interpreter writes to its own stdout and
+	// stderr, outside the calls' capture. Defaults to nil: discarded.
+	Stderr io.Writer
+	// StartTimeout bounds the start, until the driver says hello.
+	// Defaults to DefaultStartTimeout.
+	StartTimeout time.Duration
+	// MaxReply caps one reply in bytes; a function whose result is larger
+	// gets a ResultTooLarge reply. Defaults to DefaultMaxReply.
+	MaxReply int
+}
+
+func (c Config) withDefaults() Config {
+	c.Command = cmp.Or(c.Command, DefaultCommand)
+	c.StartTimeout = cmp.Or(c.StartTimeout, DefaultStartTimeout)
+	c.MaxReply = cmp.Or(c.MaxReply, DefaultMaxReply)
+	return c
+}
+
+// Interpreter is a running python3 with the driver. Its methods other than
+// Kill must not be called concurrently: a worker runs one call at a time,
+// and may send the next ones ahead (SendAhead) while it waits.
+type Interpreter struct {
+	cfg   Config
+	cmd   *exec.Cmd
+	pid   int
+	req   *os.File // our end of the request pipe
+	rep   *os.File // our end of the reply pipe
+	r     *bufio.Reader
+	buf   []byte
+	hello Hello
+	out   *tail
+	known map[string]struct{} // function IDs sent with their source
+	dead  bool                // a call failed: the interpreter was killed
+	// Calls in flight (see SendAhead): the last sequence number, the
+	// request bytes not answered by size per sequence number, and the
+	// replies read before their call was waited for.
+	seq      uint64
+	inflight int
+	sizes    map[uint64]int
+	stash    map[uint64]*Reply
+
+	exited  chan struct{} // closed once the process is reaped
+	waitErr error         // set before exited is closed
+	closing sync.Once
+}
+
+// Start starts an interpreter and waits for its driver's hello. ctx bounds
+// the start only.
+func Start(ctx context.Context, cfg Config) (*Interpreter, error) {
+	cfg = cfg.withDefaults()
+	path, err := exec.LookPath(cfg.Command)
+	if err != nil {
+		return nil, fmt.Errorf("start python interpreter %q: %w", cfg.Command, err)
+	}
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start python interpreter: %w", err)
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, fmt.Errorf("start python interpreter: %w", err)
+	}
+	p := &Interpreter{cfg: cfg, req: reqW, rep: repR, r: bufio.NewReaderSize(repR, 16<<10),
+		out: &tail{out: cfg.Stderr}, known: map[string]struct{}{}, exited: make(chan struct{}),
+		sizes: map[uint64]int{}, stash: map[uint64]*Reply{}}
+	p.cmd = exec.Command(path, "-c", bootstrap)
+	p.cmd.Env = cfg.Env
+	p.cmd.ExtraFiles = []*os.File{reqR, repW} // descriptors 3 and 4
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = groupAttr()
+	// A child of the function that keeps stderr open cannot hold up Wait.
+	p.cmd.WaitDelay = time.Second
+	err = p.cmd.Start()
+	reqR.Close() // the interpreter holds them now
+	repW.Close()
+	if err != nil {
+		reqW.Close()
+		repR.Close()
+		return nil, fmt.Errorf("start python interpreter %s: %w", path, err)
+	}
+	p.pid = p.cmd.Process.Pid
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
+	}()
+	if err := p.handshake(ctx); err != nil {
+		p.Close(0)
+		return nil, err
+	}
+	return p, nil
+}
+
+// handshake sends the driver and reads its hello within the start timeout.
+func (p *Interpreter) handshake(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.StartTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, p.Kill)
+	defer stop()
+	var err error
+	if p.buf, err = writeFrame(p.req, p.buf, driverSource); err == nil {
+		var raw []byte
+		if raw, err = readFrame(p.r, p.cfg.MaxReply); err == nil {
+			p.hello, err = decodeHello(raw)
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	status := p.exitStatus(err)
+	if ctx.Err() != nil {
+		status = fmt.Errorf("no hello within %s (killed): %w", p.cfg.StartTimeout, context.Cause(ctx))
+	}
+	return fmt.Errorf("start python interpreter %s (pid %d): %w%s", p.cmd.Path, p.pid, status, p.lastOutput())
+}
+
+// Hello returns what the driver said about itself.
+func (p *Interpreter) Hello() Hello { return p.hello }
+
+// PID returns the interpreter's process ID.
+func (p *Interpreter) PID() int { return p.pid }
+
+// Path returns the interpreter's executable as started.
+func (p *Interpreter) Path() string { return p.cmd.Path }
+
+// Dead reports whether a call killed the interpreter or found it dead; a
+// dead interpreter answers every call with an error.
+func (p *Interpreter) Dead() bool { return p.dead }
+
+// Call is one call of a Python function.
+type Call struct {
+	// Source defines Entry, the function called.
+	Source, Entry string
+	// Args is the JSON of funcx.PythonArgs; empty for no arguments.
+	Args []byte
+	// OutputLimit caps the captured stdout and stderr, each, in bytes.
+	// Defaults to DefaultOutputLimit.
+	OutputLimit int
+}
+
+// FunctionID is the ID a function is cached under: a hash of its entry
+// and source, so that two registrations of the same code share it.
+func FunctionID(source, entry string) string {
+	h := sha256.New()
+	h.Write([]byte(entry))
+	h.Write([]byte{0})
+	h.Write([]byte(source))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// aheadBytes bounds the requests written and not yet answered: they
+// always fit the request pipe's buffer, so that writing one never blocks
+// while the driver blocks writing a reply no one reads.
+const aheadBytes = 32 << 10
+
+// Pending is a call sent to the interpreter and not yet answered.
+type Pending struct {
+	p     *Interpreter
+	call  *Call
+	req   request
+	known bool // sent without its source
+}
+
+// Interpreter returns the interpreter the call was sent to.
+func (pd *Pending) Interpreter() *Interpreter { return pd.p }
+
+// Call calls a function and returns the driver's reply: the value, or the
+// function's exception, with its captured output. An error means the
+// call did not complete: ctx ended (the interpreter was killed), or the
+// interpreter died or broke the protocol; either way it is dead (Dead).
+func (p *Interpreter) Call(ctx context.Context, c *Call) (*Reply, error) {
+	pd, reply, err := p.send(c, false)
+	if reply != nil || err != nil {
+		return reply, err
+	}
+	return p.Wait(ctx, pd)
+}
+
+// Send sends c and returns its handle for Wait; between the two the
+// caller may send the next calls ahead. A call that cannot run as given
+// (arguments that are not JSON) gets its reply at once instead.
+func (p *Interpreter) Send(c *Call) (*Pending, *Reply, error) { return p.send(c, false) }
+
+// SendAhead sends c before the replies of the calls already sent have
+// been read, so that the driver runs it as soon as it is done with them.
+// It returns false, sending nothing, when the interpreter is dead, when c
+// would not be run as sent (its arguments are not JSON) or when the
+// requests in flight would no longer fit the pipe; the caller then calls
+// it in its turn. A call sent ahead is answered by Wait.
+func (p *Interpreter) SendAhead(c *Call) (*Pending, bool) {
+	pd, reply, err := p.send(c, true)
+	return pd, reply == nil && err == nil && pd != nil
+}
+
+// send prepares and writes c's request. A call that cannot run as given
+// gets its reply at once; ahead refuses what would overfill the pipe.
+func (p *Interpreter) send(c *Call, ahead bool) (*Pending, *Reply, error) {
+	if p.dead {
+		return nil, nil, errors.New("python interpreter is dead")
+	}
+	args := json.RawMessage(c.Args)
+	if len(args) == 0 {
+		args = json.RawMessage("null")
+	} else if !json.Valid(args) {
+		return nil, &Reply{Kind: KindInvalidTask, Message: "the arguments are not valid JSON"}, nil
+	}
+	fid := FunctionID(c.Source, c.Entry)
+	pd := &Pending{p: p, call: c, req: request{FID: fid, Call: args, Limit: cmp.Or(c.OutputLimit, DefaultOutputLimit), Max: p.cfg.MaxReply}}
+	_, pd.known = p.known[fid]
+	if !pd.known {
+		pd.req.Source, pd.req.Entry = c.Source, c.Entry
+	}
+	if err := p.write(pd, ahead); err != nil {
+		if errors.Is(err, errNoRoom) {
+			return nil, nil, nil
+		}
+		p.dead = true
+		p.Kill()
+		return nil, nil, fmt.Errorf("python interpreter %s (pid %d) %w%s", p.cmd.Path, p.pid, p.exitStatus(err), p.lastOutput())
+	}
+	if !pd.known { // believed compiled from now on; "missing" corrects it
+		if len(p.known) >= maxKnown {
+			clear(p.known)
+		}
+		p.known[fid] = struct{}{}
+	}
+	return pd, nil, nil
+}
+
+var errNoRoom = errors.New("no room in the request pipe")
+
+// write encodes and writes pd's request under a new sequence number.
+func (p *Interpreter) write(pd *Pending, ahead bool) error {
+	p.seq++
+	pd.req.Seq = p.seq
+	body, err := json.Marshal(&pd.req)
+	if err != nil { // every field is a plain value or checked JSON
+		return fmt.Errorf("encode the request: %w", err)
+	}
+	if ahead && p.inflight+len(body)+4 > aheadBytes {
+		return errNoRoom
+	}
+	if p.buf, err = writeFrame(p.req, p.buf, body); err != nil {
+		return err
+	}
+	p.inflight += len(body) + 4
+	p.sizes[pd.req.Seq] = len(body) + 4
+	return nil
+}
+
+// Wait returns the reply of a call sent to p, reading and keeping the
+// replies of calls sent before it. Its errors are those of Call; ctx
+// bounds the call from now.
+func (p *Interpreter) Wait(ctx context.Context, pd *Pending) (*Reply, error) {
+	if pd.p != p {
+		return nil, errors.New("the call was sent to another interpreter")
+	}
+	stop := context.AfterFunc(ctx, p.Kill)
+	reply, err := p.await(pd)
+	if !stop() {
+		// ctx ended as the reply came: the kill is under way, so the
+		// call stands but the interpreter is gone for the next one.
+		p.dead = true
+	}
+	if err != nil {
+		p.dead = true
+		p.Kill()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("python interpreter (pid %d) killed: %w", p.pid, context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("python interpreter %s (pid %d) %w%s", p.cmd.Path, p.pid, p.exitStatus(err), p.lastOutput())
+	}
+	return reply, nil
+}
+
+// await reads replies until pd's, sending it again with its source if the
+// driver no longer has the function.
+func (p *Interpreter) await(pd *Pending) (*Reply, error) {
+	for {
+		if p.dead {
+			return nil, errors.New("python interpreter is dead")
+		}
+		reply, ok := p.stash[pd.req.Seq]
+		if ok {
+			delete(p.stash, pd.req.Seq)
+		} else {
+			raw, err := readFrame(p.r, p.cfg.MaxReply+64<<10) // the driver keeps to Max; the rest is slack
+			if err != nil {
+				return nil, err
+			}
+			if reply, err = decodeReply(raw); err != nil {
+				return nil, err
+			}
+			size, sent := p.sizes[reply.Seq]
+			if !sent {
+				return nil, fmt.Errorf("%w: a reply to request %d, which is not in flight", ErrProtocol, reply.Seq)
+			}
+			delete(p.sizes, reply.Seq)
+			p.inflight -= size
+			if reply.Seq != pd.req.Seq {
+				p.stash[reply.Seq] = reply
+				continue
+			}
+		}
+		if !reply.Missing {
+			return reply, nil
+		}
+		if !pd.known {
+			return nil, fmt.Errorf("%w: function %s is missing though its source was sent", ErrProtocol, pd.req.FID)
+		}
+		// The driver dropped it: once more, with the source.
+		pd.known = false
+		pd.req.Source, pd.req.Entry = pd.call.Source, pd.call.Entry
+		if err := p.write(pd, false); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// exitStatus describes how the interpreter ended, given the error that
+// showed it; it waits a moment for the process to be reaped.
+func (p *Interpreter) exitStatus(cause error) error {
+	select {
+	case <-p.exited:
+	case <-time.After(2 * time.Second):
+		p.Kill()
+		<-p.exited
+	}
+	if errors.Is(cause, ErrProtocol) {
+		return fmt.Errorf("broke the driver protocol (did the function write to or close file descriptors it did not open?): %w", cause)
+	}
+	if p.waitErr == nil {
+		return errors.New("exited")
+	}
+	var ee *exec.ExitError
+	if errors.As(p.waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Errorf("was killed by signal %s", ws.Signal())
+		}
+		return fmt.Errorf("exited with status %d", ee.ExitCode())
+	}
+	return fmt.Errorf("failed: %w", p.waitErr)
+}
+
+// lastOutput is the interpreter's last output for an error message.
+func (p *Interpreter) lastOutput() string {
+	if s := p.out.String(); s != "" {
+		return "; its last output:\n" + s
+	}
+	return ""
+}
+
+// Kill kills the interpreter's process group at once. It is safe to call
+// at any time, from any goroutine.
+func (p *Interpreter) Kill() {
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+}
+
+// Close stops the interpreter: it closes the request pipe, on which the
+// driver exits, waits up to grace for it, then kills its process group
+// (also what the function left running) and reaps it. Close is idempotent.
+func (p *Interpreter) Close(grace time.Duration) {
+	p.closing.Do(func() {
+		p.req.Close()
+		if grace > 0 && !p.dead {
+			t := time.NewTimer(grace)
+			select {
+			case <-p.exited:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		p.Kill()
+		<-p.exited
+		p.rep.Close()
+		p.dead = true
+	})
+}
