@@ -180,6 +180,7 @@ var defaults = options{
 	Containers: true,
 	E2ETasks:   20_000, RawBatch: 1, Prefetch: 16,
 	FaultTasks: faults.DefaultTasks, FaultStrike: faults.DefaultStrikeAt, FaultStall: faults.DefaultStallTimeout,
+	Python: defaultPython(),
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
@@ -189,6 +190,7 @@ var quickDefaults = options{
 	Containers: true,
 	E2ETasks:   400, RawBatch: 1, Prefetch: 16,
 	FaultTasks: 1_000, FaultStrike: faults.DefaultStrikeAt, FaultStall: faults.DefaultStallTimeout,
+	Python: defaultPython(),
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -213,7 +215,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "prefetch_capacity of the engines and the end-to-end endpoint: tasks a manager holds beyond one per worker, which sets how many tasks and results travel together (16: the setting for many short tasks)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
 	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile and faults run only when named)")
-	fs.StringVar(&o.Python, "python", defaultPython(), "the python3 of the Python rows (the workers' python_command and the pipe baseline's)")
+	fs.StringVar(&o.Python, "python", o.Python, "the python3 of the Python rows (the workers' python_command and the pipe baseline's)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof)")
 	fs.IntVar(&o.FaultTasks, "fault-tasks", o.FaultTasks, "faults: shell tasks per run, split over two endpoints")
 	fs.StringVar(&o.Faults, "faults", "", "faults: the faults to inject, comma-separated (default all: "+faultNames()+")")
