@@ -12,8 +12,9 @@
 //   - service-kill, service-term: kill -9 (or SIGTERM) of funcx-service,
 //     started again on the same port and database after 5 s;
 //   - rabbitmq-restart: rabbitmqctl stop_app, then start_app, holding the
-//     machine-wide RabbitMQ lock exclusively (other tests share the
-//     broker).
+//     machine-wide RabbitMQ lock exclusively from the strike until the
+//     broker is up again (other tests share the broker; every run holds
+//     the lock shared otherwise).
 //
 // Each run (Run) measures the truth a user and an operator care about:
 // results received, tasks lost (accepted, never answered), results the

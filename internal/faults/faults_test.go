@@ -33,8 +33,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 // journaled tasks by design.
 //
 // Not parallel: each row runs a service, two endpoints and their workers
-// on a small machine, and the RabbitMQ row stops the broker (holding its
-// lock exclusively, which waits for the other packages' RabbitMQ tests).
+// on a small machine. The RabbitMQ row stops the broker: it holds the
+// machine-wide lock shared, like the other packages' RabbitMQ tests, and
+// exclusively only from the strike until RabbitMQ is up again.
 func TestFaultMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binaries and needs RabbitMQ; runs without -short")
@@ -58,6 +59,7 @@ func TestFaultMatrix(t *testing.T) {
 		// rabbitmqctl stop_app takes a few seconds to start (an Erlang VM)
 		// and up to 25 s on a loaded machine to stop the broker: enough
 		// tasks that work remains when it is down (Check fails otherwise).
+		// Only the outage itself holds the lock exclusively.
 		{faults.RabbitMQRestart, 10_000},
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {

@@ -42,6 +42,9 @@ type load struct {
 	arrivals []arrival
 	last     time.Time
 
+	// paused holds the submitters (see pause).
+	paused bool
+
 	submitters sync.WaitGroup
 	done       chan struct{} // closed when every submitter has returned
 }
@@ -80,7 +83,7 @@ func (l *load) submit(ctx context.Context, ep int) {
 	ex := l.exs[ep]
 	next := ep
 	for next < l.n {
-		for l.outstanding(ep) >= l.window {
+		for l.outstanding(ep) >= l.window || l.isPaused() {
 			if sleepCtx(ctx, 20*time.Millisecond) != nil {
 				return
 			}
@@ -123,6 +126,47 @@ func submitFailed(f *client.Future) bool {
 		return res == nil && err != nil
 	default:
 		return false
+	}
+}
+
+// pause holds the submitters before their next chunk until resume:
+// while the run waits to strike (for the RabbitMQ lock), so that the
+// work is not all done when it does.
+func (l *load) pause() { l.setPaused(true) }
+
+// resume lets the submitters go on.
+func (l *load) resume() { l.setPaused(false) }
+
+func (l *load) setPaused(p bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.paused = p
+}
+
+func (l *load) isPaused() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.paused
+}
+
+// waitBusy waits until every endpoint has its window of tasks
+// unanswered (or all of its tasks submitted), at most for d.
+func (l *load) waitBusy(ctx context.Context, d time.Duration) {
+	full := func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for ep, id := range l.epIDs {
+			total := (l.n - ep + len(l.epIDs) - 1) / len(l.epIDs)
+			if l.submitted[ep] < total && l.submitted[ep]-l.settledSubmit[ep]-l.received[id] < l.window {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(d); !full() && time.Now().Before(deadline); {
+		if sleepCtx(ctx, 20*time.Millisecond) != nil {
+			return
+		}
 	}
 }
 

@@ -36,8 +36,9 @@ type run struct {
 	dups   dupCounter
 	ranLog string // each task appends its index here
 
-	rabbitDown bool   // stop_app ran, start_app not yet
-	stopGuard  func() // ends the RabbitMQ guard, if started
+	lock       *brokertest.RabbitMQLock // held shared; exclusively around stop_app and start_app
+	rabbitDown bool                     // stop_app ran, start_app not yet
+	stopGuard  func()                   // ends the RabbitMQ guard, if started
 }
 
 // Run runs cfg.Tasks shell tasks over two endpoints, injects fault once a
@@ -60,15 +61,14 @@ func Run(ctx context.Context, cfg Config, fault Fault) (row Row, err error) {
 	r := &run{cfg: cfg, fault: fault, log: cfg.Logger.With("fault", string(fault)), marker: "faults-" + rand.Text()[:16]}
 
 	// Other tests share the RabbitMQ: held shared, so that none of them
-	// stops it under this run; exclusively to stop it.
-	if fault == RabbitMQRestart {
-		r.log.Info("waiting for the RabbitMQ lock, exclusively: other tests using RabbitMQ finish first")
-	}
-	release, err := brokertest.LockRabbitMQ(fault == RabbitMQRestart)
-	if err != nil {
+	// stops it under this run; exclusively only to stop it (strike).
+	if r.lock, err = brokertest.OpenRabbitMQLock(); err != nil {
 		return row, err
 	}
-	defer release()
+	defer r.lock.Close()
+	if err := r.lock.Share(); err != nil {
+		return row, err
+	}
 	defer func() { err = errors.Join(err, r.teardown(&row)) }()
 	if err := r.setup(ctx); err != nil {
 		return row, err
@@ -203,8 +203,29 @@ func (r *run) drive(ctx context.Context, row *Row) error {
 		finish()
 		return ctx.Err()
 	}
+	if r.fault == RabbitMQRestart {
+		// The other tests using RabbitMQ finish first; the submitters wait
+		// meanwhile and refill their windows once it is held, so that the
+		// outage meets work in flight however long the wait.
+		l.pause()
+		r.log.Info("waiting for the RabbitMQ lock, exclusively: other tests using RabbitMQ finish first")
+		waited := time.Now()
+		err := r.lock.Own(ctx)
+		l.resume()
+		if err != nil {
+			row.note("the fault never struck: %v", err)
+			finish()
+			return err
+		}
+		row.note("waited %.1f s for the RabbitMQ lock", time.Since(waited).Seconds())
+		l.waitBusy(ctx, 10*time.Second)
+	}
 	r.log.Info("striking", "results", strike, "after", time.Since(began).Round(time.Millisecond))
 	faultAt, calm, err := r.inject(ctx, row)
+	if r.fault == RabbitMQRestart && !r.rabbitDown {
+		// RabbitMQ is up again (or never went down): the others may use it.
+		err = errors.Join(err, r.lock.Share())
+	}
 	if err != nil {
 		row.note("injecting the fault failed: %v", err)
 		finish()
