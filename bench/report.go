@@ -6,8 +6,6 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -147,20 +145,7 @@ func commas(v float64) string {
 	if math.IsInf(v, 0) || math.IsNaN(v) {
 		return fmt.Sprint(v)
 	}
-	s := strconv.FormatInt(int64(math.Round(v)), 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return faults.Commas(int(math.Round(v)))
 }
 
 // writeTable prints the report as an aligned table with a legend.

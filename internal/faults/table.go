@@ -21,8 +21,8 @@ func WriteTable(w io.Writer, rows []Row, cfg Config) error {
 			ok = "NO"
 		}
 		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%d/%d\t%s\t%s\t%s\t%s/%s\t%.0f\t%s\n",
-			r.Fault.Describe(), commas(r.Results), commas(r.Tasks), commas(r.Lost), r.DuplicateResults, r.ServiceDuplicates,
-			commas(r.RanTwice), r.FailedString(), r.Orphans, seconds(r.NextResult), seconds(r.RateBack), r.Seconds, ok)
+			r.Fault.Describe(), Commas(r.Results), Commas(r.Tasks), Commas(r.Lost), r.DuplicateResults, r.ServiceDuplicates,
+			Commas(r.RanTwice), r.FailedString(), r.Orphans, seconds(r.NextResult), seconds(r.RateBack), r.Seconds, ok)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -39,7 +39,7 @@ of the endpoints it struck / to the first 2 s window from then at half their rat
 only results of tasks started after it count (new work), after an outage every result (delivery).
 The service and RabbitMQ were down %s and %s. OK: every task answered once, none lost or received twice, no orphans,
 and results still to come when the fault ended (else it tested nothing).
-`, commas(cfg.Tasks), cfg.WorkersPerEndpoint, cfg.Prefetch, cfg.StrikeAt*100, cfg.MaxRetries, cfg.StallTimeout, cfg.ServiceDowntime, cfg.RabbitMQDowntime)
+`, Commas(cfg.Tasks), cfg.WorkersPerEndpoint, cfg.Prefetch, cfg.StrikeAt*100, cfg.MaxRetries, cfg.StallTimeout, cfg.ServiceDowntime, cfg.RabbitMQDowntime)
 	if err != nil {
 		return err
 	}
@@ -61,8 +61,8 @@ func seconds(s float64) string {
 	return strconv.FormatFloat(s, 'f', 1, 64)
 }
 
-// commas formats n with thousands separators.
-func commas(n int) string {
+// Commas formats n with thousands separators: 10,000.
+func Commas(n int) string {
 	s := strconv.Itoa(n)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
