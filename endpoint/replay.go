@@ -21,19 +21,10 @@ func (r *runner) replay(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("endpoint: read journal: %w", err)
 	}
-	runnable := make([]funcx.Task, 0, len(pending))
-	var failures []funcx.Result
-	now := time.Now()
-	for i := range pending {
-		// What Engine.Submit checks, task by task rather than for the batch.
-		if err := pending[i].Function.Validate(); err != nil {
-			failures = append(failures, funcx.FailedResult(&pending[i], funcx.Errorf(funcx.InvalidTask,
-				"the endpoint's journal record of this task holds a task that cannot run (%v): the record is corrupt, "+
-					"or from another version; the task was not run, and the record was moved to the journal's quarantine table", err), now))
-			continue
-		}
-		runnable = append(runnable, pending[i])
-	}
+	runnable, failures := splitRunnable(pending, func(err error) string {
+		return fmt.Sprintf("the endpoint's journal record of this task holds a task that cannot run (%v): the record is corrupt, "+
+			"or from another version; the task was not run, and the record was moved to the journal's quarantine table", err)
+	})
 	if len(failures) > 0 {
 		if err := r.j.QuarantineTasks(ctx, failures); err != nil {
 			return fmt.Errorf("endpoint: %w", err)
@@ -46,4 +37,21 @@ func (r *runner) replay(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// splitRunnable checks each task as Engine.Submit would, task by task
+// rather than for the batch, so that one bad task fails alone: those the
+// engine would refuse come back as InvalidTask results whose message
+// explain writes.
+func splitRunnable(tasks []funcx.Task, explain func(error) string) (runnable []funcx.Task, failures []funcx.Result) {
+	runnable = tasks[:0:0]
+	now := time.Now()
+	for i := range tasks {
+		if err := tasks[i].Function.Validate(); err != nil {
+			failures = append(failures, funcx.FailedResult(&tasks[i], funcx.Errorf(funcx.InvalidTask, "%s", explain(err)), now))
+			continue
+		}
+		runnable = append(runnable, tasks[i])
+	}
+	return runnable, failures
 }

@@ -25,6 +25,10 @@ import (
 // recordQueue bounds the published batches waiting for recordLoop.
 const recordQueue = 256
 
+// refusedQueue bounds the batches of refused tasks' failures waiting for
+// resultLoop.
+const refusedQueue = 16
+
 // maxResultsPerCommit bounds the results one journal commit takes.
 const maxResultsPerCommit = 8192
 
@@ -33,6 +37,9 @@ const maxResultsPerCommit = 8192
 type toRecord struct {
 	results []funcx.Result
 	direct  func() // waits for the broker's answer to the publish
+	// refused marks failures of tasks the engine never took: they do not
+	// count among the engine's results (waitRecorded).
+	refused bool
 }
 
 // resultLoop publishes the engine's results and hands them to recordLoop,
@@ -46,6 +53,12 @@ func (r *runner) resultLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case failures := <-r.refused:
+			select {
+			case queue <- toRecord{results: failures, direct: r.publishDirect(ctx, failures), refused: true}:
+			case <-ctx.Done():
+				return // journaled tasks without results: replayed, and failed, at the next start
+			}
 		case batch, ok := <-r.eng.Results():
 			if !ok {
 				return
@@ -96,15 +109,19 @@ func (r *runner) recordLoop(queue <-chan toRecord) {
 		if _, err := r.j.AddResults(ctx, batch); err != nil {
 			r.log.Error("recording results failed; the tasks stay journaled and will run again", "results", len(batch), "err", err)
 		}
+		fromEngine := 0
 		for _, it := range items {
 			if it.direct != nil {
 				it.direct()
 			} else {
 				r.unsent.Store(true) // journaled, not sent
 			}
+			if !it.refused {
+				fromEngine += len(it.results)
+			}
 		}
 		r.live.forget(batch)
-		r.recorded.Add(uint64(n))
+		r.recorded.Add(uint64(fromEngine))
 		r.wakePublisher()
 		clear(items)
 	}

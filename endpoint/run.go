@@ -90,7 +90,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 		return err
 	}
 	r := &runner{rc: rc, log: rc.Logger.With("component", "endpoint", "endpoint", rc.EndpointID), j: j, eng: eng,
-		published: make(chan struct{}, 1), conns: newConnHolder()}
+		published: make(chan struct{}, 1), refused: make(chan []funcx.Result, refusedQueue), conns: newConnHolder()}
 	if rc.OnEngine != nil {
 		rc.OnEngine(eng)
 	}
@@ -142,7 +142,11 @@ type runner struct {
 	eng       *Engine
 	conns     *connHolder
 	published chan struct{} // wakes the publisher: the outbox grew
-	recorded  atomic.Uint64 // results taken from the engine and journaled
+	// refused carries the failures of delivered tasks the engine cannot
+	// run to the result path, which journals and publishes them like the
+	// engine's results.
+	refused  chan []funcx.Result
+	recorded atomic.Uint64 // results taken from the engine and journaled
 	// sent tracks results published straight from the result loop while
 	// they are journaled (see resultpath.go).
 	sent    sentResults
@@ -276,11 +280,28 @@ func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) (held *b
 			c := &commitWait{done: make(chan struct{})}
 			fresh := r.live.admit(d.Tasks, c, r.j.Known)
 			jr.add(d, c)
-			if len(fresh) > 0 {
-				if err := r.eng.Submit(fresh...); err != nil {
-					r.log.Error("engine refused tasks; they stay journaled for the next run", "err", err)
-				}
-			}
+			r.submitLive(ctx, fresh)
+		}
+	}
+}
+
+// submitLive hands delivered tasks to the engine. A task the engine
+// cannot run fails alone, at once, with InvalidTask: the others of its
+// delivery run, and nobody waits for it until the next start.
+func (r *runner) submitLive(ctx context.Context, fresh []funcx.Task) {
+	runnable, failures := splitRunnable(fresh, func(err error) string {
+		return fmt.Sprintf("the endpoint cannot run this task (%v); it was not run", err)
+	})
+	if len(failures) > 0 {
+		r.log.Warn("failing tasks the engine cannot run", "tasks", len(failures), "first", failures[0].Error.Message)
+		select {
+		case r.refused <- failures:
+		case <-ctx.Done(): // not failed: journaled, they are replayed (and fail) at the next start
+		}
+	}
+	if len(runnable) > 0 {
+		if err := r.eng.Submit(runnable...); err != nil {
+			r.log.Error("engine refused tasks; they stay journaled for the next run", "err", err)
 		}
 	}
 }

@@ -56,9 +56,14 @@ func (s *Service) handleRegisterEndpoint(w http.ResponseWriter, r *http.Request,
 	creds, err := s.broker.EnsureEndpoint(r.Context(), id)
 	if err != nil {
 		if created {
-			// Leave nothing half made; the client will register again,
-			// maybe with the same ID, so it is not tombstoned.
-			if derr := s.store.ForgetNewEndpoint(context.WithoutCancel(r.Context()), id); derr != nil {
+			// Leave nothing half made (a virtual host without its user,
+			// say); the client will register again, maybe with the same
+			// ID, so it is not tombstoned.
+			undo := context.WithoutCancel(r.Context())
+			if derr := s.broker.DeleteEndpoint(undo, id); derr != nil {
+				s.log.Error("could not remove what the broker set up for a failed registration", "endpoint", id, "err", derr)
+			}
+			if derr := s.store.ForgetNewEndpoint(undo, id); derr != nil {
 				s.log.Error("could not undo an endpoint registration", "endpoint", id, "err", derr)
 			}
 		}

@@ -3,6 +3,7 @@ package service_test
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,12 @@ func TestEndpoints(t *testing.T) {
 		b.mustDo(t, "GET", api.PathEndpoints, b.alice.token, nil, &list)
 		if len(list.Endpoints) != 0 {
 			t.Fatalf("a failed registration left %+v", list)
+		}
+		b.broker.mu.Lock()
+		deleted := slices.Clone(b.broker.deleted)
+		b.broker.mu.Unlock()
+		if len(deleted) != 1 {
+			t.Fatalf("the broker was asked to remove %v after the failed registration, want its one endpoint: what the broker half made stays", deleted)
 		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/client/clienttest"
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/cli"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -82,10 +83,10 @@ func (w *world) runFull(t *testing.T, term tty.Terminal, exe func() (string, err
 	t.Helper()
 	env := maps.Clone(w.env)
 	var stdout, stderr bytes.Buffer
-	sys := &system{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] },
-		executable: exe}
+	sys := &cli.System{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] },
+		Executable: exe}
 	if term != nil {
-		sys.term = term
+		sys.Term = term
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -473,4 +474,23 @@ func TestHelpAndVersion(t *testing.T) {
 // fake service.
 func apiEndpoint(owner string) api.EndpointStatus {
 	return api.EndpointStatus{Name: "default", Owner: owner}
+}
+
+// Usage errors exit 2 (kong's default was 80), with the usage; --help
+// ends with the exit statuses.
+func TestExitStatuses(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, args := range [][]string{{"explode"}, {}, {"start", "--bogus"}, {"delete"}, {"stop", "--timeout", "soon"}} {
+		if r := w.run(t, args...); r.code != 2 || !strings.Contains(r.stderr, "funcx-endpoint: error: ") || !strings.Contains(r.stdout, "Usage: funcx-endpoint") {
+			t.Errorf("%q: %+v, want exit 2 with the usage", args, r)
+		}
+	}
+	if r := w.run(t, "stop"); r.code != 1 {
+		t.Errorf("stop of no profile: %+v, want exit 1", r)
+	}
+	if r := w.run(t, "--help"); r.code != 0 || !strings.Contains(r.stdout, "Exit status: 0 on success; 1 on an error") ||
+		!strings.Contains(r.stdout, "2 on a usage error") {
+		t.Errorf("--help does not list the exit statuses: %+v", r)
+	}
 }

@@ -1,20 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/funcx-go/funcx/internal/tty"
-	"log/slog"
-	"path/filepath"
-	"time"
 
 	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/internal/cli"
 	"github.com/funcx-go/funcx/service/api"
 )
-
-// verifyTimeout bounds the whoami that checks new credentials.
-const verifyTimeout = 30 * time.Second
 
 // errNoTerminal explains what to do when credentials are missing and
 // nobody can be asked.
@@ -29,102 +22,38 @@ var errNoTerminal = errors.New("not logged in, and stdin is not a terminal to lo
 // terminal: service URL, then client ID and secret, checked with the
 // service and cached (mode 0600).
 func (e *env) credentials(profileURL string) (client.Credentials, error) {
-	home, err := e.home()
+	home, err := e.Home()
 	if err != nil {
 		return client.Credentials{}, err
 	}
-	creds, err := client.ResolveCredentials(home, e.sys.getenv)
+	creds, err := client.ResolveCredentials(home, e.Sys.Getenv)
 	if err != nil && !errors.Is(err, client.ErrNotLoggedIn) {
 		return creds, err
 	}
-	if e.sys.getenv(client.EnvServiceURL) == "" && profileURL != "" {
+	if e.Sys.Getenv(client.EnvServiceURL) == "" && profileURL != "" {
 		creds.ServiceURL = profileURL
 	}
-	if errors.Is(err, client.ErrNotLoggedIn) {
-		if e.sys.term == nil {
+	switch {
+	case errors.Is(err, client.ErrNotLoggedIn):
+		if e.Sys.Term == nil {
 			return creds, errNoTerminal
 		}
-		fmt.Fprintln(e.sys.stderr, "Not logged in to a funcX service yet: log in once, the credentials are cached.")
-		creds, _, err = e.login(creds.ServiceURL, "", "")
-		return creds, err
+		fmt.Fprintln(e.Sys.Stderr, "Not logged in to a funcX service yet: log in once, the credentials are cached.")
+		creds, _, err = e.login(client.Credentials{ServiceURL: creds.ServiceURL})
+	case creds.ServiceURL == "" && e.Sys.Term == nil:
+		err = errors.New("no service URL: set service_url in config.toml or " + client.EnvServiceURL + ", or run `funcx-endpoint login`")
+	case creds.ServiceURL == "":
+		creds.ServiceURL, err = e.Ask("Service URL", "", false, "", "")
 	}
-	if creds.ServiceURL == "" {
-		if e.sys.term == nil {
-			return creds, errors.New("no service URL: set service_url in config.toml or " + client.EnvServiceURL + ", or run `funcx-endpoint login`")
-		}
-		if creds.ServiceURL, err = e.ask("Service URL", "", false); err != nil {
-			return creds, err
-		}
-	}
-	return creds, nil
+	return creds, err
 }
 
-// login asks for what is missing (service URL, client ID, secret), checks
-// the credentials with the service and caches them.
-func (e *env) login(serviceURL, id, secret string) (client.Credentials, *api.Identity, error) {
-	home, err := e.home()
+// login logs in with what is given, asking for the rest, and says so.
+func (e *env) login(given client.Credentials) (client.Credentials, *api.Identity, error) {
+	creds, who, path, err := e.Login(cli.Login{Creds: given})
 	if err != nil {
-		return client.Credentials{}, nil, err
+		return creds, nil, err
 	}
-	path := filepath.Join(home, client.CredentialsFile)
-	saved, _ := client.LoadCredentials(path) // only for the suggested URL
-	creds := client.Credentials{ServiceURL: serviceURL, ClientID: id, ClientSecret: secret}
-	if creds.ServiceURL == "" {
-		if creds.ServiceURL, err = e.ask("Service URL", saved.ServiceURL, false); err != nil {
-			return creds, nil, err
-		}
-	}
-	if creds.ClientID == "" {
-		if creds.ClientID, err = e.ask("Client ID", "", false); err != nil {
-			return creds, nil, err
-		}
-	}
-	if creds.ClientSecret == "" {
-		if creds.ClientSecret, err = e.ask("Client secret", "", true); err != nil {
-			return creds, nil, err
-		}
-	}
-	ctx, cancel := context.WithTimeout(e.ctx, verifyTimeout)
-	defer cancel()
-	var who *api.Identity
-	err = e.withClient(creds, func(c *client.Client) (err error) {
-		who, err = c.Whoami(ctx)
-		return err
-	})
-	if err != nil {
-		return creds, nil, fmt.Errorf("log in: check the credentials with %s: %w", creds.ServiceURL, err)
-	}
-	if err := creds.Save(path); err != nil {
-		return creds, nil, fmt.Errorf("log in: %w", err)
-	}
-	fmt.Fprintf(e.sys.stderr, "Logged in to %s as %s (%s); credentials saved in %s.\n", creds.ServiceURL, who.Name, who.ID, path)
+	fmt.Fprintf(e.Sys.Stderr, "Logged in to %s as %s (%s); credentials saved in %s.\n", creds.ServiceURL, who.Name, who.ID, path)
 	return creds, who, nil
-}
-
-// ask prompts on the terminal, showing def as the answer taken on a bare
-// Enter.
-func (e *env) ask(what, def string, secret bool) (string, error) {
-	if e.sys.term == nil {
-		return "", errNoTerminal
-	}
-	v, err := tty.AskDefault(e.ctx, e.sys.term, what, def, secret)
-	if err != nil {
-		return "", fmt.Errorf("log in: %w", err)
-	}
-	return v, nil
-}
-
-// withClient calls fn with a client for creds (logging its requests with
-// --debug) and closes it after.
-func (e *env) withClient(creds client.Credentials, fn func(*client.Client) error) error {
-	cfg := creds.Config()
-	if e.cli.Debug {
-		cfg.Logger = slog.New(slog.NewTextHandler(e.sys.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return fn(c)
 }

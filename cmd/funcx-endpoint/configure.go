@@ -22,7 +22,7 @@ func (c *configureCmd) Run(e *env) error {
 		}
 		return err
 	}
-	fmt.Fprintf(e.sys.stdout, "Created profile for endpoint %s at %s\n", p.Name, p.Dir())
-	fmt.Fprintf(e.sys.stdout, "Edit %s to match this machine (every option is listed there), then start it with:\n\n    funcx-endpoint start %s\n", p.Path(profile.ConfigFile), p.Name)
+	fmt.Fprintf(e.Sys.Stdout, "Created profile for endpoint %s at %s\n", p.Name, p.Dir())
+	fmt.Fprintf(e.Sys.Stdout, "Edit %s to match this machine (every option is listed there), then start it with:\n\n    funcx-endpoint start %s\n", p.Path(profile.ConfigFile), p.Name)
 	return nil
 }

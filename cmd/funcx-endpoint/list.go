@@ -7,23 +7,43 @@ import (
 	"strings"
 
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/cli"
 )
 
 type listCmd struct {
 	JSON bool `name:"json" help:"Print a JSON array of {name, status, endpoint_id, pid} instead of the table."`
 }
 
-func (c *listCmd) Run(e *env) (err error) {
-	home, err := e.home()
+func (c *listCmd) Run(e *env) error {
+	statuses, broken, err := e.statuses()
 	if err != nil {
 		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(e.Sys.Stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(statuses)
+	} else {
+		err = writeTable(e.Sys.Stdout, [3]string{"Endpoint Name", "Status", "Endpoint ID"}, rows(statuses))
+	}
+	if err == nil && broken {
+		err = &cli.ExitStatus{Code: cli.ExitError}
+	}
+	return err
+}
+
+// statuses returns the status of every profile in the home; one broken
+// profile is reported without hiding the others (broken).
+func (e *env) statuses() (statuses []*profile.Status, broken bool, err error) {
+	home, err := e.Home()
+	if err != nil {
+		return nil, false, err
 	}
 	names, err := profile.List(home)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	statuses := make([]*profile.Status, 0, len(names))
-	var broken error // one broken profile does not hide the others
+	statuses = make([]*profile.Status, 0, len(names))
 	for _, name := range names {
 		p, err := profile.New(home, name)
 		if err == nil {
@@ -33,19 +53,14 @@ func (c *listCmd) Run(e *env) (err error) {
 				continue
 			}
 		}
-		fmt.Fprintf(e.sys.stderr, "funcx-endpoint: endpoint %s: %v\n", name, err)
-		broken = &exitCode{code: 1}
+		fmt.Fprintf(e.Sys.Stderr, "funcx-endpoint: endpoint %s: %v\n", name, err)
+		broken = true
 	}
-	defer func() {
-		if err == nil {
-			err = broken
-		}
-	}()
-	if c.JSON {
-		enc := json.NewEncoder(e.sys.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(statuses)
-	}
+	return statuses, broken, nil
+}
+
+// rows are the list table's rows.
+func rows(statuses []*profile.Status) [][3]string {
 	rows := make([][3]string, len(statuses))
 	for i, st := range statuses {
 		rows[i] = [3]string{st.Name, st.State.String(), st.EndpointID}
@@ -53,7 +68,7 @@ func (c *listCmd) Run(e *env) (err error) {
 			rows[i][2] = "None"
 		}
 	}
-	return writeTable(e.sys.stdout, [3]string{"Endpoint Name", "Status", "Endpoint ID"}, rows)
+	return rows
 }
 
 // writeTable writes funcX's endpoint table: each column as wide as its

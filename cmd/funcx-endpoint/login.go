@@ -3,10 +3,8 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"path/filepath"
 
 	"github.com/funcx-go/funcx/client"
-	"github.com/funcx-go/funcx/service/api"
 )
 
 type loginCmd struct {
@@ -16,53 +14,12 @@ type loginCmd struct {
 }
 
 func (l *loginCmd) Run(e *env) error {
-	_, who, err := e.login(cmp.Or(l.ServiceURL, e.sys.getenv(client.EnvServiceURL)),
-		cmp.Or(l.ClientID, e.sys.getenv(client.EnvClientID)), cmp.Or(l.ClientSecret, e.sys.getenv(client.EnvClientSecret)))
+	getenv := e.Sys.Getenv
+	_, who, err := e.login(client.Credentials{ServiceURL: cmp.Or(l.ServiceURL, getenv(client.EnvServiceURL)),
+		ClientID: cmp.Or(l.ClientID, getenv(client.EnvClientID)), ClientSecret: cmp.Or(l.ClientSecret, getenv(client.EnvClientSecret))})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.sys.stdout, "Logged in as %s (%s).\n", who.Name, who.ID)
-	return nil
-}
-
-type logoutCmd struct{}
-
-func (logoutCmd) Run(e *env) error {
-	home, err := e.home()
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(home, client.CredentialsFile)
-	had, err := client.DeleteCredentials(path)
-	if err != nil {
-		return err
-	}
-	if had {
-		fmt.Fprintf(e.sys.stdout, "Logged out: removed %s.\n", path)
-	} else {
-		fmt.Fprintf(e.sys.stdout, "Not logged in: %s does not exist.\n", path)
-	}
-	if e.sys.getenv(client.EnvClientID) != "" {
-		fmt.Fprintf(e.sys.stderr, "funcx-endpoint: %s is still set: commands keep using it.\n", client.EnvClientID)
-	}
-	return nil
-}
-
-type whoamiCmd struct{}
-
-func (whoamiCmd) Run(e *env) error {
-	creds, err := e.credentials("")
-	if err != nil {
-		return err
-	}
-	var who *api.Identity
-	err = e.withClient(creds, func(c *client.Client) (err error) {
-		who, err = c.Whoami(e.ctx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.sys.stdout, "Name:       %s\nID:         %s\nClient ID:  %s\nService:    %s\n", who.Name, who.ID, who.ClientID, creds.ServiceURL)
+	fmt.Fprintf(e.Sys.Stdout, "Logged in as %s (%s).\n", who.Name, who.ID)
 	return nil
 }

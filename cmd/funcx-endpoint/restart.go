@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -12,14 +11,7 @@ type restartCmd struct {
 }
 
 func (c *restartCmd) Run(e *env) error {
-	p, err := e.profile(c.Name)
-	if err != nil {
-		return err
-	}
-	if !p.Exists() {
-		return fmt.Errorf("no endpoint %s: run `funcx-endpoint configure %s` first", p.Name, p.Name)
-	}
-	unlock, err := p.LockCommand()
+	p, unlock, err := e.lockedProfile(c.Name, configureFirst)
 	if err != nil {
 		return err
 	}

@@ -6,72 +6,55 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-
-	"github.com/alecthomas/kong"
+	"os"
 
 	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/internal/cli"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/sqlitestore"
 )
 
-// cli is the command line: global flags and one field per subcommand.
-type cli struct {
+// grammar is the command line: global flags and one field per
+// subcommand.
+type grammar struct {
 	DB       string `name:"db" env:"FUNCX_SERVICE_DB" default:"./funcx-service.db" placeholder:"PATH" help:"SQLite database file, created if missing (default: ${default})."`
 	LogLevel string `name:"log-level" env:"FUNCX_SERVICE_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 
-	Serve   serveCmd   `cmd:"" help:"Serve the HTTP API until SIGINT or SIGTERM."`
-	User    userCmd    `cmd:"" help:"Add, list or remove client identities."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Serve   serveCmd       `cmd:"" help:"Serve the HTTP API until SIGINT or SIGTERM."`
+	User    userCmd        `cmd:"" help:"Add, list or remove client identities."`
+	Version cli.VersionCmd `cmd:"" help:"Print the version."`
+}
+
+// AfterApply sets up the log once the flags are known.
+func (g *grammar) AfterApply(e *env) error {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(g.LogLevel)) // kong checked the enum
+	e.log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	return nil
 }
 
 // env is bound into every command's Run.
 type env struct {
 	ctx            context.Context
-	cli            *cli
+	cli            *grammar
 	stdout, stderr io.Writer
 	log            *slog.Logger
 }
 
-// kongExit carries kong's exit code out of a parse (help) as a panic,
-// since kong expects Exit not to return.
-type kongExit int
+const description = "The funcX web service: HTTP API, client identities, and the RabbitMQ queues of the endpoints."
+
+// epilog ends --help: the exit statuses (docs/endpoint.md lists them too).
+const epilog = `Exit status: 0 on success (serve: stopped by SIGINT or SIGTERM); 1 on
+an error; 2 on a usage error (an unknown command or flag, a missing or
+bad argument), found before anything is done.`
 
 // runApp parses args, runs the command and returns the exit status.
-func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
-	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("funcx-service"),
-		kong.Description("The funcX web service: HTTP API, client identities, and the RabbitMQ queues of the endpoints."),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(kongExit(code)) }),
-		kong.UsageOnError(),
-	)
-	if err != nil {
-		fmt.Fprintln(stderr, "funcx-service:", err)
-		return 2
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			k, ok := v.(kongExit)
-			if !ok {
-				panic(v)
-			}
-			code = int(k)
-		}
-	}()
-	kctx, err := parser.Parse(args)
-	if err != nil {
-		parser.FatalIfErrorf(err)
-	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.LogLevel)) // kong checked the enum
-	e := &env{ctx: ctx, cli: &c, stdout: stdout, stderr: stderr,
-		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
-	if err := kctx.Run(e); err != nil {
-		fmt.Fprintln(stderr, "funcx-service:", err)
-		return 1
-	}
-	return 0
+func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var g grammar
+	e := &env{ctx: ctx, cli: &g, stdout: stdout, stderr: stderr}
+	sys := &cli.System{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	app := &cli.App{Name: "funcx-service", Description: description, Epilog: epilog}
+	return app.Run(ctx, args, &g, sys, e)
 }
 
 // openStore opens the database named by --db.

@@ -134,3 +134,18 @@ func TestServeRefusesBadLimits(t *testing.T) {
 		}
 	}
 }
+
+// Usage errors exit 2 (kong's default was 80); --help ends with the exit
+// statuses.
+func TestExitStatuses(t *testing.T) {
+	t.Parallel()
+	db := "--db=" + filepath.Join(t.TempDir(), "s.db")
+	for _, args := range [][]string{{"explode"}, {}, {db, "user", "add"}, {"--log-level=loud", "version"}, {"serve", "--token-ttl=soon"}} {
+		if code, _, stderr := run(t, args...); code != 2 || !strings.Contains(stderr, "funcx-service: error: ") {
+			t.Errorf("%q: exit %d, %q; want 2", args, code, stderr)
+		}
+	}
+	if code, out, _ := run(t, "--help"); code != 0 || !strings.Contains(out, "Exit status: 0 on success") || !strings.Contains(out, "2 on a usage error") {
+		t.Errorf("--help: %d %q", code, out)
+	}
+}

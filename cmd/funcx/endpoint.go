@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/internal/cli"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -23,17 +24,17 @@ type endpointListCmd struct{}
 func (endpointListCmd) Run(e *env) error {
 	var eps []api.EndpointStatus
 	err := e.withClient(func(c *client.Client) (err error) {
-		eps, err = c.ListEndpoints(e.ctx)
+		eps, err = c.ListEndpoints(e.Ctx)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	if len(eps) == 0 {
-		fmt.Fprintln(e.sys.stderr, "No endpoints: start one with `funcx-endpoint start`.")
+		fmt.Fprintln(e.Sys.Stderr, "No endpoints: start one with `funcx-endpoint start`.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.sys.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Sys.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENDPOINT ID\tNAME\tSTATUS\tMANAGERS\tWORKERS\tOUTSTANDING\tALERT\tLAST HEARTBEAT")
 	now := time.Now()
 	alerts := 0
@@ -48,7 +49,7 @@ func (endpointListCmd) Run(e *env) error {
 		return err
 	}
 	if alerts > 0 {
-		fmt.Fprintln(e.sys.stderr, "block-error: the endpoint's scheduler refused or failed a request; `funcx endpoint status ID` shows it.")
+		fmt.Fprintln(e.Sys.Stderr, "block-error: the endpoint's scheduler refused or failed a request; `funcx endpoint status ID` shows it.")
 	}
 	return nil
 }
@@ -60,12 +61,12 @@ type endpointStatusCmd struct {
 
 func (s *endpointStatusCmd) Run(e *env) error {
 	return e.withClient(func(c *client.Client) error {
-		ep, err := c.EndpointStatus(e.ctx, s.EndpointID)
+		ep, err := c.EndpointStatus(e.Ctx, s.EndpointID)
 		if err != nil {
 			return err
 		}
 		if s.JSON {
-			enc := json.NewEncoder(e.sys.stdout)
+			enc := json.NewEncoder(e.Sys.Stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(ep)
 		}
@@ -97,10 +98,10 @@ func printEndpoint(e *env, ep *api.EndpointStatus) error {
 	if ep.QuarantinedRecords > 0 {
 		fields = append(fields, [2]string{"Damaged journal records", strconv.Itoa(ep.QuarantinedRecords) + " (set aside, their tasks failed: see the endpoint's log)"})
 	}
-	if err := printFields(e.sys.stdout, fields); err != nil {
+	if err := cli.PrintFields(e.Sys.Stdout, fields); err != nil {
 		return err
 	}
-	return printEndpointDetail(e.sys.stdout, now, ep)
+	return printEndpointDetail(e.Sys.Stdout, now, ep)
 }
 
 // ago says how long before now t was, "never" for the zero time.

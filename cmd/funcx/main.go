@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/funcx-go/funcx/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal cancels the command; the second kills as usual.
 	context.AfterFunc(ctx, stop)
-	os.Exit(runApp(ctx, os.Args[1:], osSystem()))
+	os.Exit(runApp(ctx, os.Args[1:], cli.OS()))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/client/clienttest"
+	"github.com/funcx-go/funcx/internal/cli"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -61,7 +62,7 @@ func (w *world) runWith(t *testing.T, stdin io.Reader, term tty.Terminal, args .
 	}
 	env := maps.Clone(w.env)
 	var stdout, stderr bytes.Buffer
-	sys := &system{stdin: stdin, stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }, term: term}
+	sys := &cli.System{Stdin: stdin, Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, Term: term}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	code := runApp(ctx, args, sys)

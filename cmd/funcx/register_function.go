@@ -56,11 +56,11 @@ func (r *registerFunctionCmd) Run(e *env) error {
 		req.Kind, req.Script, req.Source, req.Entry = "python", "", fn.Script, fn.Name
 	}
 	return e.withClient(func(c *client.Client) error {
-		id, err := c.RegisterFunction(e.ctx, req)
+		id, err := c.RegisterFunction(e.Ctx, req)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(e.sys.stdout, id)
+		fmt.Fprintln(e.Sys.Stdout, id)
 		return nil
 	})
 }

@@ -28,26 +28,46 @@ func (r *resultCmd) Run(e *env) error {
 }
 
 func (r *resultCmd) run(e *env, c *client.Client) error {
-	var err error
-	ctx := e.ctx
+	ctx := e.Ctx
 	if r.Wait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Wait)
 		defer cancel()
 	}
-	enc := json.NewEncoder(e.sys.stdout)
-	pending := append([]string(nil), r.TaskIDs...)
 	states := make(map[string]string) // last state of each unfinished task
+	pending, err := r.poll(ctx, e, c, states)
+	if err != nil {
+		return err
+	}
+	for _, id := range pending {
+		if st, ok := states[id]; ok {
+			fmt.Fprintf(e.Sys.Stderr, "funcx: task %s is %s\n", id, st)
+		} else {
+			fmt.Fprintf(e.Sys.Stderr, "funcx: task %s not found (unknown, or another identity's)\n", id)
+		}
+	}
+	if len(pending) > 0 {
+		return failed("%d of %d tasks have no result", len(pending), len(r.TaskIDs))
+	}
+	return nil
+}
+
+// poll prints the results of the tasks as they finish, until all have
+// or ctx (--wait) ends, and returns those left without a result.
+func (r *resultCmd) poll(ctx context.Context, e *env, c *client.Client, states map[string]string) ([]string, error) {
+	enc := json.NewEncoder(e.Sys.Stdout)
+	pending := append([]string(nil), r.TaskIDs...)
 	for pause := resultPollMin; ; pause = min(pause*2, resultPollMax) {
+		var err error
 		pending, err = r.printFinished(ctx, c, enc, pending, states)
 		if err != nil {
-			if ctx.Err() != nil && e.ctx.Err() == nil {
-				break // --wait is over
+			if ctx.Err() != nil && e.Ctx.Err() == nil {
+				return pending, nil // --wait is over
 			}
-			return err
+			return pending, err
 		}
 		if len(pending) == 0 || r.Wait == 0 {
-			break
+			return pending, nil
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -56,23 +76,9 @@ func (r *resultCmd) run(e *env, c *client.Client) error {
 		}
 		t.Stop()
 		if ctx.Err() != nil {
-			if e.ctx.Err() != nil {
-				return e.ctx.Err()
-			}
-			break
+			return pending, e.Ctx.Err() // nil when --wait is over
 		}
 	}
-	for _, id := range pending {
-		if st, ok := states[id]; ok {
-			fmt.Fprintf(e.sys.stderr, "funcx: task %s is %s\n", id, st)
-		} else {
-			fmt.Fprintf(e.sys.stderr, "funcx: task %s not found (unknown, or another identity's)\n", id)
-		}
-	}
-	if len(pending) > 0 {
-		return &exitStatus{code: 1, message: fmt.Sprintf("%d of %d tasks have no result", len(pending), len(r.TaskIDs))}
-	}
-	return nil
 }
 
 // printFinished prints the results of the tasks in ids that have one and

@@ -10,6 +10,7 @@ import (
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/internal/cli"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -68,7 +69,7 @@ func (r *runCmd) Run(e *env) error {
 	var stdin []byte
 	if r.Stdin {
 		var err error
-		if stdin, err = io.ReadAll(e.sys.stdin); err != nil {
+		if stdin, err = io.ReadAll(e.Sys.Stdin); err != nil {
 			return fmt.Errorf("read stdin: %w", err)
 		}
 	}
@@ -79,7 +80,7 @@ func (r *runCmd) run(e *env, c *client.Client, stdin []byte) error {
 	// A shell function per run: one small request, and no cache of
 	// function IDs to go stale. The command is literal, so its braces are
 	// escaped from argument substitution.
-	fid, err := c.RegisterFunction(e.ctx, api.RegisterFunctionRequest{
+	fid, err := c.RegisterFunction(e.Ctx, api.RegisterFunctionRequest{
 		Name: "run: " + strings.Join(r.Argv, " "), Kind: "shell", Argv: escapeBraces(r.Argv),
 		Timeout: durationText(r.Timeout), ContainerImage: r.Image,
 	})
@@ -89,17 +90,17 @@ func (r *runCmd) run(e *env, c *client.Client, stdin []byte) error {
 	ex := c.Executor(r.Endpoint)
 	defer ex.Close()
 	f := ex.SubmitRaw(fid, nil, stdin)
-	res, err := r.await(e, f, e.sys.stdout)
+	res, err := r.await(e, f, e.Sys.Stdout)
 	var te *funcx.TaskError
 	switch {
 	case errors.As(err, &te):
-		return &exitStatus{code: exitTaskFailed, message: fmt.Sprintf("task %s failed: %v", f.TaskID(), te)}
+		return taskFailed("task %s failed: %v", f.TaskID(), te)
 	case err != nil:
 		return err
 	case res.ExitCode() < 0 || res.ExitCode() > 255:
-		return &exitStatus{code: exitTaskFailed, message: fmt.Sprintf("the command did not exit normally (exit code %d)", res.ExitCode())}
+		return taskFailed("the command did not exit normally (exit code %d)", res.ExitCode())
 	case res.ExitCode() != 0:
-		return &exitStatus{code: res.ExitCode()}
+		return &cli.ExitStatus{Code: res.ExitCode()}
 	}
 	return nil
 }
@@ -108,7 +109,7 @@ func (r *runCmd) run(e *env, c *client.Client, stdin []byte) error {
 // printed: its stdout to stdout (the command's own stdout, or stderr for a
 // Python function, whose result goes to stdout), its stderr to stderr.
 func (r *runCmd) await(e *env, f *client.Future, stdout io.Writer) (*client.Result, error) {
-	ctx := e.ctx
+	ctx := e.Ctx
 	if r.Wait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Wait)
@@ -120,12 +121,17 @@ func (r *runCmd) await(e *env, f *client.Future, stdout io.Writer) (*client.Resu
 	}
 	if res != nil {
 		_, _ = stdout.Write(res.Stdout())
-		_, _ = e.sys.stderr.Write(res.Stderr())
+		_, _ = e.Sys.Stderr.Write(res.Stderr())
 		if res.Truncated() {
-			fmt.Fprintln(e.sys.stderr, "funcx: the output was cut at the function's output limit")
+			fmt.Fprintln(e.Sys.Stderr, "funcx: the output was cut at the function's output limit")
 		}
 	}
 	return res, err
+}
+
+// taskFailed is the exit status of a failed task, with a message.
+func taskFailed(format string, args ...any) error {
+	return &cli.ExitStatus{Code: exitTaskFailed, Err: fmt.Errorf(format, args...)}
 }
 
 // commandArgs drops the "--" that kong passes through in front of a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/internal/cli"
 )
 
 // runPython runs `funcx run --python FILE.py:FUNC -- ARGS...`: the file is
@@ -24,6 +25,21 @@ func (r *runCmd) runPython(e *env) error {
 		return err
 	}
 	fn.Timeout = r.Timeout
+	return e.withClient(func(c *client.Client) error {
+		req := client.FunctionRequest(filepath.Base(r.Python), fn)
+		req.ContainerImage = r.Image
+		fid, err := c.RegisterFunction(e.Ctx, req)
+		if err != nil {
+			return err
+		}
+		ex := c.Executor(r.Endpoint)
+		defer ex.Close()
+		return r.callPython(e, ex.Submit(fid, r.pythonArgs()))
+	})
+}
+
+// pythonArgs are the call's arguments: those after --, and --kwarg.
+func (r *runCmd) pythonArgs() funcx.PythonArgs {
 	call := funcx.PythonArgs{Args: make([]any, len(r.Argv))}
 	for i, a := range r.Argv {
 		call.Args[i] = jsonOrString(a)
@@ -34,38 +50,32 @@ func (r *runCmd) runPython(e *env) error {
 			call.Kwargs[k] = jsonOrString(v)
 		}
 	}
-	return e.withClient(func(c *client.Client) error {
-		req := client.FunctionRequest(filepath.Base(r.Python), fn)
-		req.ContainerImage = r.Image
-		fid, err := c.RegisterFunction(e.ctx, req)
-		if err != nil {
-			return err
+	return call
+}
+
+// callPython waits for the Python task f and prints its JSON result.
+func (r *runCmd) callPython(e *env, f *client.Future) error {
+	// What the function printed goes to stderr, so that stdout holds
+	// the JSON result alone (funcx run ... | jq).
+	res, err := r.await(e, f, e.Sys.Stderr)
+	var te *funcx.TaskError
+	switch {
+	case errors.As(err, &te):
+		msg := fmt.Sprintf("task %s failed: %v", f.TaskID(), te)
+		if te.Stack != "" {
+			msg = strings.TrimRight(te.Stack, "\n") + "\n" + msg
 		}
-		ex := c.Executor(r.Endpoint)
-		defer ex.Close()
-		f := ex.Submit(fid, call)
-		// What the function printed goes to stderr, so that stdout holds
-		// the JSON result alone (funcx run ... | jq).
-		res, err := r.await(e, f, e.sys.stderr)
-		var te *funcx.TaskError
-		switch {
-		case errors.As(err, &te):
-			msg := fmt.Sprintf("task %s failed: %v", f.TaskID(), te)
-			if te.Stack != "" {
-				msg = strings.TrimRight(te.Stack, "\n") + "\n" + msg
-			}
-			return &exitStatus{code: exitTaskFailed, message: msg}
-		case err != nil:
-			return err
-		}
-		out := res.TaskResult.Output
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, out, "", "  ") == nil {
-			out = pretty.Bytes()
-		}
-		_, err = fmt.Fprintf(e.sys.stdout, "%s\n", out)
+		return &cli.ExitStatus{Code: exitTaskFailed, Err: errors.New(msg)}
+	case err != nil:
 		return err
-	})
+	}
+	out := res.TaskResult.Output
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, out, "", "  ") == nil {
+		out = pretty.Bytes()
+	}
+	_, err = fmt.Fprintf(e.Sys.Stdout, "%s\n", out)
+	return err
 }
 
 // pythonFile reads the function FILE.py:FUNC names: the whole file is its

@@ -15,7 +15,7 @@ type statusCmd struct {
 func (s *statusCmd) Run(e *env) error {
 	var sts []api.TaskStatus
 	err := e.withClient(func(c *client.Client) (err error) {
-		sts, err = c.TaskStatus(e.ctx, s.TaskIDs...)
+		sts, err = c.TaskStatus(e.Ctx, s.TaskIDs...)
 		return err
 	})
 	if err != nil {
@@ -25,7 +25,7 @@ func (s *statusCmd) Run(e *env) error {
 	for _, st := range sts {
 		byID[st.TaskID] = st
 	}
-	tw := tabwriter.NewWriter(e.sys.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Sys.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TASK ID\tSTATE\tENDPOINT ID\tDETAIL")
 	missing := 0
 	for _, id := range s.TaskIDs {
@@ -41,7 +41,7 @@ func (s *statusCmd) Run(e *env) error {
 		return err
 	}
 	if missing > 0 {
-		return &exitStatus{code: 1, message: fmt.Sprintf("%d of %d tasks not found (unknown, or another identity's)", missing, len(s.TaskIDs))}
+		return failed("%d of %d tasks not found (unknown, or another identity's)", missing, len(s.TaskIDs))
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func (s *submitCmd) Run(e *env) error {
 
 // submit sends Count tasks and prints their IDs.
 func (s *submitCmd) submit(e *env, c *client.Client, args json.RawMessage) error {
-	out := bufio.NewWriter(e.sys.stdout)
+	out := bufio.NewWriter(e.Sys.Stdout)
 	defer out.Flush()
 	// One request per api.MaxTasksPerSubmit tasks, with a progress line
 	// for batches that take more than one.
@@ -47,19 +47,19 @@ func (s *submitCmd) submit(e *env, c *client.Client, args json.RawMessage) error
 		for i := range tasks {
 			tasks[i] = api.TaskSubmit{FunctionID: s.Function, Args: args}
 		}
-		ids, err := c.Submit(e.ctx, s.Endpoint, tasks)
+		ids, err := c.Submit(e.Ctx, s.Endpoint, tasks)
 		for _, id := range ids {
 			fmt.Fprintln(out, id)
 		}
 		done += len(ids)
 		if err != nil {
 			if done > 0 {
-				fmt.Fprintf(e.sys.stderr, "funcx: %d of %d tasks were submitted before the error\n", done, s.Count)
+				fmt.Fprintf(e.Sys.Stderr, "funcx: %d of %d tasks were submitted before the error\n", done, s.Count)
 			}
 			return err
 		}
 		if s.Count > api.MaxTasksPerSubmit {
-			fmt.Fprintf(e.sys.stderr, "submitted %d/%d tasks\n", done, s.Count)
+			fmt.Fprintf(e.Sys.Stderr, "submitted %d/%d tasks\n", done, s.Count)
 		}
 	}
 	return nil
@@ -69,7 +69,7 @@ func (s *submitCmd) submit(e *env, c *client.Client, args json.RawMessage) error
 func (s *submitCmd) args(e *env) (json.RawMessage, error) {
 	raw := []byte(s.Args)
 	if s.ArgsFile != "" {
-		var r io.Reader = e.sys.stdin
+		var r io.Reader = e.Sys.Stdin
 		if s.ArgsFile != "-" {
 			f, err := os.Open(s.ArgsFile)
 			if err != nil {

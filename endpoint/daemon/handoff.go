@@ -1,0 +1,31 @@
+package daemon
+
+import (
+	"github.com/funcx-go/funcx/broker"
+	"github.com/funcx-go/funcx/service/api"
+)
+
+// Handoff is an endpoint's registration as its daemon needs it: the
+// endpoint ID and the broker credentials. It holds the broker password,
+// so Spawn passes it through a pipe, never argv or the environment.
+type Handoff struct {
+	EndpointID string                `json:"endpoint_id"`
+	Broker     api.BrokerCredentials `json:"broker"`
+}
+
+// credentials are the broker credentials of h.
+func (h Handoff) credentials() broker.Credentials {
+	return broker.Credentials{URL: h.Broker.URL, Username: h.Broker.Username, Password: h.Broker.Password,
+		TaskQueue: h.Broker.TaskQueue, ResultExchange: h.Broker.ResultExchange}
+}
+
+// report is a daemon's one message to Spawn: up, or why not.
+type report struct {
+	Ready bool   `json:"ready"`
+	PID   int    `json:"pid"`
+	Error string `json:"error,omitempty"`
+}
+
+// StatusFD is the file descriptor on which a daemon started by Spawn
+// reports whether it came up (the child's ExtraFiles[0]).
+const StatusFD = 3
