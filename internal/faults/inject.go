@@ -87,6 +87,9 @@ func (r *run) inject(ctx context.Context, row *Row) (faultAt, calm time.Time, er
 			return faultAt, time.Now(), err
 		}
 		stopped := time.Since(faultAt)
+		if r.brokerDown != nil {
+			r.brokerDown()
+		}
 		_ = sleepCtx(ctx, r.cfg.RabbitMQDowntime)
 		calm = time.Now()
 		if err := rabbitmqctl(ctx, "start_app"); err != nil {

@@ -42,8 +42,9 @@ type load struct {
 	arrivals []arrival
 	last     time.Time
 
-	// paused holds the submitters (see pause).
-	paused bool
+	// held is how many of each endpoint's tasks the submitters keep back
+	// (see holdBack).
+	held int
 
 	submitters sync.WaitGroup
 	done       chan struct{} // closed when every submitter has returned
@@ -83,7 +84,7 @@ func (l *load) submit(ctx context.Context, ep int) {
 	ex := l.exs[ep]
 	next := ep
 	for next < l.n {
-		for l.outstanding(ep) >= l.window || l.isPaused() {
+		for l.mayNotSubmit(ep) {
 			if sleepCtx(ctx, 20*time.Millisecond) != nil {
 				return
 			}
@@ -129,52 +130,51 @@ func submitFailed(f *client.Future) bool {
 	}
 }
 
-// pause holds the submitters before their next chunk until resume:
-// while the run waits to strike (for the RabbitMQ lock), so that the
-// work is not all done when it does.
-func (l *load) pause() { l.setPaused(true) }
-
-// resume lets the submitters go on.
-func (l *load) resume() { l.setPaused(false) }
-
-func (l *load) setPaused(p bool) {
+// holdBack keeps the last k tasks of each endpoint unsubmitted until
+// holdBack(0): the RabbitMQ row keeps every one back while it waits for
+// the lock (else the work could all be done when it strikes), and a
+// window's worth until the broker is down (rabbitmqctl takes a while to
+// stop it), so that tasks are submitted during the outage and answered
+// after it however long the stop took.
+func (l *load) holdBack(k int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.paused = p
+	l.held = k
 }
 
-func (l *load) isPaused() bool {
+// total is the number of endpoint ep's tasks.
+func (l *load) total(ep int) int { return (l.n - ep + len(l.epIDs) - 1) / len(l.epIDs) }
+
+// mayNotSubmit reports whether endpoint ep's submitter must wait: its
+// window is full, or only the tasks held back are left.
+func (l *load) mayNotSubmit(ep int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.paused
+	return l.outstandingLocked(ep) >= l.window || l.total(ep)-l.submitted[ep] <= l.held
 }
 
 // waitBusy waits until every endpoint has its window of tasks
-// unanswered (or all of its tasks submitted), at most for d.
+// unanswered (or all of its tasks not held back submitted), at most for
+// d.
 func (l *load) waitBusy(ctx context.Context, d time.Duration) {
-	full := func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		for ep, id := range l.epIDs {
-			total := (l.n - ep + len(l.epIDs) - 1) / len(l.epIDs)
-			if l.submitted[ep] < total && l.submitted[ep]-l.settledSubmit[ep]-l.received[id] < l.window {
+	busy := func() bool {
+		for ep := range l.epIDs {
+			if !l.mayNotSubmit(ep) {
 				return false
 			}
 		}
 		return true
 	}
-	for deadline := time.Now().Add(d); !full() && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(d); !busy() && time.Now().Before(deadline); {
 		if sleepCtx(ctx, 20*time.Millisecond) != nil {
 			return
 		}
 	}
 }
 
-// outstanding is the number of endpoint ep's tasks submitted and not yet
-// answered.
-func (l *load) outstanding(ep int) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// outstandingLocked is the number of endpoint ep's tasks submitted and
+// not yet answered; l.mu is held.
+func (l *load) outstandingLocked(ep int) int {
 	return l.submitted[ep] - l.settledSubmit[ep] - l.received[l.epIDs[ep]]
 }
 

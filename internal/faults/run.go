@@ -38,6 +38,7 @@ type run struct {
 
 	lock       *brokertest.RabbitMQLock // held shared; exclusively around stop_app and start_app
 	rabbitDown bool                     // stop_app ran, start_app not yet
+	brokerDown func()                   // called once stop_app has stopped RabbitMQ
 	stopGuard  func()                   // ends the RabbitMQ guard, if started
 }
 
@@ -205,14 +206,17 @@ func (r *run) drive(ctx context.Context, row *Row) error {
 	}
 	if r.fault == RabbitMQRestart {
 		// The other tests using RabbitMQ finish first; the submitters wait
-		// meanwhile and refill their windows once it is held, so that the
-		// outage meets work in flight however long the wait.
-		l.pause()
+		// meanwhile, then refill their windows but keep a window's worth
+		// back until the broker is down, so that the outage meets work
+		// however long the wait and the stop take.
+		l.holdBack(r.cfg.Tasks)
 		r.log.Info("waiting for the RabbitMQ lock, exclusively: other tests using RabbitMQ finish first")
 		waited := time.Now()
 		err := r.lock.Own(ctx)
-		l.resume()
+		l.holdBack(r.cfg.Window)
+		r.brokerDown = func() { l.holdBack(0) }
 		if err != nil {
+			l.holdBack(0)
 			row.note("the fault never struck: %v", err)
 			finish()
 			return err
@@ -222,6 +226,9 @@ func (r *run) drive(ctx context.Context, row *Row) error {
 	}
 	r.log.Info("striking", "results", strike, "after", time.Since(began).Round(time.Millisecond))
 	faultAt, calm, err := r.inject(ctx, row)
+	if r.brokerDown != nil {
+		r.brokerDown() // if stop_app failed
+	}
 	if r.fault == RabbitMQRestart && !r.rabbitDown {
 		// RabbitMQ is up again (or never went down): the others may use it.
 		err = errors.Join(err, r.lock.Share())

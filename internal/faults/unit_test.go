@@ -302,3 +302,40 @@ func TestDupCounterAcrossRestarts(t *testing.T) {
 		t.Fatalf("total %d after a lower reading, want 6", got)
 	}
 }
+
+// The RabbitMQ row's submitters keep tasks back: all of them while the run
+// waits for the lock, a window's worth until the broker is down; the
+// window still caps what is unanswered.
+func TestLoadHoldBack(t *testing.T) {
+	t.Parallel()
+	// a: 6 tasks, b: 5, at most 3 unanswered each.
+	l := &load{epIDs: []string{"a", "b"}, n: 11, window: 3, submitted: make([]int, 2), settledSubmit: make([]int, 2),
+		received: map[string]int{}}
+	if got := []int{l.total(0), l.total(1)}; got[0] != 6 || got[1] != 5 {
+		t.Fatalf("totals %v, want [6 5]", got)
+	}
+	if l.mayNotSubmit(0) {
+		t.Fatal("an idle submitter may not submit")
+	}
+	l.holdBack(l.n)
+	if !l.mayNotSubmit(0) || !l.mayNotSubmit(1) {
+		t.Fatal("submitters went on while every task is held back")
+	}
+	l.holdBack(3)
+	l.submitted[0], l.received["a"] = 2, 2
+	if l.mayNotSubmit(0) {
+		t.Fatal("endpoint a, 4 unsubmitted and 3 held back, may not submit")
+	}
+	l.submitted[0], l.received["a"] = 3, 3
+	if !l.mayNotSubmit(0) {
+		t.Fatal("endpoint a submitted into the 3 tasks held back")
+	}
+	l.holdBack(0)
+	if l.mayNotSubmit(0) {
+		t.Fatal("endpoint a held back after holdBack(0)")
+	}
+	l.submitted[0] = 6
+	if !l.mayNotSubmit(0) {
+		t.Fatal("endpoint a submitted beyond its window of 3 unanswered")
+	}
+}
