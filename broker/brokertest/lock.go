@@ -69,16 +69,17 @@ func (l *RabbitMQLock) Share() error { return l.flock(syscall.LOCK_SH) }
 
 // Own holds the lock exclusively, waiting until every other holder, in
 // any process, has let go, or until ctx ends. Taking it from shared is
-// not atomic (flock(2)): while Own waits, another test may stop and start
-// RabbitMQ first.
+// not atomic (flock(2)): while Own waits, l holds nothing, and another
+// test may stop and start RabbitMQ first.
 func (l *RabbitMQLock) Own(ctx context.Context) error {
-	// A blocking flock cannot be interrupted by ctx: poll.
+	// A blocking flock cannot be interrupted by ctx: poll, often (a
+	// cheap call), since the lock is free only between other tests.
 	for {
 		err := l.flock(syscall.LOCK_EX | syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			return err
 		}
-		t := time.NewTimer(100 * time.Millisecond)
+		t := time.NewTimer(5 * time.Millisecond)
 		select {
 		case <-ctx.Done():
 			t.Stop()
