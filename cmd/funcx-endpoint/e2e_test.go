@@ -379,4 +379,8 @@ func TestStartForeground(t *testing.T) {
 	if left := profile.RunProcesses(runID); len(left) > 0 {
 		t.Fatalf("processes of the run remain: %v", left)
 	}
+	// Its broker user and virtual host go with it.
+	if r := w.run(t, "delete", "--yes", "default"); r.code != 0 {
+		t.Fatalf("delete after the foreground run: %+v", r)
+	}
 }
