@@ -14,7 +14,8 @@ import (
 	"github.com/funcx-go/funcx/endpoint"
 )
 
-// Targets of the container rows (DESIGN.md section 10).
+// Targets of the container rows (docs/architecture.md, Performance
+// targets).
 const (
 	targetWarmRatio = 2.0 // warm container task latency / raw task latency
 	targetColdRatio = 1.5 // cold start task latency / bare `docker run`

@@ -13,7 +13,7 @@ import (
 	"github.com/funcx-go/funcx"
 )
 
-// Targets of the design (DESIGN.md section 10) and of this harness's brief.
+// Targets of docs/architecture.md, Performance targets.
 const (
 	targetDispatch   = 200_000 // tasks/s, zero-work managers
 	targetNoop       = 10_000  // tasks/s, end to end

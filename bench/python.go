@@ -14,8 +14,8 @@ import (
 	"github.com/funcx-go/funcx/manager"
 )
 
-// targetPythonRatio and targetPythonP50 are the design's warm Python task
-// targets: the engine's rate against bare python3 driven over a pipe, and
+// targetPythonRatio and targetPythonP50 are the warm Python task targets
+// (docs/architecture.md, Performance targets): the engine's rate against bare python3 driven over a pipe, and
 // its one-task latency.
 const (
 	targetPythonRatio = 0.7

@@ -74,15 +74,16 @@ type row struct {
 	Target           *target `json:"target,omitempty"`
 }
 
-// target is a performance target of the design (section 10). Targets are
-// marked, never enforced: timings on a shared machine are not pass/fail.
+// target is a performance target (docs/architecture.md, Performance
+// targets). Targets are marked, never enforced: timings on a shared
+// machine are not pass/fail.
 type target struct {
 	// Of is what is compared: "value" or "ratio".
 	Of string `json:"of"`
 	// Op is ">=" or "<=".
 	Op        string  `json:"op"`
 	Threshold float64 `json:"threshold"`
-	// EndToEnd marks the design's end-to-end targets (client, service
+	// EndToEnd marks the end-to-end targets (client, service
 	// and RabbitMQ included), applied here to the engine part alone:
 	// meeting them is necessary, not sufficient.
 	EndToEnd bool `json:"end_to_end"`
@@ -177,7 +178,7 @@ func writeTable(w io.Writer, rep *report) error {
 	_, err := fmt.Fprintf(w, `
 RATIO: median over rounds of result / baseline, each pair measured back to back (for latencies lower is better).
 Target (x): how far past the target, >= 1.00x met. Direct workers: the same worker processes, driven with no interchange or manager.
-* the design's end-to-end target (client -> service -> RabbitMQ -> endpoint), applied to the engine alone: necessary, not sufficient.
+* an end-to-end target (client -> service -> RabbitMQ -> endpoint), applied to the engine alone: necessary, not sufficient.
 Tasks per round: dispatch %s, no-op %s, latency %s one at a time, shell %s, end to end %s. Every task was checked to return exactly once.
 Engines and the end-to-end endpoint run with prefetch_capacity %d (-prefetch).
 `, commas(float64(o.DispatchTasks)), commas(float64(o.Tasks)), commas(float64(o.Pings)), commas(float64(o.ShellTasks)), commas(float64(o.E2ETasks)), o.Prefetch)

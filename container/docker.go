@@ -229,19 +229,52 @@ func (i *dockerInstance) copyLogs() {
 	_, _ = stdcopy.StdCopy(i.output, i.output, rc)
 }
 
-// Kill implements Instance.
+// Kill implements Instance: it returns once the container has stopped
+// or is gone, or with an error that says it still runs. The daemon's
+// answer alone does not tell: a kill it answered with an error (say, the
+// process did not exit in time, or no answer came) may have left the
+// container running, and one that failed because the container had just
+// stopped is a success.
 func (i *dockerInstance) Kill() error {
 	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	err := i.d.cli.ContainerKill(ctx, i.id, "KILL")
-	if err != nil && !client.IsErrNotFound(err) {
-		// Not running any more is what Kill wants; Wait removes it.
-		if _, ierr := i.d.cli.ContainerInspect(ctx, i.id); ierr == nil {
-			return nil
-		}
-		return fmt.Errorf("docker: kill container %s: %w", i.ID(), err)
+	killErr := i.d.cli.ContainerKill(ctx, i.id, "KILL")
+	cancel()
+	if killErr != nil && client.IsErrNotFound(killErr) {
+		return nil // Wait removed it already
 	}
-	return nil
+	// A context of its own: the kill's may have run out.
+	ctx, cancel = context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	for {
+		running, err := i.d.running(ctx, i.id)
+		switch {
+		case err != nil:
+			return fmt.Errorf("docker: kill container %s: cannot tell whether it stopped: %w", i.ID(), errors.Join(killErr, err))
+		case !running:
+			return nil
+		case killErr != nil:
+			return fmt.Errorf("docker: kill container %s: it is still running (see `docker inspect %s`; `docker rm -f` it): %w", i.ID(), i.ID(), killErr)
+		}
+		// The daemon accepted the kill: the stop is on its way.
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("docker: kill container %s: still running %s after the daemon accepted the kill (`docker rm -f` it)", i.ID(), dockerTimeout)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// running reports whether container id runs (paused counts as running);
+// one that no longer exists does not.
+func (d *DockerRuntime) running(ctx context.Context, id string) (bool, error) {
+	c, err := d.cli.ContainerInspect(ctx, id)
+	if client.IsErrNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return c.State != nil && (c.State.Running || c.State.Restarting), nil
 }
 
 // OwnerLabels are the labels of a container started by the manager with

@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/funcx-go/funcx/endpoint"
+	"github.com/funcx-go/funcx/internal/needs"
 )
 
 // The test binary is the manager of the engines these tests start (and the
@@ -20,7 +22,10 @@ import (
 
 var (
 	workerBin string // the static worker binary
-	setupErr  error  // why the Docker images could not be built
+	imagesDir string // where the Docker images' contexts are written
+
+	imagesOnce sync.Once
+	imagesErr  error // why the Docker images could not be built
 )
 
 // Test images: FROM scratch, each with a /funcx-image file naming it.
@@ -33,14 +38,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	workerBin = filepath.Join(dir, "funcx-worker")
+	workerBin, imagesDir = filepath.Join(dir, "funcx-worker"), dir
 	build := exec.Command("go", "build", "-o", workerBin, "./testdata/worker")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build the static test worker: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	setupErr = buildImages(dir)
 	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(dir) }))
 }
 
@@ -70,11 +74,14 @@ func buildImages(dir string) error {
 	return nil
 }
 
-// needDocker fails the test when dockerd or the images are missing.
+// needDocker skips the test under -short and fails it when dockerd or
+// the images are missing; the first test that needs them builds them.
 func needDocker(t *testing.T) {
 	t.Helper()
-	if setupErr != nil {
-		t.Fatal(setupErr)
+	needs.Services(t, needs.Docker)
+	imagesOnce.Do(func() { imagesErr = buildImages(imagesDir) })
+	if imagesErr != nil {
+		t.Fatal(imagesErr)
 	}
 }
 

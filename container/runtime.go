@@ -34,8 +34,10 @@ type Instance interface {
 	// released (a Docker container is removed); it returns nil after a
 	// clean exit and an *ExitError otherwise. It may be called once.
 	Wait() error
-	// Kill stops the container at once; Wait then returns. It is safe to
-	// call more than once and concurrently with Wait.
+	// Kill stops the container at once; Wait then returns. It reports an
+	// error when the container may still run (Docker's returns once the
+	// daemon says it stopped). It is safe to call more than once and
+	// concurrently with Wait.
 	Kill() error
 }
 

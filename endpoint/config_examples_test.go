@@ -32,7 +32,7 @@ func TestExampleProfiles(t *testing.T) {
 	}
 }
 
-// decodeProfile decodes a profile as the design has it, durations as
+// decodeProfile decodes a profile as a user writes it, durations as
 // strings ("30s"), refusing keys endpoint.Config does not have.
 func decodeProfile(t *testing.T, b []byte) endpoint.Config {
 	t.Helper()

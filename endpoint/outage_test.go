@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/broker/brokertest"
+	"github.com/funcx-go/funcx/internal/needs"
 )
 
 // rabbitmqctlPath finds rabbitmqctl: in /usr/sbin, often not on a test's
@@ -44,9 +45,7 @@ func rabbitmqctl(t *testing.T, args ...string) error {
 // sees the outage. Tests that do not take the lock see a broker outage of
 // a few seconds and must reconnect, as a deployment would.
 func TestRabbitMQOutageLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs RabbitMQ; runs without -short")
-	}
+	needs.Services(t, needs.RabbitMQ)
 	brokertest.OwnRabbitMQ(t)
 	f := startFabric(t, newRabbitBroker)
 	// Registered after startFabric's cleanups, so it runs before them:

@@ -413,19 +413,30 @@ func (r *runner) flushOutbox(ctx context.Context, final bool) (empty bool) {
 	return false
 }
 
+// heartbeatLoop sends a heartbeat every HeartbeatPeriod, and one at once
+// whenever the link has a new connection (the first, or after a
+// reconnect): the service sees the endpoint online as soon as it can
+// take tasks, not a period later, and again as soon as it is back.
 func (r *runner) heartbeatLoop(ctx context.Context) {
 	t := time.NewTicker(r.rc.HeartbeatPeriod)
 	defer t.Stop()
+	var sentOn broker.EndpointConn // the connection of the last heartbeat
+	due := true
 	for {
-		if c := r.conns.current(); c != nil {
+		c, changed := r.conns.watch()
+		if c != nil && (due || c != sentOn) {
 			if err := c.PublishHeartbeat(ctx, r.heartbeat()); err != nil && ctx.Err() == nil {
 				r.log.Warn("heartbeat failed", "err", err)
 			}
+			sentOn, due = c, false
+			t.Reset(r.rc.HeartbeatPeriod)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			due = true
+		case <-changed:
 		}
 	}
 }
@@ -488,6 +499,14 @@ func (h *connHolder) await(ctx context.Context) (broker.EndpointConn, error) {
 		case <-changed:
 		}
 	}
+}
+
+// watch returns the current connection (nil if none) and a channel
+// closed when it changes.
+func (h *connHolder) watch() (broker.EndpointConn, <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conn, h.changed
 }
 
 func (h *connHolder) current() broker.EndpointConn {

@@ -20,6 +20,7 @@ import (
 	"github.com/funcx-go/funcx/broker/rabbitmq"
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
+	"github.com/funcx-go/funcx/internal/needs"
 	"github.com/funcx-go/funcx/internal/testlog"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
@@ -48,9 +49,7 @@ func inProcessBroker(t *testing.T) (broker.Service, func(context.Context, broker
 
 // rabbitBroker is the RabbitMQ that scripts/start-services.sh runs.
 func rabbitBroker(t *testing.T) (broker.Service, func(context.Context, broker.Credentials) (broker.EndpointConn, error)) {
-	if testing.Short() {
-		t.Skip("needs RabbitMQ; runs without -short")
-	}
+	needs.Services(t, needs.RabbitMQ)
 	brokertest.ShareRabbitMQ(t) // no outage test stops RabbitMQ under this one
 	return newRabbitBroker(t)
 }

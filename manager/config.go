@@ -19,7 +19,13 @@ const (
 	DefaultCoresPerWorker     = 1.0
 	DefaultGracePeriod        = 10 * time.Second
 	DefaultMinDrainPeriod     = 30 * time.Second
-	DefaultWorkerQueue        = 4
+	// DefaultWorkerQueue is deep enough that a worker's results and its
+	// next tasks travel in batches of several: with warm Python tasks,
+	// which the worker passes on to its interpreter ahead of their turn,
+	// 8 rather than 4 cut the manager's and the workers' CPU per task by
+	// about a quarter. It matters only when the manager holds more tasks
+	// than workers (Prefetch).
+	DefaultWorkerQueue = 8
 )
 
 // Config configures a manager. It travels as JSON in FUNCX_MANAGER_CONFIG

@@ -22,6 +22,7 @@ import (
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/endpoint/endpointtest"
+	"github.com/funcx-go/funcx/internal/needs"
 	"github.com/funcx-go/funcx/internal/python/pythontest"
 )
 
@@ -49,9 +50,7 @@ func startFabric(t *testing.T) *endpointtest.Fabric {
 // TestPythonSDK runs python/tests with unittest: the example, map,
 // every failure kind and the refusals, against the real fabric.
 func TestPythonSDK(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs RabbitMQ and python3")
-	}
+	needs.Services(t, needs.RabbitMQ, needs.Python)
 	t.Parallel()
 	f := startFabric(t)
 	dir, err := filepath.Abs(".")
@@ -86,9 +85,7 @@ func TestPythonSDK(t *testing.T) {
 // client.Executor: funcx.Python, JSON arguments, the JSON result, and a
 // remote exception as a RemoteError with the Python traceback.
 func TestGoSDKPythonFunction(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs RabbitMQ and python3")
-	}
+	needs.Services(t, needs.RabbitMQ, needs.Python)
 	t.Parallel()
 	f := startFabric(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -128,9 +125,6 @@ func TestGoSDKPythonFunction(t *testing.T) {
 // virtual environment (from a copy: pip builds in the source tree) and
 // imports it from there.
 func TestPipInstall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs pip")
-	}
 	t.Parallel()
 	python := pythontest.Command(t)
 	tmp := t.TempDir()

@@ -3,7 +3,7 @@
 // container type and snapshots of the connected managers: it keeps no
 // state, so it is tested without sockets and swapped without ceremony.
 //
-// The strategies follow funcX's table (DESIGN.md section 7):
+// The strategies follow funcX's table (docs/architecture.md, Routing):
 //
 //   - Plain: raw worker processes (worker_mode = no_container). Every
 //     worker is RAW; tasks go to any manager with free slots.

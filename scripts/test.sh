@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check of the project: formatting, vet, and the whole test
-# suite with the race detector, real processes included. This is the test
+# Runs every check of the project: formatting, vet, the fast tests
+# (-short), then the whole test suite with the race detector, real
+# services and processes included. This is the test
 # command in README.md, and CI runs exactly it (through .ci/run).
 #
 # Environment:
@@ -24,6 +25,15 @@ fi
 
 step "go vet"
 go vet ./...
+
+# The fast tests first, as a quick gate: -short means "no external
+# service needed" (no RabbitMQ, dockerd, Slurm, python3 or PostgreSQL;
+# the tests that need one skip, see internal/needs), so they run before
+# scripts/start-services.sh and must pass on their own. Running them here
+# keeps `go test -short ./...`, which README.md offers as the quick
+# check, from rotting.
+step "go test -short (fast tests: no service needed)"
+go test -short -count=1 -timeout 15m ./...
 
 step "start services" && bash scripts/start-services.sh
 step "go test -race (unit and integration tests)"

@@ -20,6 +20,7 @@ import (
 	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/broker/brokertest"
 	"github.com/funcx-go/funcx/broker/rabbitmq"
+	"github.com/funcx-go/funcx/internal/needs"
 	"github.com/funcx-go/funcx/service"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/service/sqlitestore"
@@ -48,9 +49,7 @@ func (f *httpFabric) running() bool {
 
 func startRabbitService(t *testing.T, tokenTTL time.Duration) *httpFabric {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs RabbitMQ; runs without -short")
-	}
+	needs.Services(t, needs.RabbitMQ)
 	brokertest.ShareRabbitMQ(t)
 	st, err := sqlitestore.Open(context.Background(), sqlitestore.Config{Path: filepath.Join(t.TempDir(), "service.db")})
 	if err != nil {

@@ -40,6 +40,10 @@ type Config struct {
 	// starts it at its first Python task and keeps it. Defaults to
 	// DefaultPythonCommand.
 	PythonCommand string
+
+	// ownProcess: Serve runs in a worker process of its own (Main), and
+	// may tune the process's runtime for its tasks (see procs.go).
+	ownProcess bool
 }
 
 // DefaultPythonCommand is the default for Config.PythonCommand.

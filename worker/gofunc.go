@@ -21,6 +21,7 @@ func (s *server) runGo(ctx context.Context, t *funcx.Task, res *funcx.Result) {
 				"(before it calls worker.Main) and point the endpoint's worker_command at that program", f.Name)
 		return
 	}
+	s.restoreProcs()
 	tctx, cancel := taskContext(ctx, f.Timeout)
 	defer cancel()
 

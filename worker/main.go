@@ -101,7 +101,7 @@ func runWorker() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	err = Serve(ctx, conn, Config{WorkerID: st.id, Container: st.container, Logger: log, PythonCommand: st.python})
+	err = Serve(ctx, conn, Config{WorkerID: st.id, Container: st.container, Logger: log, PythonCommand: st.python, ownProcess: true})
 	if err != nil && ctx.Err() == nil {
 		fmt.Fprintf(os.Stderr, "funcx worker %d: %v\n", st.id, err)
 		return exitServe

@@ -22,6 +22,7 @@ const pythonStopGrace = time.Second
 // the next Python task starts a fresh interpreter.
 func (s *server) runPython(ctx context.Context, t *funcx.Task, res *funcx.Result) {
 	f := &t.Function
+	s.narrowProcs()
 	p, err := s.interpreter(ctx)
 	if err != nil {
 		res.Error = funcx.Errorf(funcx.RemoteError, "python function %q: %v (python_command names the endpoint's interpreter)", f.Name, err)

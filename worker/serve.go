@@ -88,6 +88,9 @@ type server struct {
 	// does not take them back. sent holds the calls sent, by task.
 	next []funcx.Task
 	sent map[funcx.TaskID]*python.Pending
+	// procs is GOMAXPROCS as it was before Python tasks narrowed it to
+	// one (see procs.go); zero when not narrowed.
+	procs int
 }
 
 func (s *server) serve(ctx context.Context) error {
@@ -96,6 +99,7 @@ func (s *server) serve(ctx context.Context) error {
 	defer func() {
 		stop(errServeDone)
 		s.stopPython() // no call runs: tasks run on this goroutine
+		s.restoreProcs()
 		s.out.stop()   // results of finished tasks go out; the timer is off
 		s.conn.Close() // unblocks readLoop
 		wg.Wait()

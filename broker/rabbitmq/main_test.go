@@ -19,6 +19,7 @@ import (
 
 	"github.com/funcx-go/funcx/broker"
 	"github.com/funcx-go/funcx/broker/brokertest"
+	"github.com/funcx-go/funcx/internal/needs"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -48,9 +49,7 @@ var (
 // does not answer.
 func requireBroker(t testing.TB) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: skipping the RabbitMQ integration test")
-	}
+	needs.Services(t, needs.RabbitMQ)
 	brokertest.ShareRabbitMQ(t) // no outage test stops RabbitMQ under this one
 	brokerOnce.Do(func() {
 		s, err := New(Config{URL: testAMQPURL, ManagementURL: testAPIURL})

@@ -13,6 +13,7 @@ import (
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/container"
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/needs"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -36,10 +37,11 @@ func main() {
 
 // testImages builds two images FROM scratch, tagged for this test only,
 // each holding /funcx-image (its name: "a" or "b", a file only it has)
-// and /funcx-cat; the test's cleanup removes them. It fails (never skips)
-// without dockerd.
+// and /funcx-cat; the test's cleanup removes them. It fails without
+// dockerd (skips under -short).
 func testImages(t *testing.T) map[string]string {
 	t.Helper()
+	needs.Services(t, needs.Docker)
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
 		t.Fatalf("docker does not answer (%v: %s): run scripts/start-services.sh as root, which installs and starts dockerd", err, strings.TrimSpace(string(out)))
 	}
@@ -155,6 +157,7 @@ func inImages(t *testing.T, ctx context.Context, cl *client.Client, ex *client.E
 // functions' images, and `funcx-endpoint stop` leaves no container of the
 // run (docker ps -a by our labels is empty) and no process.
 func TestEndpointWithDockerStopLeavesNoContainer(t *testing.T) {
+	needs.Services(t, needs.RabbitMQ, needs.Docker)
 	t.Parallel()
 	images := testImages(t)
 	w := startWorld(t)

@@ -20,6 +20,7 @@ import (
 	"github.com/funcx-go/funcx/broker/rabbitmq"
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/needs"
 	"github.com/funcx-go/funcx/internal/procfs"
 )
 
@@ -93,9 +94,10 @@ func (w *bb) asOther() *bb {
 }
 
 // rabbitURL is the RabbitMQ that scripts/start-services.sh runs; the test
-// fails (never skips) without it.
+// fails without it (skips under -short).
 func rabbitURL(t *testing.T) string {
 	t.Helper()
+	needs.Services(t, needs.RabbitMQ)
 	brokertest.ShareRabbitMQ(t) // no outage test stops RabbitMQ under this one
 	url := cmp.Or(os.Getenv("FUNCX_TEST_AMQP_URL"), "amqp://guest:guest@127.0.0.1:5672/")
 	svc, err := rabbitmq.New(rabbitmq.Config{URL: url})

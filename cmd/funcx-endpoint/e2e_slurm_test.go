@@ -13,14 +13,17 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/needs"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/worker"
 )
 
 // slurmPartition is the default partition of the Slurm cluster that
-// scripts/start-services.sh runs; the test fails (never skips) without it.
+// scripts/start-services.sh runs; the test fails without it (skips
+// under -short).
 func slurmPartition(t *testing.T) string {
 	t.Helper()
+	needs.Services(t, needs.Slurm)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "sinfo", "--noheader", "--format=%P %a").CombinedOutput()
@@ -104,6 +107,7 @@ func processEnv(pid int, key string) string {
 // managers sbatch started, and `funcx-endpoint stop` leaves no job of the
 // run in squeue and no process of the run on the node.
 func TestEndpointOnSlurmStopLeavesNoJob(t *testing.T) {
+	needs.Services(t, needs.RabbitMQ, needs.Slurm)
 	t.Parallel()
 	partition := slurmPartition(t)
 	w := startWorld(t)

@@ -1,7 +1,8 @@
 // Package journal is the endpoint's local durable store (journal.db in the
 // profile directory): tasks taken from the broker, results waiting to be
 // published, and the IDs of recently finished tasks. It is what makes
-// "nothing is lost" hold across a crash or kill -9 (DESIGN.md §3).
+// "nothing is lost" hold across a crash or kill -9 (docs/architecture.md,
+// Delivery).
 //
 // # Life of a task
 //

@@ -41,23 +41,37 @@ os.close(3)
 os.close(4)
 
 
-def _read_exact(n):
-    chunks = []
-    while n:
-        b = os.read(_IN, min(n, 1 << 20))
+# Requests are read in chunks: when the worker sends calls ahead, one read
+# takes several of them, and one frame costs no read of its own.
+_CHUNK = 1 << 16
+_inbuf = bytearray()
+_inpos = 0
+
+
+def _fill(n):
+    """Reads until n bytes past _inpos are buffered; False at end-of-file."""
+    global _inbuf, _inpos
+    if _inpos:
+        del _inbuf[:_inpos]
+        _inpos = 0
+    while len(_inbuf) < n:
+        b = os.read(_IN, max(min(n - len(_inbuf), 1 << 20), _CHUNK))
         if not b:
-            return None
-        chunks.append(b)
-        n -= len(b)
-    return b"".join(chunks)
+            return False
+        _inbuf += b
+    return True
 
 
 def _read_frame():
-    head = _read_exact(4)
-    if head is None:
+    global _inpos
+    if len(_inbuf) - _inpos < 4 and not _fill(4):
         return None
-    n = int.from_bytes(head, "big")
-    return _read_exact(n) if n else b""
+    n = int.from_bytes(_inbuf[_inpos:_inpos + 4], "big")
+    if len(_inbuf) - _inpos < 4 + n and not _fill(4 + n):
+        return None
+    start = _inpos + 4
+    _inpos = start + n
+    return _inbuf[start:_inpos]  # json.loads takes a bytearray
 
 
 def _write_frame(data):

@@ -14,10 +14,15 @@ var ErrProtocol = errors.New("python driver protocol broken")
 
 // writeFrame writes one frame: the length, then p, in one write.
 func writeFrame(w io.Writer, buf, p []byte) ([]byte, error) {
-	buf = binary.BigEndian.AppendUint32(buf[:0], uint32(len(p)))
-	buf = append(buf, p...)
+	buf = appendFrame(buf[:0], p)
 	_, err := w.Write(buf)
 	return buf, err
+}
+
+// appendFrame appends the frame of p to buf.
+func appendFrame(buf, p []byte) []byte {
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(p)))
+	return append(buf, p...)
 }
 
 // readFrame reads one frame of at most limit bytes.

@@ -73,7 +73,7 @@ type Interpreter struct {
 	req   *os.File // our end of the request pipe
 	rep   *os.File // our end of the reply pipe
 	r     *bufio.Reader
-	buf   []byte
+	buf   []byte // requests encoded and not written yet (see flush)
 	hello Hello
 	out   *tail
 	known map[string]struct{} // function IDs sent with their source
@@ -146,7 +146,8 @@ func (p *Interpreter) handshake(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, p.Kill)
 	defer stop()
 	var err error
-	if p.buf, err = writeFrame(p.req, p.buf, driverSource); err == nil {
+	if p.buf, err = writeFrame(p.req, p.buf[:0], driverSource); err == nil {
+		p.buf = p.buf[:0]
 		var raw []byte
 		if raw, err = readFrame(p.r, p.cfg.MaxReply); err == nil {
 			p.hello, err = decodeHello(raw)
@@ -235,6 +236,9 @@ func (p *Interpreter) Send(c *Call) (*Pending, *Reply, error) { return p.send(c,
 // would not be run as sent (its arguments are not JSON) or when the
 // requests in flight would no longer fit the pipe; the caller then calls
 // it in its turn. A call sent ahead is answered by Wait.
+//
+// Calls sent ahead are written together, by the next Send, Wait or
+// Flush: one write, which the driver takes in one read, for all of them.
 func (p *Interpreter) SendAhead(c *Call) (*Pending, bool) {
 	pd, reply, err := p.send(c, true)
 	return pd, reply == nil && err == nil && pd != nil
@@ -277,7 +281,8 @@ func (p *Interpreter) send(c *Call, ahead bool) (*Pending, *Reply, error) {
 
 var errNoRoom = errors.New("no room in the request pipe")
 
-// write encodes and writes pd's request under a new sequence number.
+// write encodes pd's request under a new sequence number and writes it
+// with those sent ahead before it; a call sent ahead is only buffered.
 func (p *Interpreter) write(pd *Pending, ahead bool) error {
 	p.seq++
 	pd.req.Seq = p.seq
@@ -286,15 +291,51 @@ func (p *Interpreter) write(pd *Pending, ahead bool) error {
 		return fmt.Errorf("encode the request: %w", err)
 	}
 	if ahead && p.inflight+len(body)+4 > aheadBytes {
+		p.seq--
 		return errNoRoom
 	}
-	if p.buf, err = writeFrame(p.req, p.buf, body); err != nil {
-		return err
-	}
+	p.buf = appendFrame(p.buf, body)
 	p.inflight += len(body) + 4
 	p.sizes[pd.req.Seq] = len(body) + 4
+	if ahead {
+		return nil
+	}
+	return p.flushBuffer()
+}
+
+// Flush writes the calls sent ahead and not written yet. An error means
+// the interpreter is dead (Dead): its calls are answered with errors.
+func (p *Interpreter) Flush() error {
+	if p.dead || len(p.buf) == 0 {
+		return nil
+	}
+	if err := p.flushBuffer(); err != nil {
+		p.dead = true
+		p.Kill()
+		return fmt.Errorf("python interpreter %s (pid %d) %w%s", p.cmd.Path, p.pid, p.exitStatus(err), p.lastOutput())
+	}
 	return nil
 }
+
+// flushBuffer writes the buffered requests in one write: they fit the
+// pipe (aheadBytes), except a single large request, which the driver
+// reads while it is written.
+func (p *Interpreter) flushBuffer() error {
+	if len(p.buf) == 0 {
+		return nil
+	}
+	_, err := p.req.Write(p.buf)
+	if cap(p.buf) > maxKeptBuffer {
+		p.buf = nil
+	} else {
+		p.buf = p.buf[:0]
+	}
+	return err
+}
+
+// maxKeptBuffer bounds the request buffer kept between writes, so that
+// one large source does not pin its memory for the interpreter's life.
+const maxKeptBuffer = 1 << 20
 
 // Wait returns the reply of a call sent to p, reading and keeping the
 // replies of calls sent before it. Its errors are those of Call; ctx
@@ -327,6 +368,11 @@ func (p *Interpreter) await(pd *Pending) (*Reply, error) {
 	for {
 		if p.dead {
 			return nil, errors.New("python interpreter is dead")
+		}
+		// The calls sent ahead go out before this one's reply is looked
+		// for, so that the driver has them whatever it comes to.
+		if err := p.flushBuffer(); err != nil {
+			return nil, err
 		}
 		reply, ok := p.stash[pd.req.Seq]
 		if ok {

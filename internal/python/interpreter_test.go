@@ -1,6 +1,8 @@
 package python
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -366,5 +368,56 @@ func TestSendAheadBehindATimeout(t *testing.T) {
 	}
 	if _, ok := p.SendAhead(&Call{Source: "def g():\n    return 1\n", Entry: "g"}); ok {
 		t.Fatal("a dead interpreter took a call")
+	}
+}
+
+// Calls sent ahead are written together: buffered until Flush (or Wait),
+// then in one write, which the driver splits into its frames, a large one
+// read across several reads among them.
+func TestSendAheadWritesTogether(t *testing.T) {
+	t.Parallel()
+	p := start(t, Config{})
+	dir := t.TempDir()
+	src := "def f(path, pad=''):\n    open(path, 'w').close()\n    return len(pad)\n"
+	var pds []*Pending
+	for i, pad := range []int{0, 0, 3 * aheadBytes / 4, 0} {
+		args, _ := json.Marshal(map[string]any{"args": []any{fmt.Sprintf("%s/%d", dir, i), strings.Repeat("x", pad)}})
+		pd, ok := p.SendAhead(&Call{Source: src, Entry: "f", Args: args})
+		if !ok {
+			t.Fatalf("call %d not sent ahead", i)
+		}
+		pds = append(pds, pd)
+	}
+	// Buffered: all four frames, nothing written yet.
+	r := bufio.NewReader(bytes.NewReader(p.buf))
+	for i := range pds {
+		if _, err := readFrame(r, 1<<20); err != nil {
+			t.Fatalf("buffered frame %d: %v", i, err)
+		}
+	}
+	if r.Buffered() != 0 {
+		t.Fatalf("%d bytes past the four frames", r.Buffered())
+	}
+	if err := p.Flush(); err != nil || len(p.buf) != 0 {
+		t.Fatalf("flush: %v, %d bytes left", err, len(p.buf))
+	}
+	// The driver runs them without a Wait.
+	last := fmt.Sprintf("%s/%d", dir, len(pds)-1)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(last); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the flushed calls did not run")
+		}
+	}
+	for i, pd := range pds {
+		want := "0"
+		if i == 2 {
+			want = strconv.Itoa(3 * aheadBytes / 4)
+		}
+		if r, err := p.Wait(context.Background(), pd); err != nil || !r.OK || string(r.Value) != want {
+			t.Fatalf("call %d: %+v %v, want %s", i, r, err, want)
+		}
 	}
 }

@@ -24,6 +24,12 @@ const groupGoneTimeout = 5 * time.Second
 // groupPollInterval is how often that wait looks.
 const groupPollInterval = 10 * time.Millisecond
 
+// maxTracked bounds how many jobs the provider remembers; past it the
+// oldest ended ones are forgotten (Status then reports them JobMissing),
+// as the PBS provider does. Jobs still running are never forgotten:
+// Cancel and Shutdown must reach them.
+const maxTracked = 4096
+
 // ErrShutdown is returned by Submit after Shutdown.
 var ErrShutdown = errors.New("local provider is shut down")
 
@@ -35,6 +41,8 @@ type Provider struct {
 
 	mu      sync.Mutex
 	jobs    map[provider.JobID]*job
+	order   []provider.JobID // jobs' keys in submission order, for forgetting
+	max     int              // maxTracked but in tests
 	seq     int
 	closed  bool
 	tempDir string // created on demand for jobs without ScriptDir
@@ -76,6 +84,7 @@ func New(cfg Config) (*Provider, error) {
 		cfg:  cfg,
 		log:  cfg.Logger.With("component", "provider", "provider", "local"),
 		jobs: make(map[provider.JobID]*job),
+		max:  maxTracked,
 	}, nil
 }
 
@@ -130,7 +139,7 @@ func (p *Provider) Submit(ctx context.Context, j provider.Job) (provider.JobID, 
 		walltime: j.Walltime,
 		done:     make(chan struct{}),
 	}
-	p.jobs[lj.id] = lj
+	p.trackLocked(lj)
 	if j.Walltime > 0 {
 		// Set before the reaper starts, which reads it; expire waits
 		// for mu, which Submit holds until lj is complete.
@@ -140,6 +149,26 @@ func (p *Provider) Submit(ctx context.Context, j provider.Job) (provider.JobID, 
 	go p.reap(lj, cmd)
 	p.log.Info("started block", "block", j.BlockID, "job", lj.id, "pid", lj.pid, "stdout", outPath, "stderr", errPath)
 	return lj.id, nil
+}
+
+// trackLocked remembers a job, forgetting the oldest ended ones past
+// max. Called with mu held.
+func (p *Provider) trackLocked(j *job) {
+	p.jobs[j.id] = j
+	p.order = append(p.order, j.id)
+	if len(p.jobs) <= p.max {
+		return
+	}
+	kept := p.order[:0]
+	for _, id := range p.order {
+		if len(p.jobs) > p.max && p.jobs[id].exited {
+			delete(p.jobs, id)
+			continue
+		}
+		kept = append(kept, id)
+	}
+	clear(p.order[len(kept):])
+	p.order = kept
 }
 
 // scriptDir returns the directory for the job's files, creating it.
@@ -258,7 +287,7 @@ func (p *Provider) Status(_ context.Context, ids []provider.JobID) ([]provider.J
 	for i, id := range ids {
 		j := p.jobs[id]
 		if j == nil {
-			out[i] = provider.JobStatus{ID: id, State: provider.JobMissing, Message: "no such local job"}
+			out[i] = provider.JobStatus{ID: id, State: provider.JobMissing, Message: "no such local job (or it ended long ago and was forgotten)"}
 			continue
 		}
 		out[i] = provider.JobStatus{ID: id, State: j.stateLocked(), ExitCode: j.exitCode, Message: j.message}

@@ -289,3 +289,38 @@ func TestTempScriptDirRemovedOnShutdown(t *testing.T) {
 		t.Errorf("script dir left behind: %v", entries)
 	}
 }
+
+// The provider forgets the oldest ended jobs past its bound, as the PBS
+// provider does, so that an endpoint that runs for months does not grow
+// with every block it ever started; a job still running is never
+// forgotten, and the newest ended ones keep their state.
+func TestEndedJobsAreForgottenPastTheBound(t *testing.T) {
+	t.Parallel()
+	p := newProvider(t, local.Config{})
+	local.SetMaxTracked(p, 3)
+	running := submit(t, p, provider.Job{Command: "sleep 60"})
+	var ended []provider.JobID
+	for range 5 {
+		id := submit(t, p, provider.Job{Command: "true"})
+		waitEnded(t, p, id)
+		ended = append(ended, id)
+	}
+	if n := local.Tracked(p); n > 3 {
+		t.Fatalf("the provider remembers %d jobs, want at most 3", n)
+	}
+	sts, err := p.Status(context.Background(), append([]provider.JobID{running}, ended...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []provider.JobState{provider.JobRunning, provider.JobMissing, provider.JobMissing, provider.JobMissing,
+		provider.JobCompleted, provider.JobCompleted}
+	for i, st := range sts {
+		if st.State != want[i] {
+			t.Errorf("job %d (%s): %s, want %s", i, st.ID, st.State, want[i])
+		}
+	}
+	if err := p.Cancel(context.Background(), []provider.JobID{running}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, p, running)
+}

@@ -10,14 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcx-go/funcx/internal/needs"
 	"github.com/funcx-go/funcx/provider"
 	"github.com/funcx-go/funcx/provider/providertest"
 	"github.com/funcx-go/funcx/provider/slurm"
 )
 
-// requireSlurm fails the test unless a Slurm cluster answers here.
+// requireSlurm fails the test unless a Slurm cluster answers here (it
+// skips it under -short).
 func requireSlurm(t *testing.T) {
 	t.Helper()
+	needs.Services(t, needs.Slurm)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "sinfo", "--noheader", "--format=%a %T").CombinedOutput()

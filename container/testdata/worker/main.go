@@ -2,7 +2,8 @@
 // build it with CGO_ENABLED=0 and mount it into images built FROM scratch.
 // Its function "whereami" tells where it runs: the hostname (a Docker
 // container's ID), the content of /funcx-image (a file only the test
-// images hold) and FUNCX_WORKER_CONTAINER.
+// images hold) and FUNCX_WORKER_CONTAINER. With the argument "sleep" it
+// runs until it is killed.
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/funcx-go/funcx/worker"
 )
@@ -35,6 +37,12 @@ func init() {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "sleep" {
+		// A container that runs until it is killed, for the tests of Kill.
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
 	worker.Main()
 	fmt.Fprintln(os.Stderr, "worker: started by a funcx manager only (FUNCX_ROLE=worker)")
 	os.Exit(2)

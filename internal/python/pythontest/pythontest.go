@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/funcx-go/funcx/internal/needs"
 )
 
 // debianPython is the system interpreter: Debian's python3, which the
@@ -14,10 +16,12 @@ import (
 const debianPython = "/usr/bin/python3"
 
 // Command returns the interpreter for tests: $FUNCX_TEST_PYTHON if set,
-// else /usr/bin/python3, else python3 from PATH. It fails the test, saying
-// what to install, when there is none.
+// else /usr/bin/python3, else python3 from PATH. python3 is an external
+// service to the tests (internal/needs): Command skips the test under
+// -short, and fails it, saying what to install, when there is none.
 func Command(tb testing.TB) string {
 	tb.Helper()
+	needs.Services(tb, needs.Python)
 	if p := os.Getenv("FUNCX_TEST_PYTHON"); p != "" {
 		return p
 	}
@@ -26,7 +30,7 @@ func Command(tb testing.TB) string {
 	}
 	p, err := exec.LookPath("python3")
 	if err != nil {
-		tb.Fatalf("no python3 for the Python function tests: install Debian's python3 (scripts/start-services.sh does) or set FUNCX_TEST_PYTHON")
+		tb.Fatalf("no python3 for the Python function tests: run scripts/start-services.sh (as root), which installs Debian's python3, or set FUNCX_TEST_PYTHON")
 	}
 	return p
 }
