@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/endpoint"
+	_ "github.com/funcx-go/funcx/endpoint/backends" // the container phases need docker
 	"github.com/funcx-go/funcx/internal/faults"
 )
 

@@ -2,12 +2,15 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/funcx-go/funcx/internal/tlsconf"
 )
 
 // Client talks to the funcX service: typed calls for each route of
@@ -39,9 +42,20 @@ type Client struct {
 // the first call fetches a token.
 func New(cfg Config) (*Client, error) {
 	ownHTTP := cfg.HTTPClient == nil
+	if !ownHTTP && cfg.CAFile != "" {
+		return nil, errors.New("client config: CAFile and HTTPClient are both set: give HTTPClient's transport the CA in its TLS RootCAs instead")
+	}
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if cfg.CAFile != "" {
+		tc, err := tlsconf.Client(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("client config: %w", err)
+		}
+		// WithDefaults made this transport for this client alone.
+		cfg.HTTPClient.Transport.(*http.Transport).TLSClientConfig = tc
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{

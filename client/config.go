@@ -52,6 +52,12 @@ type Config struct {
 	// carries RequestTimeout instead) and DefaultMaxIdleConns idle
 	// connections per host; Close closes its idle connections.
 	HTTPClient *http.Client
+	// CAFile is a PEM file of CA certificates trusted besides the
+	// system's roots: for an https:// ServiceURL whose certificate a
+	// private CA signed. It is read by New. Not with HTTPClient (give
+	// that client's transport the roots instead). Defaults to empty: the
+	// system's roots only.
+	CAFile string
 	// RequestTimeout bounds one HTTP request; a results long poll gets
 	// PollWait on top. Defaults to DefaultRequestTimeout.
 	RequestTimeout time.Duration

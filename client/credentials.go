@@ -19,6 +19,10 @@ const (
 	// credentials; set together, they override the saved credentials.
 	EnvClientID     = "FUNCX_SDK_CLIENT_ID"
 	EnvClientSecret = "FUNCX_SDK_CLIENT_SECRET"
+	// EnvCAFile is a PEM file of CA certificates to trust besides the
+	// system's, for a service (and, for an endpoint, a broker) whose
+	// certificate a private CA signed; it overrides the saved one.
+	EnvCAFile = "FUNCX_CA_FILE"
 )
 
 // CredentialsFile is the name of the credentials file in the home
@@ -34,17 +38,21 @@ var ErrNotLoggedIn = errors.New("not logged in: run `funcx login` or set " + Env
 // and either a client identity's ID and secret or a bearer token.
 //
 //	{"service_url": "https://funcx.example.org", "client_id": "…", "client_secret": "…"}
+//
+// CAFile, saved when login was given one, is the private CA the
+// service's certificate is checked against (Config.CAFile).
 type Credentials struct {
 	ServiceURL   string `json:"service_url"`
 	ClientID     string `json:"client_id,omitempty"`
 	ClientSecret string `json:"client_secret,omitempty"`
 	Token        string `json:"token,omitempty"`
+	CAFile       string `json:"ca_file,omitempty"`
 }
 
 // Config returns a client Config with these credentials; set the other
 // fields on the result.
 func (c Credentials) Config() Config {
-	return Config{ServiceURL: c.ServiceURL, ClientID: c.ClientID, ClientSecret: c.ClientSecret, Token: c.Token}
+	return Config{ServiceURL: c.ServiceURL, ClientID: c.ClientID, ClientSecret: c.ClientSecret, Token: c.Token, CAFile: c.CAFile}
 }
 
 // HasSecret reports whether c holds a credential (not only a URL).
@@ -147,8 +155,8 @@ func DeleteCredentials(path string) (bool, error) {
 
 // ResolveCredentials returns the credentials a CLI should use: those saved
 // in home's credentials file, with the service URL replaced by
-// $FUNCX_SERVICE_URL and the client identity by $FUNCX_SDK_CLIENT_ID and
-// $FUNCX_SDK_CLIENT_SECRET when set. It returns ErrNotLoggedIn when no
+// $FUNCX_SERVICE_URL, the CA file by $FUNCX_CA_FILE, and the client
+// identity by $FUNCX_SDK_CLIENT_ID and $FUNCX_SDK_CLIENT_SECRET when set. It returns ErrNotLoggedIn when no
 // credential is found; the service URL may still be empty. getenv reads
 // the environment; nil means os.Getenv.
 func ResolveCredentials(home string, getenv func(string) string) (Credentials, error) {
@@ -161,6 +169,9 @@ func ResolveCredentials(home string, getenv func(string) string) (Credentials, e
 	}
 	if u := getenv(EnvServiceURL); u != "" {
 		c.ServiceURL = u
+	}
+	if f := getenv(EnvCAFile); f != "" {
+		c.CAFile = f
 	}
 	id, secret := getenv(EnvClientID), getenv(EnvClientSecret)
 	switch {

@@ -13,7 +13,10 @@ import (
 
 func TestCredentials(t *testing.T) {
 	t.Parallel()
-	creds := client.Credentials{ServiceURL: "https://funcx.example.org", ClientID: "id", ClientSecret: "secret"}
+	creds := client.Credentials{ServiceURL: "https://funcx.example.org", ClientID: "id", ClientSecret: "secret", CAFile: "/etc/campus-ca.pem"}
+	if cfg := creds.Config(); cfg.CAFile != creds.CAFile || cfg.ServiceURL != creds.ServiceURL {
+		t.Errorf("Config() = %+v, want the CA file and service URL of %+v", cfg, creds)
+	}
 
 	t.Run("save and load", func(t *testing.T) {
 		t.Parallel()
@@ -92,6 +95,8 @@ func TestResolveCredentials(t *testing.T) {
 			client.Credentials{ServiceURL: "https://env", ClientID: "env-id", ClientSecret: "env-secret"}, nil},
 		{"environment only", false, env(client.EnvClientID, "env-id", client.EnvClientSecret, "env-secret"),
 			client.Credentials{ClientID: "env-id", ClientSecret: "env-secret"}, nil},
+		{"CA file from the environment", true, env(client.EnvCAFile, "/etc/campus-ca.pem"),
+			client.Credentials{ServiceURL: "https://saved", ClientID: "saved-id", ClientSecret: "saved-secret", CAFile: "/etc/campus-ca.pem"}, nil},
 		{"not logged in", false, env(client.EnvServiceURL, "https://env"), client.Credentials{ServiceURL: "https://env"}, client.ErrNotLoggedIn},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

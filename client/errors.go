@@ -30,6 +30,12 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
+// ErrCertificate matches the error of a request to an https:// service
+// whose certificate this client does not accept: signed by an authority
+// it does not trust (a private CA: see Config.CAFile), issued for
+// another host name, or expired. It is not retried.
+var ErrCertificate = errors.New("the service's TLS certificate is not accepted")
+
 // ErrClosed is returned for work cut short by Client.Close, and for
 // submissions to a closed Client or Executor.
 var ErrClosed = errors.New("funcx client is closed")

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funcx-go/funcx/internal/tlsconf"
 	"github.com/funcx-go/funcx/service/api"
 )
 
@@ -124,6 +125,9 @@ func (c *Client) send(ctx context.Context, k call, body []byte, token string) (t
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if terr := transportError(c.base, err); terr != nil {
+			return false, terr // no retry can mend it
+		}
 		return true, err
 	}
 	defer resp.Body.Close()
@@ -133,6 +137,9 @@ func (c *Client) send(ctx context.Context, k call, body []byte, token string) (t
 	}
 	if resp.StatusCode >= 300 {
 		ae := parseAPIError(resp.StatusCode, data)
+		if resp.StatusCode == http.StatusBadRequest && req.URL.Scheme == "http" && strings.Contains(ae.Message, "HTTP request to an HTTPS server") {
+			ae.Message += " The service serves HTTPS: use an https:// service URL."
+		}
 		return ae.temporary(), ae
 	}
 	if k.out != nil && len(data) > 0 {
@@ -145,6 +152,23 @@ func (c *Client) send(ctx context.Context, k call, body []byte, token string) (t
 		}
 	}
 	return false, nil
+}
+
+// transportError explains the failures of a connection to the service
+// that retrying cannot mend (its TLS certificate refused, plain HTTP
+// where https:// was asked for), saying what to check; nil for others.
+func transportError(base string, err error) error {
+	if p := tlsconf.Problem(err); p != "" {
+		advice := ""
+		if tlsconf.UnknownAuthority(err) {
+			advice = "; if a private CA signed it, trust that CA's certificate: Config.CAFile, or " + EnvCAFile + " for the funcx CLIs"
+		}
+		return fmt.Errorf("%w: %s: %s%s: %w", ErrCertificate, base, p, advice, err)
+	}
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return fmt.Errorf("%s serves plain HTTP, not HTTPS: use an http:// service URL, or have the service serve HTTPS: %w", base, err)
+	}
+	return nil
 }
 
 // readAll reads r up to limit bytes.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/container"
+	"github.com/funcx-go/funcx/container/docker"
 )
 
 // Kill returns once the container has stopped: right after it, the
@@ -41,7 +42,7 @@ func TestDockerKillReportsAContainerStillRunning(t *testing.T) {
 	t.Parallel()
 	needDocker(t)
 	d := newDockerRuntime(t)
-	container.FailDockerKills(t, d)
+	failDockerKills(t, d)
 	inst, name := startSleeper(t, d)
 	err := inst.Kill()
 	if st := dockerState(t, name); st != "running" {
@@ -59,9 +60,9 @@ func TestDockerKillReportsAContainerStillRunning(t *testing.T) {
 	}
 }
 
-func newDockerRuntime(t *testing.T) *container.DockerRuntime {
+func newDockerRuntime(t *testing.T) *docker.Runtime {
 	t.Helper()
-	d, err := container.NewDocker(container.Options{})
+	d, err := docker.New(container.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func newDockerRuntime(t *testing.T) *container.DockerRuntime {
 
 // startSleeper starts a container of funcx-test-a that runs until it is
 // killed, removed at the end of the test whatever happens.
-func startSleeper(t *testing.T, d *container.DockerRuntime) (container.Instance, string) {
+func startSleeper(t *testing.T, d *docker.Runtime) (container.Instance, string) {
 	t.Helper()
 	name := fmt.Sprintf("funcx-test-kill-%x", rand.Uint64())
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })

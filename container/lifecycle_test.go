@@ -12,6 +12,7 @@ import (
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/container"
+	"github.com/funcx-go/funcx/container/docker"
 	"github.com/funcx-go/funcx/endpoint"
 	"github.com/funcx-go/funcx/interchange"
 )
@@ -119,7 +120,7 @@ func TestDockerStopRemovesContainersOfAKilledManager(t *testing.T) {
 func TestDockerConcurrentRunRemovalsBothSucceed(t *testing.T) {
 	t.Parallel()
 	needDocker(t)
-	d, err := container.NewDocker(container.Options{})
+	d, err := docker.New(container.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/funcx-go/funcx/endpoint"
+	// The test binary serves the manager role with every runtime.
+	_ "github.com/funcx-go/funcx/endpoint/backends"
 	"github.com/funcx-go/funcx/internal/needs"
 )
 

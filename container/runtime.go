@@ -137,7 +137,7 @@ var ErrNoImage = errors.New("container image not found")
 // Options are a runtime's settings, from the endpoint's [container] table.
 type Options struct {
 	// RunOptions are extra options for the runtime: for Docker a subset
-	// of `docker run` options (see DockerRunOptions), for Singularity
+	// of `docker run` options (see docker.SupportedRunOptions), for Singularity
 	// options of `exec`, for Shifter options of `shifter`.
 	RunOptions []string
 	// Binds are added to every container.
@@ -149,15 +149,4 @@ type Options struct {
 	// Defaults to apptainer or singularity (whichever is on PATH) and to
 	// shifter.
 	Command string
-}
-
-// New returns the runtime called name (Docker, Singularity, Shifter).
-func New(name string, opts Options) (Runtime, error) {
-	switch name {
-	case Docker:
-		return NewDocker(opts)
-	case Singularity, Shifter:
-		return newExec(name, opts)
-	}
-	return nil, fmt.Errorf("container runtime %q is unknown: use docker, singularity or shifter", name)
 }

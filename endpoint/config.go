@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funcx-go/funcx/container"
 	"github.com/funcx-go/funcx/provider"
+	"github.com/funcx-go/funcx/routing"
 	"github.com/funcx-go/funcx/worker"
 )
 
@@ -81,7 +83,9 @@ type Config struct {
 
 	// WorkerMode is no_container, docker, singularity or shifter.
 	// Defaults to no_container. The [container] table configures the
-	// others (docs/containers.md).
+	// others (docs/containers.md). A container runtime must be linked
+	// into the program: import its package (container/docker, ...) or
+	// endpoint/backends.
 	WorkerMode string `toml:"worker_mode"`
 	// ContainerRouting is hard or soft. Defaults to hard.
 	ContainerRouting string `toml:"container_routing"`
@@ -119,6 +123,13 @@ type Config struct {
 	// worker_mode docker, singularity and shifter.
 	Container ContainerConfig `toml:"container"`
 
+	// Router decides which manager gets which pending tasks; see package
+	// routing for what a Router must keep to. Defaults to nil: chosen
+	// from WorkerMode and ContainerRouting, routing.Plain without
+	// containers, routing.Hard or routing.Soft with them, and
+	// routing.Hard for Kubernetes pods per image.
+	Router routing.Router `toml:"-"`
+
 	Provider ProviderConfig `toml:"provider"`
 	Strategy StrategyConfig `toml:"strategy"`
 
@@ -133,7 +144,10 @@ type Config struct {
 // ProviderConfig is the [provider] table: where blocks come from and how
 // many.
 type ProviderConfig struct {
-	// Type is local, slurm, pbs or kubernetes. Defaults to local. See
+	// Type is local, slurm, pbs or kubernetes, or the name of a provider
+	// type a package of your own registers (provider.Register). Defaults
+	// to local. Every type but local must be linked into the program:
+	// import its package (provider/slurm, ...) or endpoint/backends. See
 	// docs/slurm.md and docs/pbs-kubernetes.md.
 	Type string `toml:"type"`
 	// InitBlocks are started at once. Defaults to 1.
@@ -183,8 +197,13 @@ type ProviderConfig struct {
 	// kubernetes.
 	Kubernetes KubernetesConfig `toml:"kubernetes"`
 
-	// Implementation, when set, is used instead of building a provider
-	// from Type: for tests and for embedders with their own provider.
+	// Implementation is the provider blocks come from: your own, or one
+	// built by hand. The engine calls its Start (if it is a
+	// provider.Starter) before the first block and its Shutdown (if a
+	// provider.Shutdowner) when it stops. Type then only names it in logs
+	// and status, and the [provider.TYPE] table is not read. Defaults to
+	// nil: the provider type Type names, built by its registered driver
+	// (provider.Register).
 	Implementation provider.Provider `toml:"-"`
 }
 
@@ -251,7 +270,7 @@ func (c Config) WithDefaults() Config {
 	if p.CommandTimeout == 0 {
 		p.CommandTimeout = DefaultSchedulerCommandTimeout
 	}
-	p.Kubernetes = p.Kubernetes.withDefaults()
+	p.Kubernetes = p.Kubernetes.WithDefaults()
 	c.Container = c.Container.withDefaults()
 	if c.Strategy.MaxIdleTime == 0 {
 		c.Strategy.MaxIdleTime = DefaultMaxIdleTime
@@ -290,10 +309,10 @@ func (c *Config) Validate() error {
 	if c.MaxRetriesOnSystemFailure < 0 {
 		bad("max_retries_on_system_failure", "%d is negative", c.MaxRetriesOnSystemFailure)
 	}
-	switch c.WorkerMode {
-	case WorkerModeNoContainer, WorkerModeDocker, WorkerModeSingularity, WorkerModeShifter:
-	default:
-		bad("worker_mode", "%q is unknown; use no_container, docker, singularity or shifter", c.WorkerMode)
+	if c.WorkerMode != WorkerModeNoContainer {
+		if _, err := container.Lookup(c.WorkerMode); err != nil {
+			errs = append(errs, fmt.Errorf("worker_mode: %w", err))
+		}
 	}
 	switch c.ContainerRouting {
 	case RoutingHard, RoutingSoft:
@@ -309,10 +328,8 @@ func (c *Config) Validate() error {
 	}
 	p := &c.Provider
 	if p.Implementation == nil {
-		switch p.Type {
-		case "local", "slurm", "pbs", "kubernetes":
-		default:
-			bad("provider.type", "%q is unknown; use local, slurm, pbs or kubernetes", p.Type)
+		if _, err := provider.Lookup(p.Type); err != nil {
+			errs = append(errs, fmt.Errorf("provider.type: %w", err))
 		}
 	}
 	if p.InitBlocks < 0 {
@@ -361,7 +378,8 @@ func (c *Config) Validate() error {
 			bad(f.key, "%d is negative", f.value)
 		}
 	}
-	p.Kubernetes.validate(c, bad)
+	c.validateKubernetes(bad)
+	errs = append(errs, c.validateProviderSettings()...)
 	c.Container.validate(c, bad)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("endpoint config: %w", err)

@@ -101,17 +101,19 @@ func (k *ContainerConfig) validate(c *Config, bad func(key, format string, args 
 			bad("container.images", "an empty image name: tasks without an image run in plain worker processes anyway")
 		}
 	}
-	switch c.WorkerMode {
-	case WorkerModeDocker, WorkerModeSingularity, WorkerModeShifter:
-	default:
+	if !c.containerMode() {
 		return
 	}
-	if err := container.ValidateOptions(c.WorkerMode, opts); err != nil {
-		key := "container.run_options"
-		if c.WorkerMode != WorkerModeDocker {
-			key = "container.runtime_command"
+	// A runtime that is not linked is worker_mode's error, which names
+	// the import.
+	if _, err := container.Lookup(c.WorkerMode); err == nil {
+		if err := container.ValidateOptions(c.WorkerMode, opts); err != nil {
+			key := "container.run_options"
+			if c.WorkerMode != WorkerModeDocker {
+				key = "container.runtime_command"
+			}
+			bad(key, "%v", err)
 		}
-		bad(key, "%v", err)
 	}
 	if c.ContainerRouting == RoutingHard && len(k.Images) == 0 {
 		bad("container.images", "empty: with container_routing = \"hard\" every manager serves one image, so list the images (or use container_routing = \"soft\")")

@@ -23,4 +23,14 @@
 //
 // Set Config.ManagerCommand and Config.WorkerCommand to use other binaries
 // (such as a custom worker built with worker.Main).
+//
+// # Backends
+//
+// This package links the local provider and no other backend. Provider
+// types (provider.type) and container runtimes (worker_mode) register
+// themselves when their packages are imported; import the ones your
+// configurations name, or endpoint/backends for all of them. A
+// configuration naming one that is not linked is refused with the import
+// to add. Config.Provider.Implementation and Config.Router take a provider
+// and a router of your own (docs/extending.md, examples/embed).
 package endpoint

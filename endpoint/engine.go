@@ -16,9 +16,6 @@ import (
 	"github.com/funcx-go/funcx/interchange"
 	"github.com/funcx-go/funcx/manager"
 	"github.com/funcx-go/funcx/provider"
-	"github.com/funcx-go/funcx/provider/local"
-	"github.com/funcx-go/funcx/provider/pbs"
-	"github.com/funcx-go/funcx/provider/slurm"
 )
 
 // Engine runs the fabric of one endpoint: an interchange, a block manager
@@ -51,7 +48,8 @@ type EngineStatus struct {
 	BlocksByImage map[string]provider.Snapshot
 }
 
-// NewEngine validates cfg and builds an engine; Start runs it.
+// NewEngine validates cfg and builds an engine; Start runs it. It does no
+// I/O: it listens on nothing and asks no scheduler or API server.
 func NewEngine(cfg Config) (*Engine, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -72,35 +70,18 @@ func NewEngine(cfg Config) (*Engine, error) {
 		HeartbeatPeriod:           cfg.HeartbeatPeriod,
 		HeartbeatThreshold:        cfg.HeartbeatThreshold,
 		MaxRetriesOnSystemFailure: cfg.MaxRetriesOnSystemFailure,
-		Router:                    routerFor(&cfg),
+		Router:                    cfg.router(),
 		Refuse:                    refuseFor(&cfg),
 		Logger:                    cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	prov := cfg.Provider.Implementation
-	if prov == nil {
-		if prov, err = newProvider(&cfg); err != nil {
-			return nil, err
-		}
+	prov, err := cfg.newProvider()
+	if err != nil {
+		return nil, err
 	}
 	return &Engine{cfg: cfg, log: log.With("run", runID), ix: ix, prov: prov, secret: secret, runID: runID}, nil
-}
-
-func newProvider(cfg *Config) (provider.Provider, error) {
-	switch cfg.Provider.Type {
-	case "local":
-		return local.New(local.Config{Logger: cfg.Logger})
-	case "slurm":
-		return slurm.New(slurm.Config{CommandTimeout: cfg.Provider.CommandTimeout, Logger: cfg.Logger})
-	case "pbs":
-		return pbs.New(pbs.Config{CommandTimeout: cfg.Provider.CommandTimeout, Logger: cfg.Logger})
-	case "kubernetes":
-		return newKubernetesProvider(cfg)
-	default:
-		return nil, fmt.Errorf("provider.type %q is not available in this release yet", cfg.Provider.Type)
-	}
 }
 
 func randomHex(n int) (string, error) {
@@ -115,8 +96,10 @@ func randomHex(n int) (string, error) {
 // starts carries it in its environment as FUNCX_RUN_ID.
 func (e *Engine) RunID() string { return e.runID }
 
-// Start opens the interchange and submits the initial blocks. It returns an
-// error, with the scheduler's own message, if the first blocks cannot be
+// Start starts the provider (the Kubernetes provider removes the pods an
+// earlier run left), opens the interchange and submits the initial
+// blocks, all with ctx. It returns an error, with the scheduler's own
+// message, if the provider cannot start or the first blocks cannot be
 // submitted; nothing is left running then.
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
@@ -125,6 +108,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		return errors.New("engine: Start called twice")
 	}
 	e.started = true
+	if err := provider.Start(ctx, e.prov); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
 	if err := e.ix.Start(ctx); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package endpoint
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -18,13 +19,18 @@ import (
 // container_routing, the managers' container settings, and under hard
 // routing one set of blocks per container type.
 
-func routerFor(cfg *Config) routing.Router {
+// router is the caller's Router, or the one worker_mode and
+// container_routing call for.
+func (c *Config) router() routing.Router {
+	if c.Router != nil {
+		return c.Router
+	}
 	switch {
-	case cfg.podsPerImage():
+	case c.podsPerImage():
 		return routing.Hard{}
-	case cfg.WorkerMode == WorkerModeNoContainer:
+	case c.WorkerMode == WorkerModeNoContainer:
 		return routing.Plain{}
-	case cfg.ContainerRouting == RoutingSoft:
+	case c.ContainerRouting == RoutingSoft:
 		return routing.Soft{}
 	}
 	return routing.Hard{}
@@ -150,19 +156,11 @@ func (e *Engine) loadFor(typ, prefix string) provider.Load {
 	return l
 }
 
-// removeRunContainers removes whatever Docker containers of this run are
-// left once every block has ended (managers that were killed cannot clean
-// up after themselves).
+// removeRunContainers removes whatever containers of this run are left
+// once every block has ended (managers that were killed cannot clean up
+// after themselves), where the runtime can find them (Docker).
 func (e *Engine) removeRunContainers(ctx context.Context) error {
-	if e.cfg.WorkerMode != WorkerModeDocker {
-		return nil
-	}
-	d, err := container.NewDocker(container.Options{})
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	n, err := d.RemoveRun(ctx, e.runID)
+	n, err := removeRun(ctx, e.cfg.WorkerMode, e.runID)
 	if n > 0 {
 		// Usual when blocks are cancelled while their managers still
 		// remove their containers; the managers of a killed block leave
@@ -173,4 +171,27 @@ func (e *Engine) removeRunContainers(ctx context.Context) error {
 		return fmt.Errorf("engine: remove the run's containers: %w", err)
 	}
 	return nil
+}
+
+// removeRun removes the containers of run runID with the runtime of
+// worker mode mode, if it is a container.RunRemover; the others leave
+// nothing that outlives their managers.
+func removeRun(ctx context.Context, mode, runID string) (int, error) {
+	if mode == WorkerModeNoContainer || runID == "" {
+		return 0, nil
+	}
+	rt, err := container.New(mode, container.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if c, ok := rt.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}()
+	r, ok := rt.(container.RunRemover)
+	if !ok {
+		return 0, nil
+	}
+	return r.RemoveRun(ctx, runID)
 }

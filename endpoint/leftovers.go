@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/funcx-go/funcx/container"
 	"github.com/funcx-go/funcx/provider"
 )
 
@@ -19,12 +18,9 @@ func CancelLeftoverBlocks(ctx context.Context, cfg Config, jobIDs []provider.Job
 	if len(jobIDs) == 0 || cfg.Provider.Type == "local" {
 		return nil
 	}
-	prov := cfg.Provider.Implementation
-	if prov == nil {
-		var err error
-		if prov, err = newProvider(&cfg); err != nil {
-			return err
-		}
+	prov, err := cfg.newProvider()
+	if err != nil {
+		return err
 	}
 	return errors.Join(prov.Cancel(ctx, jobIDs), provider.Shutdown(ctx, prov))
 }
@@ -41,13 +37,5 @@ func CancelLeftoverBlocks(ctx context.Context, cfg Config, jobIDs []provider.Job
 // batch nodes are left to the next manager there. Other worker modes have
 // nothing to remove.
 func RemoveLeftoverContainers(ctx context.Context, cfg Config, runID string) (int, error) {
-	if cfg.WorkerMode != WorkerModeDocker || runID == "" {
-		return 0, nil
-	}
-	d, err := container.NewDocker(container.Options{})
-	if err != nil {
-		return 0, err
-	}
-	defer d.Close()
-	return d.RemoveRun(ctx, runID)
+	return removeRun(ctx, cfg.WithDefaults().WorkerMode, runID)
 }

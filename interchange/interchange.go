@@ -36,6 +36,7 @@ type Interchange struct {
 	managers map[string]*managerConn
 	order    []*managerConn // managers in connection order, for routing
 	holding  bool           // Drain: dispatch nothing more
+	badRoute bool           // the router assigned to no manager (logged once)
 	early    []funcx.Result // refused before Start
 	counters Counters
 	inflight int
@@ -303,6 +304,20 @@ func (ix *Interchange) dispatchOnce(snaps []routing.Manager, pend []routing.Pend
 	now := time.Now()
 	n := 0
 	for _, a := range assigns {
+		// The router may be the caller's: an assignment to no manager, or
+		// beyond a manager's free slots, is cut rather than trusted.
+		if a.Manager < 0 || a.Manager >= len(snaps) {
+			if !ix.badRoute {
+				ix.badRoute = true
+				ix.log.Error("the router assigned tasks to a manager that does not exist; such assignments are ignored", "manager", a.Manager, "managers", len(snaps))
+			}
+			continue
+		}
+		a.Count = min(a.Count, snaps[a.Manager].Free)
+		if a.Count <= 0 {
+			continue
+		}
+		snaps[a.Manager].Free -= a.Count
 		m := ix.order[a.Manager]
 		m.outMu.Lock()
 		ix.pending.popFront(a.Type, a.Count, func(t *funcx.Task) {

@@ -17,6 +17,7 @@ import (
 	"github.com/funcx-go/funcx/interchange"
 	"github.com/funcx-go/funcx/interchange/interchangetest"
 	"github.com/funcx-go/funcx/internal/wire"
+	"github.com/funcx-go/funcx/routing"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -180,21 +181,29 @@ func TestEveryTaskReturnsExactlyOnce(t *testing.T) {
 	}
 }
 
+// A manager gets no more tasks than its capacity, whatever the router:
+// the router may be the caller's (endpoint.Config.Router), and its
+// mistakes must neither crash the interchange nor overfill a manager.
 func TestCapacityIsRespected(t *testing.T) {
 	t.Parallel()
-	ix := setup(t, nil)
-	hold := func(*funcx.Task) (funcx.Result, bool) { return funcx.Result{}, false }
-	f := dial(t, ix, func(c *interchangetest.FakeManagerConfig) { c.Workers, c.Prefetch, c.Answer = 3, 2, hold })
-	if err := ix.Submit(tasks(20)...); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return len(f.Received()) == 5 })
-	time.Sleep(50 * time.Millisecond)
-	if n := len(f.Received()); n != 5 {
-		t.Fatalf("manager with capacity 5 got %d tasks", n)
-	}
-	if s := ix.Stats(); s.Pending != 15 || s.InFlight != 5 {
-		t.Fatalf("pending %d in flight %d", s.Pending, s.InFlight)
+	for name, router := range map[string]routing.Router{"default": nil, "broken router": brokenRouter{}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ix := setup(t, func(c *interchange.Config) { c.Router = router })
+			hold := func(*funcx.Task) (funcx.Result, bool) { return funcx.Result{}, false }
+			f := dial(t, ix, func(c *interchangetest.FakeManagerConfig) { c.Workers, c.Prefetch, c.Answer = 3, 2, hold })
+			if err := ix.Submit(tasks(20)...); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { return len(f.Received()) == 5 })
+			time.Sleep(50 * time.Millisecond)
+			if n := len(f.Received()); n != 5 {
+				t.Fatalf("manager with capacity 5 got %d tasks", n)
+			}
+			if s := ix.Stats(); s.Pending != 15 || s.InFlight != 5 {
+				t.Fatalf("pending %d in flight %d", s.Pending, s.InFlight)
+			}
+		})
 	}
 }
 
@@ -426,4 +435,21 @@ func TestRefillWaitsForHalfThePrefetch(t *testing.T) {
 	if s := ix.Stats(); s.InFlight != 5 || s.Pending != 12 {
 		t.Fatalf("in flight %d pending %d, want 5 and 12", s.InFlight, s.Pending)
 	}
+}
+
+// brokenRouter assigns to a manager that does not exist, a negative
+// count, and ten times a manager's free slots.
+type brokenRouter struct{}
+
+func (brokenRouter) Route(pending []routing.Pending, managers []routing.Manager, dst []routing.Assignment) []routing.Assignment {
+	if len(pending) == 0 || len(managers) == 0 {
+		return dst
+	}
+	typ := pending[0].Type
+	return append(dst,
+		routing.Assignment{Manager: len(managers) + 3, Type: typ, Count: 1},
+		routing.Assignment{Manager: -1, Type: typ, Count: 1},
+		routing.Assignment{Manager: 0, Type: typ, Count: -5},
+		routing.Assignment{Manager: 0, Type: typ, Count: 10 * max(managers[0].Free, 1)},
+	)
 }

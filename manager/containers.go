@@ -36,8 +36,8 @@ type containerState struct {
 }
 
 // setupContainers prepares the runtime: the socket directory mounted into
-// every container and, for Docker, a reachable daemon with the orphans of
-// dead managers removed.
+// every container and, for a runtime behind a daemon (Docker), a daemon
+// that answers, with the orphans of dead managers removed.
 func (m *manager) setupContainers(ctx context.Context) error {
 	cc := m.cfg.Container
 	if !cc.enabled() {
@@ -51,12 +51,14 @@ func (m *manager) setupContainers(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
-	if d, ok := rt.(*container.DockerRuntime); ok {
-		if err := d.Ping(ctx); err != nil {
-			d.Close()
+	if p, ok := rt.(container.Pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			closeRuntime(rt)
 			return fmt.Errorf("manager: %w", err)
 		}
-		if n, err := d.RemoveOrphans(ctx); err != nil {
+	}
+	if o, ok := rt.(container.OrphanRemover); ok {
+		if n, err := o.RemoveOrphans(ctx); err != nil {
 			m.log.Warn("removing containers of dead managers failed", "err", err)
 		} else if n > 0 {
 			m.log.Info("removed containers of dead managers", "count", n)

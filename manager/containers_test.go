@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
+	_ "github.com/funcx-go/funcx/container/singularity" // the shim stands in for apptainer
 	"github.com/funcx-go/funcx/interchange"
 	"github.com/funcx-go/funcx/manager"
 )

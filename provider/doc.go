@@ -7,6 +7,16 @@
 // [Provider] interface; provider/providertest holds the conformance suite
 // they all run and an in-memory fake.
 //
+// # Registry
+//
+// Each implementation registers its type (config.toml's provider.type)
+// with [Register] when its package is imported, as database/sql drivers
+// do; [New] builds a provider from an endpoint's [Settings] by type, and
+// [Lookup] names the import a program is missing. A program links only
+// the types it imports: the endpoint package links provider/local alone,
+// endpoint/backends every type. docs/extending.md shows how to write and
+// register a provider of your own.
+//
 // # Jobs and states
 //
 // [Provider.Submit] takes a [Job]: the shell command line that starts the
@@ -40,6 +50,8 @@
 // # Optional interfaces
 //
 // Like nomad's driver plugins, features not every provider has are small
-// extra interfaces found by type assertion: [Shutdowner] for providers that
-// own goroutines or processes.
+// extra interfaces found by type assertion: [Starter] for providers with
+// work to do before their first block (with the caller's context:
+// constructors do no I/O), [Shutdowner] for providers that own goroutines
+// or processes, and [Validator] for drivers that check their settings.
 package provider

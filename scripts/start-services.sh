@@ -7,7 +7,9 @@
 # The services are in scripts/services/NAME.sh, one file each:
 #   rabbitmq   rabbitmq-server with the management plugin:
 #              AMQP on 127.0.0.1:5672, HTTP API on 127.0.0.1:15672
-#              (guest/guest, which RabbitMQ admits on loopback only)
+#              (guest/guest, which RabbitMQ admits on loopback only),
+#              and AMQP over TLS on 127.0.0.1:5671 with a test CA and
+#              server certificate in /etc/funcx-test/tls (ca.pem)
 #   python     Debian's python3 (/usr/bin/python3), for Python functions
 #   slurm      munged, MariaDB + slurmdbd (for sacct), slurmctld and slurmd:
 #              a one-node cluster, this host in partition "debug"

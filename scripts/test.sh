@@ -39,6 +39,12 @@ step "start services" && bash scripts/start-services.sh
 step "go test -race (unit and integration tests)"
 go test -race -count=1 -timeout 20m ./...
 
+# A module of its own, so ./... above does not reach it (its vet runs
+# there, in examples/outside_test.go): funcx embedded as a user would,
+# with a provider and a router of its own.
+step "examples/embed (go test -race, then go run)"
+(cd examples/embed && go test -race -count=1 ./... && go run . -tasks 100)
+
 if [ -n "${FUZZTIME:-}" ]; then
   step "fuzzing each target for $FUZZTIME"
   for pkg in $(go list ./...); do

@@ -97,12 +97,11 @@ func (s *Service) decodeTokenRequest(w http.ResponseWriter, r *http.Request) (ap
 
 // authenticate returns the identity of the request's bearer token.
 func (s *Service) authenticate(r *http.Request) (Identity, error) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+	token, ok := bearerToken(r)
+	if !ok {
 		return Identity{}, unauthorized("missing bearer token: send \"Authorization: Bearer TOKEN\" with a token from POST %s", api.PathToken)
 	}
-	id, expires, err := s.store.TokenIdentity(r.Context(), hashSecret(strings.TrimSpace(token)))
+	id, expires, err := s.store.TokenIdentity(r.Context(), hashSecret(token))
 	if errors.Is(err, ErrNotFound) {
 		return Identity{}, unauthorized("invalid bearer token: get a new one from POST %s", api.PathToken)
 	}
@@ -113,6 +112,18 @@ func (s *Service) authenticate(r *http.Request) (Identity, error) {
 		return Identity{}, unauthorized("bearer token expired %s ago: get a new one from POST %s", now.Sub(expires).Round(1e9), api.PathToken)
 	}
 	return id, nil
+}
+
+// bearerToken is the token of the request's "Authorization: Bearer"
+// header; ok is false without one.
+func bearerToken(r *http.Request) (token string, ok bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
 }
 
 func (s *Service) handleWhoami(w http.ResponseWriter, r *http.Request, who Identity) error {

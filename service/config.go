@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,6 +105,18 @@ type Config struct {
 	// MaxBodyBytesInFlight. Defaults to DefaultBodyQueueWait (2s).
 	BodyQueueWait time.Duration
 
+	// TLSCertFile and TLSKeyFile are the PEM files of the certificate
+	// (followed by its intermediates) and private key that
+	// ListenAndServe and Serve serve HTTPS with; Service.ReloadTLS reads
+	// them again. Set both or neither. Default to empty: plain HTTP,
+	// which Serve warns about on an address other than loopback.
+	TLSCertFile string
+	TLSKeyFile  string
+	// MetricsToken, if set, is the bearer token GET /metrics requires
+	// ("Authorization: Bearer TOKEN"), compared in constant time.
+	// Defaults to empty: /metrics is open to whoever reaches the service.
+	MetricsToken string
+
 	// Logger receives the service's logs. Defaults to nil: quiet.
 	Logger *slog.Logger
 	// Clock tells the time for token expiry, heartbeats and task times
@@ -176,6 +189,12 @@ func (c *Config) validate() error {
 		if l.v < 0 || l.v > l.max {
 			return fmt.Errorf("service: Config.%s %d is outside 1..%d", l.name, l.v, l.max)
 		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return fmt.Errorf("service: Config.TLSCertFile %q and TLSKeyFile %q: set both (HTTPS) or neither (plain HTTP)", c.TLSCertFile, c.TLSKeyFile)
+	}
+	if strings.IndexFunc(c.MetricsToken, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
+		return errors.New("service: Config.MetricsToken holds spaces or control or non-ASCII characters, which an Authorization header cannot carry")
 	}
 	if c.MaxUnauthenticatedPerClient < 0 {
 		return fmt.Errorf("service: Config.MaxUnauthenticatedPerClient %d is negative", c.MaxUnauthenticatedPerClient)

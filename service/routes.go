@@ -52,6 +52,9 @@ func (s *Service) routes() http.Handler {
 	authed("GET "+api.PathResults, s.handleResults)
 	metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
 	handle("GET "+api.PathMetrics, func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.metricsAuth.check(r); err != nil {
+			return err
+		}
 		metrics.ServeHTTP(w, r)
 		return nil
 	})

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,18 +20,20 @@ import (
 // Service is the funcX web service: the HTTP API, its store, and the
 // broker link that publishes tasks and consumes results and heartbeats.
 type Service struct {
-	cfg     Config
-	store   Store
-	broker  broker.Service
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *metrics
-	notify  *notifier
-	live    *liveness
-	seen    *lookups // records submissions remember; see lookups.go
-	clients *clientLimiter
-	budget  *bodyBudget
-	handler http.Handler
+	cfg         Config
+	store       Store
+	broker      broker.Service
+	log         *slog.Logger
+	now         func() time.Time
+	metrics     *metrics
+	notify      *notifier
+	live        *liveness
+	seen        *lookups // records submissions remember; see lookups.go
+	clients     *clientLimiter
+	budget      *bodyBudget
+	handler     http.Handler
+	cert        *certificate // nil: plain HTTP
+	metricsAuth metricsGate
 
 	mu       sync.Mutex
 	started  bool
@@ -60,6 +63,17 @@ func New(cfg Config) (*Service, error) {
 		stopping: make(chan struct{}),
 		clients:  newClientLimiter(cfg.MaxUnauthenticatedPerClient),
 		budget:   newBodyBudget(cfg.MaxBodyBytesInFlight),
+	}
+	s.metricsAuth = newMetricsGate(cfg.MetricsToken)
+	if cfg.TLSCertFile != "" {
+		c, err := newCertificate(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("service: %w", err)
+		}
+		s.cert = c
+		if err := cfg.Registry.Register(newCertMetric(c)); err != nil {
+			return nil, fmt.Errorf("service: register metrics: %w", err)
+		}
 	}
 	m, err := newMetrics(cfg.Registry, func() float64 { return float64(s.live.online(s.now(), s.offlineAfter())) })
 	if err != nil {
@@ -138,6 +152,16 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 }
 
+// TLSConfig is the TLS configuration Serve uses, nil when the service
+// serves plain HTTP: for an embedder serving Handler on an http.Server
+// of its own. It serves the certificate of the latest ReloadTLS.
+func (s *Service) TLSConfig() *tls.Config {
+	if s.cert == nil {
+		return nil
+	}
+	return s.cert.serverConfig()
+}
+
 // Addr is the address ListenAndServe or Serve listens on, nil before.
 func (s *Service) Addr() net.Addr {
 	if a := s.addr.Load(); a != nil {
@@ -158,6 +182,9 @@ func (s *Service) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve is ListenAndServe on a listener of the caller's; it closes ln.
+// With Config.TLSCertFile it serves HTTPS (HTTP/1.1 over TLS 1.2 or
+// later); without, plain HTTP, and it logs a warning if ln is not on a
+// loopback address.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	addr := ln.Addr()
 	s.addr.Store(&addr)
@@ -171,9 +198,19 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	scheme := "http"
+	if s.cert != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, s.cert.serverConfig())
+		kp := s.cert.cur.Load()
+		s.log.Info("serving HTTPS", certAttrs(kp)...)
+		s.warnExpired(kp)
+	} else {
+		warnPlainHTTP(s.log, addr)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	s.log.Info("serving", "addr", addr.String())
+	s.log.Info("serving", "addr", addr.String(), "scheme", scheme)
 
 	var serveErr error
 	select {

@@ -2,6 +2,9 @@ package clienttest
 
 import (
 	"cmp"
+	"crypto/tls"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -34,6 +37,10 @@ type Config struct {
 	// it returns is stored at once, as if the endpoint had run the task;
 	// nil leaves the task pending. Defaults to nil: tests call Complete.
 	Run func(fn api.Function, task api.TaskSubmit) *api.TaskResult
+	// TLS, if set, makes the server serve HTTPS with its Certificates
+	// (a certificate for 127.0.0.1), and URL start with https://.
+	// Defaults to nil: plain HTTP.
+	TLS *tls.Config
 }
 
 func (c Config) withDefaults() Config {
@@ -96,7 +103,15 @@ func Start(cfg Config) *Server {
 		tasks:     make(map[string]*api.TaskStatus),
 		changed:   make(chan struct{}),
 	}
-	s.srv = httptest.NewServer(s.routes())
+	if cfg.TLS == nil {
+		s.srv = httptest.NewServer(s.routes())
+	} else {
+		s.srv = httptest.NewUnstartedServer(s.routes())
+		s.srv.TLS = cfg.TLS
+		// Clients refusing the certificate are what TLS tests try.
+		s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		s.srv.StartTLS()
+	}
 	s.URL = s.srv.URL
 	return s
 }

@@ -16,8 +16,9 @@ import (
 // grammar is the command line: global flags and one field per
 // subcommand.
 type grammar struct {
-	Debug        bool `help:"Log debug detail (the SDK's requests; the daemon's log level)."`
-	LogToConsole bool `name:"log-to-console" help:"Also write the endpoint's log to the console (start: until the daemon is up; start --foreground: all along)."`
+	Debug        bool   `help:"Log debug detail (the SDK's requests; the daemon's log level)."`
+	LogToConsole bool   `name:"log-to-console" help:"Also write the endpoint's log to the console (start: until the daemon is up; start --foreground: all along)."`
+	CAFile       string `name:"ca-file" placeholder:"FILE" type:"path" help:"PEM certificate of a private CA that signed the service's certificate (and the broker's, unless broker_ca_file in config.toml names another), trusted besides the system's. Default: $FUNCX_CA_FILE, else the one saved by login."`
 	// InstallCompletion is handled before parsing (its shell is
 	// optional); it is declared here for --help.
 	InstallCompletion string `name:"install-completion" placeholder:"bash|zsh|fish" help:"Install shell completion for funcx-endpoint (default: your login shell) and exit."`

@@ -18,7 +18,8 @@ var errNoTerminal = errors.New("not logged in, and stdin is not a terminal to lo
 // credentials returns what to authenticate with: a client identity from
 // the environment, else the cached credentials. The service URL is, in
 // order, $FUNCX_SERVICE_URL, profileURL (the profile's service_url) and
-// the cached one. A first run without cached credentials logs in on the
+// the cached one; the CA file of a private CA, --ca-file, else
+// $FUNCX_CA_FILE, else the cached one. A first run without cached credentials logs in on the
 // terminal: service URL, then client ID and secret, checked with the
 // service and cached (mode 0600).
 func (e *env) credentials(profileURL string) (client.Credentials, error) {
@@ -33,13 +34,16 @@ func (e *env) credentials(profileURL string) (client.Credentials, error) {
 	if e.Sys.Getenv(client.EnvServiceURL) == "" && profileURL != "" {
 		creds.ServiceURL = profileURL
 	}
+	if e.g.CAFile != "" {
+		creds.CAFile = e.g.CAFile
+	}
 	switch {
 	case errors.Is(err, client.ErrNotLoggedIn):
 		if e.Sys.Term == nil {
 			return creds, errNoTerminal
 		}
 		fmt.Fprintln(e.Sys.Stderr, "Not logged in to a funcX service yet: log in once, the credentials are cached.")
-		creds, _, err = e.login(client.Credentials{ServiceURL: creds.ServiceURL})
+		creds, _, err = e.login(client.Credentials{ServiceURL: creds.ServiceURL, CAFile: creds.CAFile})
 	case creds.ServiceURL == "" && e.Sys.Term == nil:
 		err = errors.New("no service URL: set service_url in config.toml or " + client.EnvServiceURL + ", or run `funcx-endpoint login`")
 	case creds.ServiceURL == "":

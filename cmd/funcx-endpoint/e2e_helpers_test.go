@@ -160,7 +160,7 @@ func startWorld(t *testing.T, serveArgs ...string) *bb {
 	if !lines.Scan() {
 		t.Fatalf("funcx-service printed nothing: %v", svc.Wait())
 	}
-	url := regexp.MustCompile(`http://\S+`).FindString(lines.Text())
+	url := regexp.MustCompile(`https?://\S+`).FindString(lines.Text())
 	go func() {
 		for lines.Scan() {
 		}

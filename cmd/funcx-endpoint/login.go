@@ -16,7 +16,8 @@ type loginCmd struct {
 func (l *loginCmd) Run(e *env) error {
 	getenv := e.Sys.Getenv
 	_, who, err := e.login(client.Credentials{ServiceURL: cmp.Or(l.ServiceURL, getenv(client.EnvServiceURL)),
-		ClientID: cmp.Or(l.ClientID, getenv(client.EnvClientID)), ClientSecret: cmp.Or(l.ClientSecret, getenv(client.EnvClientSecret))})
+		ClientID: cmp.Or(l.ClientID, getenv(client.EnvClientID)), ClientSecret: cmp.Or(l.ClientSecret, getenv(client.EnvClientSecret)),
+		CAFile: cmp.Or(e.g.CAFile, getenv(client.EnvCAFile))})
 	if err != nil {
 		return err
 	}

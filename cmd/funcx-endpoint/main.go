@@ -18,6 +18,8 @@ import (
 	"syscall"
 
 	"github.com/funcx-go/funcx/endpoint"
+	// Every provider and container runtime a profile may name.
+	_ "github.com/funcx-go/funcx/endpoint/backends"
 	"github.com/funcx-go/funcx/internal/cli"
 )
 

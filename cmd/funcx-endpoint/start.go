@@ -62,6 +62,10 @@ func (e *env) prepareStart(p *profile.Profile) (h daemon.Handoff, err error) {
 	if err != nil {
 		return h, err
 	}
+	brokerCA, err := daemon.BrokerCAFile(p, file, creds.CAFile)
+	if err != nil {
+		return h, err
+	}
 	ctx, cancel := context.WithTimeout(e.Ctx, cli.VerifyTimeout)
 	defer cancel()
 	err = e.WithClient(creds, func(c *client.Client) (err error) {
@@ -69,6 +73,7 @@ func (e *env) prepareStart(p *profile.Profile) (h daemon.Handoff, err error) {
 			Version: version.String(name)})
 		return err
 	})
+	h.BrokerCAFile = brokerCA
 	return h, registerError(p, err)
 }
 

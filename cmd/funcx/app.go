@@ -16,6 +16,7 @@ import (
 // subcommand.
 type grammar struct {
 	ServiceURL string `name:"service-url" placeholder:"URL" help:"Service URL. Default: $FUNCX_SERVICE_URL, else the one saved by login."`
+	CAFile     string `name:"ca-file" placeholder:"FILE" type:"path" help:"PEM certificate of a private CA that signed the service's certificate, trusted besides the system's. Default: $FUNCX_CA_FILE, else the one saved by login."`
 	Debug      bool   `help:"Log the SDK's requests and retries to stderr."`
 
 	Login              loginCmd                     `cmd:"" help:"Save credentials for the service after checking them."`
@@ -75,6 +76,9 @@ func (e *env) credentials() (client.Credentials, error) {
 	creds, err := client.ResolveCredentials(home, e.Sys.Getenv)
 	if e.g.ServiceURL != "" {
 		creds.ServiceURL = e.g.ServiceURL
+	}
+	if e.g.CAFile != "" {
+		creds.CAFile = e.g.CAFile
 	}
 	if err != nil {
 		return creds, err

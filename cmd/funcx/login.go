@@ -22,7 +22,8 @@ type loginCmd struct {
 
 func (l *loginCmd) Run(e *env) error {
 	getenv := e.Sys.Getenv
-	given := cli.Login{Creds: client.Credentials{ServiceURL: cmp.Or(e.g.ServiceURL, getenv(client.EnvServiceURL))}}
+	given := cli.Login{Creds: client.Credentials{ServiceURL: cmp.Or(e.g.ServiceURL, getenv(client.EnvServiceURL)),
+		CAFile: cmp.Or(e.g.CAFile, getenv(client.EnvCAFile))}}
 	if l.TokenStdin {
 		given.Token = func() (string, error) { return readToken(e.Sys.Stdin) }
 	} else {

@@ -45,7 +45,8 @@ type Config struct {
 	// config.toml when Endpoint is nil, else to endpoint.DefaultStopGrace.
 	StopGrace time.Duration
 	// Dial connects to the broker. Defaults to RabbitMQ with the
-	// Handoff's credentials.
+	// Handoff's credentials, over TLS trusting Handoff.BrokerCAFile for
+	// an amqps:// URL.
 	Dial endpoint.DialFunc
 	// StartTimeout is how long the endpoint gets to be up (journal open,
 	// first blocks submitted, broker connected); then Serve gives up with

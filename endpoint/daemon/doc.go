@@ -6,9 +6,11 @@
 //
 // Serve runs the endpoint of a profile (package endpoint/profile) until
 // its context ends. It holds the profile's daemon lock (daemon.pid) for
-// its whole life, logs to endpoint.log (rotated), dials the broker and
-// gives up with the last dial error if the endpoint is not up within the
-// start-up timeout, records the run in run.json before any block starts
+// its whole life, logs to endpoint.log (rotated), dials the broker (over
+// TLS for an amqps:// URL, checking its certificate against
+// Handoff.BrokerCAFile, else the system's roots) and gives up with the
+// last dial error if the endpoint is not up within the start-up timeout,
+// or at once if the broker's certificate is refused, records the run in run.json before any block starts
 // (and its blocks and stop progress while it runs), and after a stop
 // kills every process of the run that outlived its blocks. A clean stop
 // removes run.json and then daemon.pid; a crash leaves both, for Cleanup.

@@ -6,11 +6,16 @@ import (
 )
 
 // Handoff is an endpoint's registration as its daemon needs it: the
-// endpoint ID and the broker credentials. It holds the broker password,
+// endpoint ID, the broker credentials and the CA the broker's
+// certificate is checked against. It holds the broker password,
 // so Spawn passes it through a pipe, never argv or the environment.
 type Handoff struct {
 	EndpointID string                `json:"endpoint_id"`
 	Broker     api.BrokerCredentials `json:"broker"`
+	// BrokerCAFile is a PEM file of CA certificates trusted, besides the
+	// system's roots, for the certificate of an amqps:// broker
+	// (BrokerCAFile finds it), absolute. Empty: the system's roots only.
+	BrokerCAFile string `json:"broker_ca_file,omitempty"`
 }
 
 // credentials are the broker credentials of h.

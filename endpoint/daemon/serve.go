@@ -3,6 +3,7 @@ package daemon
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +29,7 @@ func Serve(ctx context.Context, cfg Config) (err error) {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	s := &server{cfg: cfg, p: cfg.Profile, ready: ready, up: make(chan struct{}), started: time.Now()}
+	s := &server{cfg: cfg, p: cfg.Profile, ready: ready, up: make(chan struct{}), started: time.Now(), certRefused: make(chan error, 1)}
 	if err := s.settle(); err != nil {
 		return err
 	}
@@ -70,6 +71,11 @@ type server struct {
 	started time.Time
 	eng     atomic.Pointer[endpoint.Engine]
 	dialErr atomic.Pointer[error]
+	// brokerTLS is the amqps:// link's TLS configuration (nil: the
+	// system's roots); certRefused gets the first broker certificate
+	// refused, which retrying does not mend: the start fails at once.
+	brokerTLS   *tls.Config
+	certRefused chan error
 }
 
 // settle works out the engine's configuration and the stop grace period,
@@ -91,7 +97,9 @@ func (s *server) settle() error {
 	// where funcX keeps them: batch jobs write there from the compute
 	// nodes, and nothing is left in /tmp by a daemon that died.
 	s.engine.LogDir = cmp.Or(s.engine.LogDir, s.p.Dir())
-	return nil
+	var err error
+	s.brokerTLS, err = brokerTLS(s.cfg.Handoff.BrokerCAFile)
+	return err
 }
 
 // serve runs the endpoint and waits for it to come up, then until it
@@ -138,7 +146,14 @@ func (s *server) dial(ctx context.Context) (broker.EndpointConn, error) {
 	if s.cfg.Dial != nil {
 		c, err = s.cfg.Dial(ctx)
 	} else {
-		c, err = rabbitmq.DialEndpoint(ctx, s.cfg.Handoff.credentials(), rabbitmq.EndpointConfig{Logger: s.log})
+		c, err = rabbitmq.DialEndpoint(ctx, s.cfg.Handoff.credentials(), rabbitmq.EndpointConfig{Logger: s.log, TLS: s.brokerTLS})
+	}
+	if cerr := brokerCertError(s.cfg.Handoff.Broker.URL, err); cerr != nil {
+		err = cerr
+		select {
+		case s.certRefused <- err:
+		default:
+		}
 	}
 	if err != nil {
 		s.dialErr.Store(&err)
@@ -169,6 +184,11 @@ func (s *server) awaitUp(done <-chan error, cancelRun context.CancelFunc) error 
 		if err == nil {
 			err = errors.New("interrupted before it was up")
 		}
+		s.log.Error("endpoint did not start", "err", err)
+		return fmt.Errorf("endpoint %s did not start: %w", s.p.Name, err)
+	case err := <-s.certRefused:
+		cancelRun()
+		<-done
 		s.log.Error("endpoint did not start", "err", err)
 		return fmt.Errorf("endpoint %s did not start: %w", s.p.Name, err)
 	case <-timer.C:

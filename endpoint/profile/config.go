@@ -18,7 +18,7 @@ const MaxConfigBytes = 1 << 20
 
 // File is a profile's config.toml: the keys of endpoint.Config, at the top
 // level and in their tables, plus the profile-level keys that only
-// funcx-endpoint reads (service_url, stop_grace). Every key is optional.
+// funcx-endpoint reads (service_url, stop_grace, broker_ca_file). Every key is optional.
 //
 //	service_url = "https://funcx.example.org"
 //	display_name = "cluster login node"
@@ -35,6 +35,14 @@ type File struct {
 	// their results reach the broker (endpoint.RunConfig.StopGrace).
 	// Defaults to endpoint.DefaultStopGrace (30s).
 	StopGrace time.Duration `toml:"stop_grace"`
+
+	// BrokerCAFile is a PEM file of CA certificates trusted, besides the
+	// system's, for the certificate of the broker (RabbitMQ) when the
+	// service hands the endpoint an amqps:// URL. A relative path is
+	// relative to the profile directory. Defaults to the service's CA
+	// file (--ca-file, $FUNCX_CA_FILE, or the one saved by login), else
+	// the system's roots only.
+	BrokerCAFile string `toml:"broker_ca_file"`
 
 	// Config holds every other key: see endpoint.Config.
 	endpoint.Config

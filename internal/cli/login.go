@@ -15,7 +15,9 @@ const VerifyTimeout = 30 * time.Second
 
 // Login is what a login is given.
 type Login struct {
-	// Creds are the credentials given; empty fields are asked for.
+	// Creds are the credentials given; empty fields are asked for, but
+	// for CAFile (a private CA's PEM file: --ca-file, $FUNCX_CA_FILE),
+	// which defaults to the saved one if the service is the same.
 	Creds client.Credentials
 	// Token, if set, reads a bearer token to log in with, in place of a
 	// client identity; it is called once the service URL is known.
@@ -49,14 +51,23 @@ func (s *Session) Login(l Login) (client.Credentials, *api.Identity, string, err
 	return creds, who, path, nil
 }
 
-// complete fills in what l's credentials lack.
+// complete fills in what l's credentials lack. A CA file given is made
+// absolute (the saved credentials are used from any directory); none
+// given, a login again to the same service keeps the saved one.
 func (s *Session) complete(l Login, path string) (c client.Credentials, err error) {
 	c = l.Creds
+	saved, _ := client.LoadCredentials(path) // for the suggested URL and the CA file
 	if c.ServiceURL == "" {
-		saved, _ := client.LoadCredentials(path) // only for the suggested URL
 		if c.ServiceURL, err = s.Ask("Service URL", saved.ServiceURL, false, "--service-url", client.EnvServiceURL); err != nil {
 			return c, err
 		}
+	}
+	if c.CAFile != "" {
+		if c.CAFile, err = filepath.Abs(c.CAFile); err != nil {
+			return c, fmt.Errorf("%s: CA file: %w", s.LoginVerb, err)
+		}
+	} else if c.ServiceURL == saved.ServiceURL {
+		c.CAFile = saved.CAFile
 	}
 	if l.Token != nil {
 		c.Token, err = l.Token()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/funcx-go/funcx/client"
+	"github.com/funcx-go/funcx/internal/tlsconf"
 	"github.com/funcx-go/funcx/internal/tty"
 )
 
@@ -74,16 +75,28 @@ func (s *Session) Ask(what, def string, secret bool, flag, envVar string) (strin
 // ServiceHint says what to do about the failures of commands that talk
 // to the service: refused credentials (login is the command that logs
 // in), an interruption, a service out of reach (unreachable says how to
-// set its URL).
+// set its URL), a service certificate refused.
 func ServiceHint(err error, login, unreachable string) string {
 	var ue *url.Error
 	switch {
 	case errors.Is(err, client.ErrUnauthorized):
 		return "the service refused the credentials: run `" + login + "` again, or check " + client.EnvClientID + " and " + client.EnvClientSecret
+	case errors.Is(err, client.ErrCertificate):
+		return certificateHint(err, login)
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	case errors.As(err, &ue) && !errors.Is(err, context.DeadlineExceeded):
 		return unreachable
 	}
 	return ""
+}
+
+// certificateHint says what to do about a service certificate the client
+// refused (login is the command that logs in).
+func certificateHint(err error, login string) string {
+	if tlsconf.UnknownAuthority(err) {
+		return "if a private CA signed the service's certificate, pass --ca-file FILE or set " + client.EnvCAFile +
+			" to that CA's PEM certificate (`" + login + " --ca-file FILE` saves it with the credentials)"
+	}
+	return "check the host name of the service URL, and the service's certificate (funcx-service serve --tls-cert)"
 }

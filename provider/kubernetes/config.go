@@ -11,18 +11,20 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	k8s "k8s.io/client-go/kubernetes"
+
+	"github.com/funcx-go/funcx/provider/kubernetes/podconfig"
 )
 
 // Defaults applied by Config.WithDefaults.
 const (
-	DefaultNamespace       = "default"
-	DefaultShell           = "/bin/bash"
-	DefaultImagePullPolicy = corev1.PullIfNotPresent
+	DefaultNamespace       = podconfig.DefaultNamespace
+	DefaultShell           = podconfig.DefaultShell
+	DefaultImagePullPolicy = corev1.PullPolicy(podconfig.DefaultImagePullPolicy)
 	// DefaultRequestTimeout bounds each call to the API server.
 	DefaultRequestTimeout = 30 * time.Second
 	// DefaultDeleteGrace is the pod's terminationGracePeriodSeconds:
 	// time for managers to stop their workers and report their tasks.
-	DefaultDeleteGrace = 30 * time.Second
+	DefaultDeleteGrace = podconfig.DefaultDeleteGrace
 	// DefaultContainerName names the pod's one container.
 	DefaultContainerName = "manager"
 )
@@ -112,12 +114,22 @@ func (c Config) WithDefaults() Config {
 
 // Validate reports every impossible value, naming the field.
 func (c Config) Validate() error {
+	if err := errors.Join(c.problems(func(field string) string { return field })...); err != nil {
+		return fmt.Errorf("invalid Kubernetes provider config: %w", err)
+	}
+	return nil
+}
+
+// problems returns an error for each impossible value, starting with
+// the name key gives its field: the Go field for Validate, the
+// config.toml key for the endpoint's driver (register.go).
+func (c Config) problems(key func(field string) string) []error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%s: %s", key(field), fmt.Sprintf(format, args...)))
 	}
 	if c.Image == "" {
-		bad("Image", "required: an image holding %s and the funcx-endpoint binary", cmp.Or(c.Shell, DefaultShell))
+		bad("Image", "required: an image holding %s and the funcx-endpoint binary (the endpoint's manager_command is its path in the image)", cmp.Or(c.Shell, DefaultShell))
 	}
 	for _, msg := range validation.IsDNS1123Label(c.Namespace) {
 		bad("Namespace", "%q: %s", c.Namespace, msg)
@@ -127,44 +139,47 @@ func (c Config) Validate() error {
 	default:
 		bad("ImagePullPolicy", "%q is not Always, IfNotPresent or Never", c.ImagePullPolicy)
 	}
-	for field, name := range map[string]string{"ImagePullSecret": c.ImagePullSecret, "ServiceAccount": c.ServiceAccount} {
-		if name == "" {
+	for _, f := range [][2]string{{"ImagePullSecret", c.ImagePullSecret}, {"ServiceAccount", c.ServiceAccount}} {
+		if f[1] == "" {
 			continue
 		}
-		for _, msg := range validation.IsDNS1123Subdomain(name) {
-			bad(field, "%q: %s", name, msg)
+		for _, msg := range validation.IsDNS1123Subdomain(f[1]) {
+			bad(f[0], "%q: %s", f[1], msg)
 		}
 	}
-	for field, q := range map[string]string{"CPURequest": c.CPURequest, "CPULimit": c.CPULimit, "MemoryRequest": c.MemoryRequest, "MemoryLimit": c.MemoryLimit} {
-		if q == "" {
+	for _, f := range [][2]string{{"CPURequest", c.CPURequest}, {"CPULimit", c.CPULimit}, {"MemoryRequest", c.MemoryRequest}, {"MemoryLimit", c.MemoryLimit}} {
+		if f[1] == "" {
 			continue
 		}
-		if v, err := resource.ParseQuantity(q); err != nil {
-			bad(field, "%q is not a Kubernetes quantity (like 500m, 2, 4Gi): %v", q, err)
+		if v, err := resource.ParseQuantity(f[1]); err != nil {
+			bad(f[0], "%q is not a Kubernetes quantity (like \"500m\", \"2\", \"4Gi\")", f[1])
 		} else if v.Sign() <= 0 {
-			bad(field, "%q must be positive", q)
+			bad(f[0], "%q must be positive", f[1])
 		}
 	}
-	for _, pair := range [][3]string{{"CPURequest", c.CPURequest, c.CPULimit}, {"MemoryRequest", c.MemoryRequest, c.MemoryLimit}} {
-		req, err1 := resource.ParseQuantity(pair[1])
-		lim, err2 := resource.ParseQuantity(pair[2])
+	for _, r := range [][4]string{{"CPURequest", c.CPURequest, "CPULimit", c.CPULimit}, {"MemoryRequest", c.MemoryRequest, "MemoryLimit", c.MemoryLimit}} {
+		req, err1 := resource.ParseQuantity(r[1])
+		lim, err2 := resource.ParseQuantity(r[3])
 		if err1 == nil && err2 == nil && req.Cmp(lim) > 0 {
-			bad(pair[0], "%s exceeds the limit %s", pair[1], pair[2])
+			bad(r[0], "%s exceeds %s (%s)", req.String(), key(r[2]), lim.String())
 		}
 	}
-	if c.RunAsUser < 0 || c.RunAsGroup < 0 {
-		bad("RunAsUser", "user (%d) and group (%d) IDs must not be negative", c.RunAsUser, c.RunAsGroup)
+	if c.RunAsUser < 0 {
+		bad("RunAsUser", "%d is negative", c.RunAsUser)
+	}
+	if c.RunAsGroup < 0 {
+		bad("RunAsGroup", "%d is negative", c.RunAsGroup)
 	}
 	if err := validateLabels(c.Labels); err != nil {
 		bad("Labels", "%v", err)
 	}
-	if c.DeleteGrace < 0 || c.RequestTimeout < 0 {
-		bad("DeleteGrace", "durations must not be negative")
+	if c.DeleteGrace < 0 {
+		bad("DeleteGrace", "%s is negative", c.DeleteGrace)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("invalid Kubernetes provider config: %w", err)
+	if c.RequestTimeout < 0 {
+		bad("RequestTimeout", "%s is negative", c.RequestTimeout)
 	}
-	return nil
+	return errs
 }
 
 // validateLabels checks keys and values as the API server would.

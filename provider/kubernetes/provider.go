@@ -25,9 +25,11 @@ const maxRemembered = 4096
 
 // Provider runs blocks as pods. It is safe for concurrent use.
 type Provider struct {
-	cfg    Config
-	log    *slog.Logger
-	client k8s.Interface
+	cfg Config
+	log *slog.Logger
+
+	clientMu sync.Mutex
+	client   k8s.Interface // built on first use: New does no I/O
 
 	mu        sync.Mutex
 	cancelled map[provider.JobID]bool
@@ -35,37 +37,82 @@ type Provider struct {
 	order     []provider.JobID                      // of both, oldest first
 }
 
-var _ provider.Provider = (*Provider)(nil)
+var (
+	_ provider.Provider = (*Provider)(nil)
+	_ provider.Starter  = (*Provider)(nil)
+)
 
-// New returns a Provider, building a client if cfg has none. It does not
-// contact the API server.
+// New returns a Provider. It does no I/O: it neither reads the
+// kubeconfig nor contacts the API server. The client is built from
+// Kubeconfig (or the in-cluster configuration) at the first call that
+// needs it, and an error in that configuration is that call's error.
 func New(cfg Config) (*Provider, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	client := cfg.Client
-	if client == nil {
-		var err error
-		if client, err = newClient(&cfg); err != nil {
-			return nil, err
-		}
-	}
 	return &Provider{
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "provider", "provider", "kubernetes", "namespace", cfg.Namespace),
-		client:    client,
+		client:    cfg.Client,
 		cancelled: map[provider.JobID]bool{},
 		final:     map[provider.JobID]provider.JobStatus{},
 	}, nil
 }
 
-func (p *Provider) pods() podClient { return p.client.CoreV1().Pods(p.cfg.Namespace) }
+// Start deletes the pods that carry Config.Labels, left behind by an
+// earlier run that died (see RemoveOrphans), so that they neither run
+// nor count as this run's blocks. The engine calls it, with its own
+// Start's context, before it submits a block. With no Labels it does
+// nothing: every funcx pod of the namespace would match.
+func (p *Provider) Start(ctx context.Context) error {
+	if len(p.cfg.Labels) == 0 {
+		return nil
+	}
+	if _, err := p.RemoveOrphans(ctx, p.cfg.Labels); err != nil {
+		return fmt.Errorf("kubernetes: remove the pods an earlier run left (labels %s): %w", labels.Set(p.cfg.Labels), err)
+	}
+	return nil
+}
+
+// clientset returns the client, building it on the first call.
+func (p *Provider) clientset() (k8s.Interface, error) {
+	p.clientMu.Lock()
+	defer p.clientMu.Unlock()
+	if p.client == nil {
+		c, err := newClient(&p.cfg)
+		if err != nil {
+			return nil, err // tried again at the next call
+		}
+		p.client = c
+	}
+	return p.client, nil
+}
+
+func (p *Provider) pods() podClient {
+	c, err := p.clientset()
+	if err != nil {
+		return noPods{err}
+	}
+	return c.CoreV1().Pods(p.cfg.Namespace)
+}
 
 type podClient interface {
 	Create(context.Context, *corev1.Pod, metav1.CreateOptions) (*corev1.Pod, error)
 	Delete(context.Context, string, metav1.DeleteOptions) error
 	List(context.Context, metav1.ListOptions) (*corev1.PodList, error)
+}
+
+// noPods answers every call with the error that kept the client from
+// being built.
+type noPods struct{ err error }
+
+func (n noPods) Create(context.Context, *corev1.Pod, metav1.CreateOptions) (*corev1.Pod, error) {
+	return nil, n.err
+}
+func (n noPods) Delete(context.Context, string, metav1.DeleteOptions) error { return n.err }
+func (n noPods) List(context.Context, metav1.ListOptions) (*corev1.PodList, error) {
+	return nil, n.err
 }
 
 // call bounds one API call by RequestTimeout.
@@ -209,8 +256,8 @@ func (p *Provider) Cancel(ctx context.Context, ids []provider.JobID) error {
 
 // RemoveOrphans deletes the pods carrying every one of these labels (and
 // the managed-by mark), such as those of an endpoint that died without
-// cleaning up, and returns their names. The endpoint calls it before it
-// submits its first block.
+// cleaning up, and returns their names. Start calls it with
+// Config.Labels.
 func (p *Provider) RemoveOrphans(ctx context.Context, match map[string]string) ([]string, error) {
 	set := labels.Set{LabelManagedBy: ManagedByValue}
 	for k, v := range match {

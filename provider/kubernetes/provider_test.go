@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,16 +90,13 @@ func TestRemoveOrphans(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = other.Cancel(ctx, []provider.JobID{keep}) })
 
-	// A new run of endpoint ep-1 cleans up.
+	// A new run of endpoint ep-1 cleans up when it starts, not before.
 	restarted := c.provider(t, kubernetes.Config{Labels: map[string]string{"funcx-endpoint": "ep-1"}})
-	removed, err := restarted.RemoveOrphans(ctx, map[string]string{"funcx-endpoint": "ep-1"})
-	if err != nil {
-		t.Fatal(err)
+	if got, err := c.client.CoreV1().Pods(testNamespace).List(ctx, metav1.ListOptions{}); err != nil || len(got.Items) != 3 {
+		t.Fatalf("New touched the pods: %v, %v", got, err)
 	}
-	slices.Sort(removed)
-	slices.Sort(orphans)
-	if !slices.Equal(removed, orphans) {
-		t.Errorf("removed %v, want %v", removed, orphans)
+	if err := restarted.Start(ctx); err != nil {
+		t.Fatal(err)
 	}
 	for _, name := range orphans {
 		providertest.WaitFor(t, 10*time.Second, "orphan "+name+" gone", func() bool { return c.gone(provider.JobID(name)) == nil })
@@ -177,7 +173,7 @@ func TestConfigValidate(t *testing.T) {
 		"bad namespace":      {kubernetes.Config{Image: "i", Namespace: "Bad_NS"}, "Namespace"},
 		"bad quantity":       {kubernetes.Config{Image: "i", CPURequest: "two"}, `CPURequest: "two" is not a Kubernetes quantity`},
 		"negative quantity":  {kubernetes.Config{Image: "i", MemoryLimit: "-1Gi"}, "MemoryLimit"},
-		"request over limit": {kubernetes.Config{Image: "i", MemoryRequest: "8Gi", MemoryLimit: "4Gi"}, "MemoryRequest: 8Gi exceeds the limit 4Gi"},
+		"request over limit": {kubernetes.Config{Image: "i", MemoryRequest: "8Gi", MemoryLimit: "4Gi"}, "MemoryRequest: 8Gi exceeds MemoryLimit (4Gi)"},
 		"bad pull policy":    {kubernetes.Config{Image: "i", ImagePullPolicy: "Sometimes"}, "ImagePullPolicy"},
 		"bad secret name":    {kubernetes.Config{Image: "i", ImagePullSecret: "My Secret"}, "ImagePullSecret"},
 		"bad label":          {kubernetes.Config{Image: "i", Labels: map[string]string{"a b": "c"}}, "Labels"},
@@ -222,14 +218,25 @@ users:
 	if _, err := kubernetes.New(kubernetes.Config{Image: "i", Kubeconfig: path, Context: "lab-ctx"}); err != nil {
 		t.Errorf("New from a kubeconfig: %v", err)
 	}
-	if _, err := kubernetes.New(kubernetes.Config{Image: "i", Kubeconfig: path, Context: "no-such-context"}); err == nil || !strings.Contains(err.Error(), "no-such-context") {
-		t.Errorf("New with an unknown context = %v", err)
+	// New does no I/O: a configuration that cannot work is the error of
+	// the first call that needs the API server.
+	firstCall := func(cfg kubernetes.Config) error {
+		t.Helper()
+		p, err := kubernetes.New(cfg)
+		if err != nil {
+			t.Fatalf("New read the kubeconfig: %v", err)
+		}
+		_, err = p.Status(context.Background(), []provider.JobID{"x"})
+		return err
 	}
-	if _, err := kubernetes.New(kubernetes.Config{Image: "i", Kubeconfig: filepath.Join(dir, "missing")}); err == nil {
-		t.Error("New with a missing kubeconfig returned nil")
+	if err := firstCall(kubernetes.Config{Image: "i", Kubeconfig: path, Context: "no-such-context"}); err == nil || !strings.Contains(err.Error(), "no-such-context") {
+		t.Errorf("an unknown context = %v", err)
+	}
+	if err := firstCall(kubernetes.Config{Image: "i", Kubeconfig: filepath.Join(dir, "missing")}); err == nil {
+		t.Error("a missing kubeconfig is no error")
 	}
 	t.Setenv("HOME", dir) // no ~/.kube/config either
-	if _, err := kubernetes.New(kubernetes.Config{Image: "i"}); err == nil || !strings.Contains(err.Error(), "kubeconfig") {
-		t.Errorf("New with no configuration at all = %v", err)
+	if err := firstCall(kubernetes.Config{Image: "i"}); err == nil || !strings.Contains(err.Error(), "kubeconfig") {
+		t.Errorf("no configuration at all = %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package container
+package docker
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	dcontainer "github.com/docker/docker/api/types/container"
 )
 
-// DockerRunOptions lists the `docker run` options that run_options may
+// SupportedRunOptions lists the `docker run` options that run_options may
 // hold for the Docker runtime. Containers are created through the Engine
 // API, not the docker CLI, so each option is translated; others are
 // refused at configuration time rather than silently ignored.
-var DockerRunOptions = []string{
+var SupportedRunOptions = []string{
 	"--network", "--user", "--env", "--workdir", "--privileged",
 	"--cap-add", "--ipc", "--cpus", "--memory", "--shm-size", "--init",
 }
@@ -25,9 +25,9 @@ type dockerRun struct {
 	host dcontainer.HostConfig
 }
 
-// parseDockerRunOptions translates run_options ("--network=host",
+// parseRunOptions translates run_options ("--network=host",
 // "--env", "K=V", "-e K=V" ...).
-func parseDockerRunOptions(opts []string) (dockerRun, error) {
+func parseRunOptions(opts []string) (dockerRun, error) {
 	var r dockerRun
 	for i := 0; i < len(opts); i++ {
 		name, value, hasValue := strings.Cut(opts[i], "=")
@@ -89,7 +89,7 @@ func parseDockerRunOptions(opts []string) (dockerRun, error) {
 		case "--shm-size":
 			r.host.ShmSize, err = parseBytes(name, value)
 		default:
-			return r, fmt.Errorf("docker run option %q is not supported (supported: %s)", opts[i], strings.Join(DockerRunOptions, ", "))
+			return r, fmt.Errorf("docker run option %q is not supported (supported: %s)", opts[i], strings.Join(SupportedRunOptions, ", "))
 		}
 		if err != nil {
 			return r, err
@@ -131,19 +131,4 @@ func parseBytes(name, s string) (int64, error) {
 		return 0, fmt.Errorf("docker run option %s %q: want a size like 512m or 2g", name, s)
 	}
 	return v * mult, nil
-}
-
-// ValidateOptions checks opts for the runtime called name without
-// starting anything: the run options are understood, and the runtime's
-// command exists for Singularity and Shifter.
-func ValidateOptions(name string, opts Options) error {
-	switch name {
-	case Docker:
-		_, err := parseDockerRunOptions(opts.RunOptions)
-		return err
-	case Singularity, Shifter:
-		_, err := findCommand(name, opts.Command)
-		return err
-	}
-	return fmt.Errorf("container runtime %q is unknown: use docker, singularity or shifter", name)
 }

@@ -1,4 +1,4 @@
-package container
+package container_test
 
 import (
 	"io"
@@ -6,24 +6,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/client"
+	"github.com/funcx-go/funcx/container/docker"
 )
 
-// FailDockerKills makes the daemon's answer to every kill request of d an
+// failDockerKills makes the daemon's answer to every kill request of d an
 // error, as dockerd answers when the container's process does not exit
 // (one stuck in the kernel): the request never reaches the daemon, so the
 // container keeps running.
-func FailDockerKills(t testing.TB, d *DockerRuntime) {
+func failDockerKills(t testing.TB, d *docker.Runtime) {
 	t.Helper()
-	hc := d.cli.HTTPClient()
-	inner := hc.Transport
-	hc.Transport = failKills{next: inner}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation(), client.WithHTTPClient(hc))
-	if err != nil {
+	var inner http.RoundTripper
+	if err := d.WrapTransport(func(next http.RoundTripper) http.RoundTripper { inner = next; return failKills{next: next} }); err != nil {
 		t.Fatal(err)
 	}
-	_ = d.cli.Close()
-	d.cli = cli
 	t.Cleanup(func() {
 		if tr, ok := inner.(*http.Transport); ok {
 			tr.CloseIdleConnections() // Close cannot reach them through the wrapper

@@ -1,11 +1,11 @@
-package container
+package docker
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"net/http"
 	"sync"
 	"time"
 
@@ -13,37 +13,19 @@ import (
 	dcontainer "github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
-)
 
-// Labels on every Docker container funcx starts.
-const (
-	// LabelManaged is "true" on every funcx container.
-	LabelManaged = "org.funcx.managed"
-	// LabelRun is the endpoint run's ID (FUNCX_RUN_ID).
-	LabelRun = "org.funcx.run"
-	// LabelManager is the ID of the manager that started the container.
-	LabelManager = "org.funcx.manager"
-	// LabelBlock is the manager's provider block.
-	LabelBlock = "org.funcx.block"
-	// LabelHost is the hostname of the manager's node.
-	LabelHost = "org.funcx.host"
-	// LabelManagerPID and LabelManagerStart identify the manager process
-	// (its pid and start time in clock ticks since boot), so that a
-	// container whose manager died is told apart from one whose pid was
-	// reused.
-	LabelManagerPID   = "org.funcx.manager-pid"
-	LabelManagerStart = "org.funcx.manager-start"
+	"github.com/funcx-go/funcx/container"
 )
 
 // dockerTimeout bounds Engine API calls that should be quick (create,
 // start, kill, remove).
 const dockerTimeout = 60 * time.Second
 
-// DockerRuntime starts workers in Docker containers through the Engine
-// API. Create it with NewDocker; Close releases its connection.
-type DockerRuntime struct {
+// Runtime starts workers in Docker containers through the Engine API.
+// Create it with New; Close releases its connection.
+type Runtime struct {
 	cli  *client.Client
-	opts Options
+	opts container.Options
 	run  dockerRun
 
 	// negotiated is set once the API version was agreed with the daemon.
@@ -54,14 +36,34 @@ type DockerRuntime struct {
 	negotiated  bool
 }
 
-var _ Runtime = (*DockerRuntime)(nil)
+var (
+	_ container.Runtime       = (*Runtime)(nil)
+	_ container.Pinger        = (*Runtime)(nil)
+	_ container.OrphanRemover = (*Runtime)(nil)
+	_ container.RunRemover    = (*Runtime)(nil)
+)
 
-// NewDocker connects to the Docker daemon the environment names
+// Name is the runtime's worker_mode name.
+const Name = container.Docker
+
+func init() { container.Register(Name, driver{}) }
+
+type driver struct{}
+
+func (driver) New(opts container.Options) (container.Runtime, error) { return New(opts) }
+
+// ValidateOptions checks that every run option is understood.
+func (driver) ValidateOptions(opts container.Options) error {
+	_, err := parseRunOptions(opts.RunOptions)
+	return err
+}
+
+// New makes a client of the Docker daemon the environment names
 // (DOCKER_HOST, default /var/run/docker.sock), negotiating the API
 // version, and checks opts.RunOptions. It does not contact the daemon
 // yet; Ping does.
-func NewDocker(opts Options) (*DockerRuntime, error) {
-	run, err := parseDockerRunOptions(opts.RunOptions)
+func New(opts container.Options) (*Runtime, error) {
+	run, err := parseRunOptions(opts.RunOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -69,17 +71,17 @@ func NewDocker(opts Options) (*DockerRuntime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &DockerRuntime{cli: cli, opts: opts, run: run}, nil
+	return &Runtime{cli: cli, opts: opts, run: run}, nil
 }
 
 // Name implements Runtime.
-func (d *DockerRuntime) Name() string { return Docker }
+func (d *Runtime) Name() string { return Name }
 
 // Close releases the client's connections.
-func (d *DockerRuntime) Close() error { return d.cli.Close() }
+func (d *Runtime) Close() error { return d.cli.Close() }
 
 // Ping checks that the daemon answers, with an error that says what to do.
-func (d *DockerRuntime) Ping(ctx context.Context) error {
+func (d *Runtime) Ping(ctx context.Context) error {
 	d.negotiateMu.Lock()
 	defer d.negotiateMu.Unlock()
 	ping, err := d.cli.Ping(ctx)
@@ -94,7 +96,7 @@ func (d *DockerRuntime) Ping(ctx context.Context) error {
 }
 
 // ready negotiates the API version on the first call (see negotiated).
-func (d *DockerRuntime) ready(ctx context.Context) error {
+func (d *Runtime) ready(ctx context.Context) error {
 	d.negotiateMu.Lock()
 	done := d.negotiated
 	d.negotiateMu.Unlock()
@@ -105,7 +107,7 @@ func (d *DockerRuntime) ready(ctx context.Context) error {
 }
 
 // Start implements Runtime: create, then start the container.
-func (d *DockerRuntime) Start(ctx context.Context, spec Spec) (Instance, error) {
+func (d *Runtime) Start(ctx context.Context, spec container.Spec) (container.Instance, error) {
 	if spec.Image == "" || len(spec.Command) == 0 {
 		return nil, errors.New("docker: start: spec needs an image and a command")
 	}
@@ -125,7 +127,7 @@ func (d *DockerRuntime) Start(ctx context.Context, spec Spec) (Instance, error) 
 	}
 	host := d.run.host // a copy; slices below are rebuilt, not appended in place
 	host.Binds = nil
-	for _, b := range append(append([]Bind(nil), d.opts.Binds...), spec.Binds...) {
+	for _, b := range append(append([]container.Bind(nil), d.opts.Binds...), spec.Binds...) {
 		host.Binds = append(host.Binds, b.String())
 	}
 	host.CapAdd = append([]string(nil), d.run.host.CapAdd...)
@@ -135,7 +137,7 @@ func (d *DockerRuntime) Start(ctx context.Context, spec Spec) (Instance, error) 
 	created, err := d.cli.ContainerCreate(ctx, cfg, &host, nil, nil, spec.Name)
 	if err != nil {
 		if client.IsErrNotFound(err) {
-			return nil, fmt.Errorf("docker: image %q: %w on this node; build it or `docker load` it (funcx does not pull): %v", spec.Image, ErrNoImage, err)
+			return nil, fmt.Errorf("docker: image %q: %w on this node; build it or `docker load` it (funcx does not pull): %v", spec.Image, container.ErrNoImage, err)
 		}
 		return nil, fmt.Errorf("docker: create a container of %s: %w", spec.Image, err)
 	}
@@ -148,7 +150,7 @@ func (d *DockerRuntime) Start(ctx context.Context, spec Spec) (Instance, error) 
 }
 
 // remove force-removes a container, waiting at most dockerTimeout.
-func (d *DockerRuntime) remove(id string) error {
+func (d *Runtime) remove(id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
 	defer cancel()
 	err := d.cli.ContainerRemove(ctx, id, dcontainer.RemoveOptions{Force: true, RemoveVolumes: true})
@@ -166,7 +168,7 @@ func (d *DockerRuntime) remove(id string) error {
 
 // waitGone waits until container id no longer exists; it returns the
 // inspect error that says so (not found), or ctx's error.
-func (d *DockerRuntime) waitGone(ctx context.Context, id string) error {
+func (d *Runtime) waitGone(ctx context.Context, id string) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -182,7 +184,7 @@ func (d *DockerRuntime) waitGone(ctx context.Context, id string) error {
 }
 
 type dockerInstance struct {
-	d      *DockerRuntime
+	d      *Runtime
 	id     string
 	output io.Writer
 	once   sync.Once
@@ -198,21 +200,21 @@ func (i *dockerInstance) Wait() error {
 	select {
 	case res := <-waitC:
 		if res.Error != nil {
-			exit = &ExitError{ID: i.ID(), Code: int(res.StatusCode), Err: errors.New(res.Error.Message)}
+			exit = &container.ExitError{ID: i.ID(), Code: int(res.StatusCode), Err: errors.New(res.Error.Message)}
 		} else if res.StatusCode != 0 {
-			exit = &ExitError{ID: i.ID(), Code: int(res.StatusCode)}
+			exit = &container.ExitError{ID: i.ID(), Code: int(res.StatusCode)}
 			if res.StatusCode == 137 {
-				exit.(*ExitError).Signal = "SIGKILL"
+				exit.(*container.ExitError).Signal = "SIGKILL"
 			}
 		}
 	case err := <-errC:
-		exit = &ExitError{ID: i.ID(), Code: -1, Err: err}
+		exit = &container.ExitError{ID: i.ID(), Code: -1, Err: err}
 	}
 	if exit != nil && i.output != nil {
 		i.copyLogs()
 	}
 	if err := i.d.remove(i.id); err != nil && exit == nil {
-		exit = &ExitError{ID: i.ID(), Code: 0, Err: err}
+		exit = &container.ExitError{ID: i.ID(), Code: 0, Err: err}
 	}
 	return exit
 }
@@ -266,7 +268,7 @@ func (i *dockerInstance) Kill() error {
 
 // running reports whether container id runs (paused counts as running);
 // one that no longer exists does not.
-func (d *DockerRuntime) running(ctx context.Context, id string) (bool, error) {
+func (d *Runtime) running(ctx context.Context, id string) (bool, error) {
 	c, err := d.cli.ContainerInspect(ctx, id)
 	if client.IsErrNotFound(err) {
 		return false, nil
@@ -277,15 +279,17 @@ func (d *DockerRuntime) running(ctx context.Context, id string) (bool, error) {
 	return c.State != nil && (c.State.Running || c.State.Restarting), nil
 }
 
-// OwnerLabels are the labels of a container started by the manager with
-// these IDs in this process.
-func OwnerLabels(runID, managerID, blockID, host string, pid int) map[string]string {
-	l := map[string]string{
-		LabelManaged: "true", LabelRun: runID, LabelManager: managerID,
-		LabelBlock: blockID, LabelHost: host, LabelManagerPID: strconv.Itoa(pid),
+// WrapTransport routes the runtime's requests to the daemon through wrap
+// (instrumentation, or a test that makes the daemon answer as a sick one
+// does). Call it before the runtime is used; it replaces the client.
+func (d *Runtime) WrapTransport(wrap func(http.RoundTripper) http.RoundTripper) error {
+	hc := d.cli.HTTPClient()
+	hc.Transport = wrap(hc.Transport)
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation(), client.WithHTTPClient(hc))
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
 	}
-	if start, ok := processStart(pid); ok {
-		l[LabelManagerStart] = strconv.FormatUint(start, 10)
-	}
-	return l
+	_ = d.cli.Close()
+	d.cli = cli
+	return nil
 }
