@@ -323,6 +323,25 @@ func TestParseOptions(t *testing.T) {
 	}
 }
 
+// The fault matrix takes many minutes and restarts RabbitMQ: it runs only
+// when -only names it, never in a full run.
+func TestFaultsRunOnlyWhenNamed(t *testing.T) {
+	t.Parallel()
+	o, err := parseOptions(nil, io.Discard)
+	if err != nil || o.picks("faults") || !o.runs("e2e") {
+		t.Fatalf("no -only: faults %v, e2e %v, %v", o.picks("faults"), o.runs("e2e"), err)
+	}
+	o, err = parseOptions([]string{"-only", "faults", "-faults", "none,service-kill", "-fault-tasks", "100"}, io.Discard)
+	if err != nil || !o.picks("faults") || o.runs("e2e") || o.FaultTasks != 100 {
+		t.Fatalf("-only faults: %+v, %v", o, err)
+	}
+	for _, bad := range [][]string{{"-faults", "disk-full"}, {"-fault-strike", "1"}, {"-fault-stall", "0s"}, {"-fault-tasks", "0"}} {
+		if _, err := parseOptions(bad, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
 // TestHostileBody: the hostile phase's submission is one valid request
 // of hostileTasks tasks and exactly hostileBodyBytes, under the service's
 // limit. (The phase itself measures memory: go run ./bench -only hostile.)

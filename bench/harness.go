@@ -74,6 +74,9 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 	if err == nil && o.Containers && o.runs("containers") {
 		err = h.containerPhase(ctx)
 	}
+	if err == nil && o.picks("faults") {
+		err = h.faultsPhase(ctx)
+	}
 	h.rep.Seconds = time.Since(start).Seconds()
 	slices.SortStableFunc(h.rep.Rows, func(a, b row) int {
 		return slices.Index(rowOrder, a.Key) - slices.Index(rowOrder, b.Key)

@@ -32,6 +32,7 @@
 //	go run ./bench -only e2e  # only the end-to-end rows (or dispatch, engine, python)
 //	go run ./bench -only hostile  # the service's peak RSS under 20 concurrent 31 MiB bodies (never run otherwise)
 //	go run ./bench -only retention  # 1M tasks through the store with a short result TTL: the database stays flat (never run otherwise)
+//	go run ./bench -only faults  # the fault matrix (internal/faults), only when named
 //
 // Progress goes to stderr, the table to stdout.
 package main
@@ -49,9 +50,11 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/funcx-go/funcx/endpoint"
 	_ "github.com/funcx-go/funcx/endpoint/backends" // the container phases need docker
+	"github.com/funcx-go/funcx/internal/faults"
 )
 
 func main() {
@@ -82,7 +85,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	rep, runErr := run(ctx, o, os.Stderr)
 	stop()
-	if len(rep.Rows) > 0 || runErr == nil {
+	if len(rep.Rows) > 0 || len(rep.Faults) > 0 || runErr == nil {
 		write := writeTable
 		if o.JSON {
 			write = writeJSON
@@ -136,10 +139,19 @@ type options struct {
 	// same host).
 	AMQPURL string `json:"-"`
 	// Only, if set, is the comma-separated phases to run: dispatch,
-	// engine, containers, e2e, hostile, retention.
+	// engine, python, containers, e2e, hostile, retention, faults.
 	Only string `json:"only,omitempty"`
 	// CPUProfile, if set, is where this process's CPU profile goes.
 	CPUProfile string `json:"-"`
+	// FaultTasks, Faults, FaultStrike, FaultStall and FaultKeep set the
+	// fault matrix (-only faults): tasks per run, the faults to inject,
+	// the fraction of results in when each strikes, how long without a
+	// result counts the rest as lost, and where to keep each run's files.
+	FaultTasks  int           `json:"fault_tasks"`
+	Faults      string        `json:"faults,omitempty"`
+	FaultStrike float64       `json:"fault_strike"`
+	FaultStall  time.Duration `json:"fault_stall"`
+	FaultKeep   string        `json:"-"`
 	// Python is the interpreter of the Python rows (python_command).
 	Python string `json:"python"`
 	// NoE2EPython skips the Python SDK's end-to-end rows, so that a
@@ -157,7 +169,7 @@ func (o *options) amqpURL() string {
 }
 
 // phases are the values -only accepts.
-var phases = []string{"dispatch", "engine", "python", "containers", "e2e", "hostile", "retention"}
+var phases = []string{"dispatch", "engine", "python", "containers", "e2e", "hostile", "retention", "faults"}
 
 // picks reports whether -only names the phase.
 func (o *options) picks(phase string) bool {
@@ -178,7 +190,8 @@ var defaults = options{
 	Containers: true,
 	E2ETasks:   20_000, RawBatch: 1, Prefetch: 16,
 	RetentionTasks: 1_000_000,
-	Python:         defaultPython(),
+	FaultTasks:     faults.DefaultTasks, FaultStrike: faults.DefaultStrikeAt, FaultStall: faults.DefaultStallTimeout,
+	Python: defaultPython(),
 }
 
 // quickDefaults replace the counts under -quick, except those set on the
@@ -188,7 +201,8 @@ var quickDefaults = options{
 	Containers: true,
 	E2ETasks:   400, RawBatch: 1, Prefetch: 16,
 	RetentionTasks: 50_000,
-	Python:         defaultPython(),
+	FaultTasks:     1_000, FaultStrike: faults.DefaultStrikeAt, FaultStall: faults.DefaultStallTimeout,
+	Python: defaultPython(),
 }
 
 // errUsage is a command line the flag package refused and reported.
@@ -213,10 +227,15 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.RetentionTasks, "retention-tasks", o.RetentionTasks, "tasks of the retention soak (-only retention) through the store layer")
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "prefetch_capacity of the engines and the end-to-end endpoint: tasks a manager holds beyond one per worker, which sets how many tasks and results travel together (16: the setting for many short tasks)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "", "RabbitMQ for the end-to-end rows (default $FUNCX_TEST_AMQP_URL, else "+defaultAMQPURL+")")
-	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile and retention run only when named)")
+	fs.StringVar(&o.Only, "only", "", "run only these phases, comma-separated: "+strings.Join(phases, ", ")+" (hostile, retention and faults run only when named)")
 	fs.StringVar(&o.Python, "python", o.Python, "the python3 of the Python rows (the workers' python_command and the pipe baseline's)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write this process's CPU profile to `file` (go tool pprof); in the end-to-end phase the service, the endpoint and the SDK carry the pprof label component=service|endpoint|sdk (-tagfocus), and FUNCX_CPUPROFILE_DIR=DIR profiles the managers and workers")
 	fs.BoolVar(&o.NoE2EPython, "no-e2e-python", false, "skip the Python SDK's end-to-end rows (to profile the end-to-end phase's no-op tasks alone)")
+	fs.IntVar(&o.FaultTasks, "fault-tasks", o.FaultTasks, "faults: shell tasks per run, split over two endpoints")
+	fs.StringVar(&o.Faults, "faults", "", "faults: the faults to inject, comma-separated (default all: "+faultNames()+")")
+	fs.Float64Var(&o.FaultStrike, "fault-strike", o.FaultStrike, "faults: fraction of the results in when the fault strikes")
+	fs.DurationVar(&o.FaultStall, "fault-stall", o.FaultStall, "faults: how long without a result before the tasks still unanswered count as lost")
+	fs.StringVar(&o.FaultKeep, "fault-keep", "", "faults: keep each run's files (service and endpoint logs, databases) in a directory under `dir`")
 	fs.BoolVar(&o.Quick, "quick", false, "small counts, for a smoke test (explicit flags still win)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
@@ -242,6 +261,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			"e2e-tasks":       {&o.E2ETasks, &quickDefaults.E2ETasks},
 			"raw-batch":       {&o.RawBatch, &quickDefaults.RawBatch},
 			"retention-tasks": {&o.RetentionTasks, &quickDefaults.RetentionTasks},
+			"fault-tasks":     {&o.FaultTasks, &quickDefaults.FaultTasks},
 		} {
 			if !set[name] {
 				*p.dst = *p.quick
@@ -256,11 +276,20 @@ func (o *options) validate() error {
 	for name, v := range map[string]int{
 		"-dispatch-tasks": o.DispatchTasks, "-managers": o.Managers, "-tasks": o.Tasks, "-pings": o.Pings,
 		"-shell-tasks": o.ShellTasks, "-workers": o.Workers, "-rounds": o.Rounds,
-		"-e2e-tasks": o.E2ETasks, "-raw-batch": o.RawBatch, "-retention-tasks": o.RetentionTasks,
+		"-e2e-tasks": o.E2ETasks, "-raw-batch": o.RawBatch, "-retention-tasks": o.RetentionTasks, "-fault-tasks": o.FaultTasks,
 	} {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, v))
 		}
+	}
+	if _, err := faults.ParseFaults(o.Faults); err != nil {
+		errs = append(errs, fmt.Errorf("-faults: %w", err))
+	}
+	if !(o.FaultStrike > 0 && o.FaultStrike < 1) {
+		errs = append(errs, fmt.Errorf("-fault-strike %v: must be between 0 and 1", o.FaultStrike))
+	}
+	if o.FaultStall <= 0 {
+		errs = append(errs, fmt.Errorf("-fault-stall %s: must be positive", o.FaultStall))
 	}
 	if o.Only != "" {
 		for _, p := range strings.Split(o.Only, ",") {
@@ -270,4 +299,13 @@ func (o *options) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// faultNames lists the faults for the usage text.
+func faultNames() string {
+	names := make([]string, len(faults.All))
+	for i, f := range faults.All {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
 }

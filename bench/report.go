@@ -6,10 +6,10 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/funcx-go/funcx/internal/faults"
 )
 
 // report is everything one run measured.
@@ -22,6 +22,10 @@ type report struct {
 	// processes outlived it.
 	RunIDs  []string `json:"run_ids"`
 	Seconds float64  `json:"seconds"`
+	// Faults are the fault matrix's rows (-only faults), measured with
+	// FaultConfig.
+	Faults      []faults.Row  `json:"faults,omitempty"`
+	FaultConfig faults.Config `json:"-"`
 }
 
 type envInfo struct {
@@ -142,25 +146,17 @@ func commas(v float64) string {
 	if math.IsInf(v, 0) || math.IsNaN(v) {
 		return fmt.Sprint(v)
 	}
-	s := strconv.FormatInt(int64(math.Round(v)), 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return faults.Commas(int(math.Round(v)))
 }
 
 // writeTable prints the report as an aligned table with a legend.
 func writeTable(w io.Writer, rep *report) error {
 	o := rep.Options
+	if len(rep.Rows) == 0 && len(rep.Faults) > 0 {
+		fmt.Fprintf(w, "funcx-go bench, fault matrix: %d CPUs, %s/%s, %s; %.0fs\n\n",
+			rep.Env.CPUs, rep.Env.GOOS, rep.Env.GOARCH, rep.Env.GoVersion, rep.Seconds)
+		return faults.WriteTable(w, rep.Faults, rep.FaultConfig)
+	}
 	fmt.Fprintf(w, "funcx-go bench: %d CPUs, %s/%s, %s; %d round(s) alternating with each baseline, median shown; %.0fs\n\n",
 		rep.Env.CPUs, rep.Env.GOOS, rep.Env.GOARCH, rep.Env.GoVersion, o.Rounds, rep.Seconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -186,7 +182,11 @@ Target (x): how far past the target, >= 1.00x met. Direct workers: the same work
 Tasks per round: dispatch %s, no-op %s, latency %s one at a time, shell %s, end to end %s. Every task was checked to return exactly once.
 Engines and the end-to-end endpoint run with prefetch_capacity %d (-prefetch).
 `, commas(float64(o.DispatchTasks)), commas(float64(o.Tasks)), commas(float64(o.Pings)), commas(float64(o.ShellTasks)), commas(float64(o.E2ETasks)), o.Prefetch)
-	return err
+	if err != nil || len(rep.Faults) == 0 {
+		return err
+	}
+	fmt.Fprintln(w, "\nFault matrix:")
+	return faults.WriteTable(w, rep.Faults, rep.FaultConfig)
 }
 
 // writeJSON prints the report for programs.

@@ -179,7 +179,7 @@ func TestRetries(t *testing.T) {
 	})
 	t.Run("gives up after MaxRetries", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, clienttest.Config{}, func(c *client.Config) { c.MaxRetries = 1 })
+		b := setup(t, clienttest.Config{}, func(c *client.Config) { c.MaxRetries, c.RetryFor = 1, -1 })
 		b.srv.FailNext("GET /v1/whoami", 5, http.StatusBadGateway, "")
 		_, err := b.c.Whoami(b.ctx)
 		var ae *client.APIError

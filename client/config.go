@@ -28,6 +28,9 @@ const (
 	// the service stores one batch and waits for the broker to confirm
 	// it, the next is on its way.
 	DefaultMaxSubmitsInFlight = 4
+	// DefaultRetryFor rides out a restart of the service (seconds) or a
+	// short network outage.
+	DefaultRetryFor = time.Minute
 )
 
 // Config configures a Client. The zero value is not usable: ServiceURL and
@@ -64,9 +67,16 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxRetries is how often an idempotent request (reads, task
 	// submissions with client-made task IDs, long polls) is retried after
-	// a network error or a 429/502/503/504, with exponential backoff.
-	// Negative disables retries. Defaults to DefaultMaxRetries.
+	// a network error or a 429/502/503/504, with exponential backoff, at
+	// least; RetryFor may add more. Negative disables retries. Defaults
+	// to DefaultMaxRetries.
 	MaxRetries int
+	// RetryFor is how long, from its first attempt, an idempotent request
+	// keeps being retried after temporary failures once its MaxRetries
+	// retries are spent, so that submissions and reads ride out a restart
+	// of the service instead of failing after a second. Negative: only
+	// MaxRetries counts. Defaults to DefaultRetryFor.
+	RetryFor time.Duration
 	// MaxResponseBytes caps the body of one response. Defaults to
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes int64
@@ -101,6 +111,7 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
 	c.MaxRetries = cmp.Or(c.MaxRetries, DefaultMaxRetries)
+	c.RetryFor = cmp.Or(c.RetryFor, DefaultRetryFor)
 	c.MaxResponseBytes = cmp.Or(c.MaxResponseBytes, DefaultMaxResponseBytes)
 	c.MaxBatch = cmp.Or(c.MaxBatch, DefaultMaxBatch)
 	c.BatchDelay = cmp.Or(c.BatchDelay, DefaultBatchDelay)

@@ -34,7 +34,9 @@
 //	err = res.Output(&out)                           // a Go function's return value
 //
 // Task IDs are chosen by the client, so a submission retried after a
-// network error cannot run a task twice, and a future is known to the
+// network error cannot run a task twice; submissions, reads and the
+// results long poll retry for Config.RetryFor (a minute), so a restart of
+// the service delays them instead of failing them. A future is known to the
 // results watcher before its task is posted, so no result can overtake
 // it. The watcher starts at the newest result that existed when the client
 // first submitted; results of tasks it did not submit are ignored.

@@ -56,6 +56,7 @@ func (c *Client) do(ctx context.Context, k call) error {
 		}
 	}
 	renewed := false
+	first := time.Now()
 	for attempt := 0; ; attempt++ {
 		var token string
 		if !k.noAuth {
@@ -75,13 +76,27 @@ func (c *Client) do(ctx context.Context, k call) error {
 			attempt--
 			continue
 		}
-		if !temporary || !k.idempotent || attempt >= c.cfg.MaxRetries || ctx.Err() != nil {
+		if !temporary || !k.idempotent || !c.retryAgain(attempt, first) || ctx.Err() != nil {
 			return err
 		}
 		c.log.Debug("retrying request", "method", k.method, "path", k.path, "attempt", attempt+1, "err", err)
 		if err := sleep(ctx, backoff(attempt)); err != nil {
 			return err
 		}
+	}
+}
+
+// retryAgain reports whether a request whose attempt number attempt
+// (from 0) failed temporarily, first sent at first, is tried again: while
+// MaxRetries retries are not spent, then until RetryFor has passed.
+func (c *Client) retryAgain(attempt int, first time.Time) bool {
+	switch {
+	case c.cfg.MaxRetries < 0:
+		return false
+	case attempt < c.cfg.MaxRetries:
+		return true
+	default:
+		return time.Since(first) < c.cfg.RetryFor
 	}
 }
 

@@ -1,9 +1,13 @@
 package brokertest
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // RabbitMQLockPath is the machine-wide lock file that orders the tests
@@ -28,22 +32,75 @@ func OwnRabbitMQ(tb testing.TB) { lockRabbitMQ(tb, syscall.LOCK_EX) }
 
 func lockRabbitMQ(tb testing.TB, how int) {
 	tb.Helper()
-	f, err := os.OpenFile(RabbitMQLockPath, os.O_RDWR|os.O_CREATE, 0o666)
+	l, err := OpenRabbitMQLock()
 	if err != nil {
-		tb.Fatalf("open the RabbitMQ test lock: %v", err)
+		tb.Fatal(err)
+	}
+	// Closing the file releases the lock.
+	tb.Cleanup(l.Close)
+	if err := l.flock(how); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// RabbitMQLock is the machine-wide RabbitMQ lock held by a program that
+// uses RabbitMQ for a long time and stops it only for a moment (the fault
+// matrix): it holds the lock shared, takes it exclusively just for the
+// outage (Own), and shared again after (Share), so that the other tests
+// wait for the outage only, not for the whole run.
+type RabbitMQLock struct{ f *os.File }
+
+// OpenRabbitMQLock opens the lock, not yet held.
+func OpenRabbitMQLock() (*RabbitMQLock, error) { return openLock(RabbitMQLockPath) }
+
+func openLock(path string) (*RabbitMQLock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("open the RabbitMQ test lock: %w", err)
 	}
 	// Another user's umask may have narrowed it; the lock is for everyone.
 	_ = f.Chmod(0o666)
+	return &RabbitMQLock{f: f}, nil
+}
+
+// Share holds the lock shared (from exclusive: gives the broker back),
+// waiting while a test that stops RabbitMQ holds it.
+func (l *RabbitMQLock) Share() error { return l.flock(syscall.LOCK_SH) }
+
+// Own holds the lock exclusively, waiting until every other holder, in
+// any process, has let go, or until ctx ends. Taking it from shared is
+// not atomic (flock(2)): while Own waits, l holds nothing, and another
+// test may stop and start RabbitMQ first.
+func (l *RabbitMQLock) Own(ctx context.Context) error {
+	// A blocking flock cannot be interrupted by ctx: poll, often (a
+	// cheap call), since the lock is free only between other tests.
 	for {
-		err = syscall.Flock(int(f.Fd()), how)
-		if err != syscall.EINTR {
-			break
+		err := l.flock(syscall.LOCK_EX | syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+		t := time.NewTimer(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("waiting for the RabbitMQ test lock: %w", context.Cause(ctx))
+		case <-t.C:
 		}
 	}
-	if err != nil {
-		f.Close()
-		tb.Fatalf("lock %s: %v", RabbitMQLockPath, err)
+}
+
+// Close lets the lock go.
+func (l *RabbitMQLock) Close() { _ = l.f.Close() }
+
+func (l *RabbitMQLock) flock(how int) error {
+	for {
+		err := syscall.Flock(int(l.f.Fd()), how)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", l.f.Name(), err)
+		}
+		return nil
 	}
-	// Closing the file releases the lock.
-	tb.Cleanup(func() { f.Close() })
 }
