@@ -300,16 +300,19 @@ func TestDrainsBeforeWalltime(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *manager.Config) {
 		c.MaxWorkers, c.Prefetch = 1, 3
-		c.Walltime, c.DrainPeriod = 4*time.Second, 3500*time.Millisecond
+		// Drain starts 3 s in: time enough for a race-built worker on a
+		// loaded machine to start the long task first, which then runs
+		// on through the drain.
+		c.Walltime, c.DrainPeriod = 10*time.Second, 7*time.Second
 	})
-	long := shell("sleep 1; echo done")
+	long := shell("sleep 4; echo done")
 	queued := []funcx.Task{shell("echo q1"), shell("echo q2"), shell("echo q3")}
 	if err := b.ix.Submit(append([]funcx.Task{long}, queued...)...); err != nil {
 		t.Fatal(err)
 	}
 	done := start(t, context.Background(), b.cfg)
-	// Drain starts 0.5s in: the queued three come back to the interchange
-	// while the running task finishes, then the manager leaves.
+	// The queued three come back to the interchange while the running
+	// task finishes, then the manager leaves.
 	r := collect(t, b.ix, 1)[long.ID]
 	if string(r.Stdout) != "done\n" {
 		t.Fatalf("running task: %+v", r)

@@ -50,14 +50,15 @@ func TestExecRunner(t *testing.T) {
 	t.Run("timeout kills the process group", func(t *testing.T) {
 		t.Parallel()
 		pidFile := filepath.Join(t.TempDir(), "pid")
-		r := provider.ExecRunner{Timeout: 200 * time.Millisecond}
+		// Long enough for the shell to write its pid on a loaded machine.
+		r := provider.ExecRunner{Timeout: 2 * time.Second}
 		script := `echo $$ > "$0"; echo squeue-is-slow >&2; sleep 3600 & wait`
 		res, err := r.Run(ctx, "/bin/sh", []string{"-c", script, pidFile}, nil)
 		var cerr *provider.CommandError
 		if !errors.As(err, &cerr) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Run error = %v, want a timeout *CommandError", err)
 		}
-		for _, want := range []string{"timed out after 200ms", "squeue-is-slow", "/bin/sh"} {
+		for _, want := range []string{"timed out after 2s", "squeue-is-slow", "/bin/sh"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q lacks %q", err, want)
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,9 @@ func TestShimsBehaveLikePBS(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newShimServer(t)
-	r := provider.ExecRunner{Timeout: 30 * time.Second, Env: s.env}
+	// The job stays queued for 3 s, so that the qstat right after qsub
+	// sees it queued even on a loaded machine.
+	r := provider.ExecRunner{Timeout: 30 * time.Second, Env: append(slices.Clip(s.env), "PBS_SHIM_START_DELAY=3s")}
 	run := func(name string, args ...string) (provider.RunResult, int) {
 		t.Helper()
 		res, err := r.Run(ctx, filepath.Join(shimDir, name), args, nil)
