@@ -175,7 +175,39 @@ func startWorld(t *testing.T, serveArgs ...string) *bb {
 		otherID: string(other[1]), otherSecret: string(other[2])}
 	w.env = append(cleanEnv(), "HOME="+t.TempDir(), client.EnvHome+"="+w.home, client.EnvServiceURL+"="+url,
 		client.EnvClientID+"="+w.clientID, client.EnvClientSecret+"="+w.secret)
+	// Registered after the service's clean-up, so run before it: the
+	// endpoints a test left go, and their RabbitMQ virtual hosts and
+	// users with them. (HTTPS worlds delete theirs: this has no CA.)
+	if strings.HasPrefix(url, "http://") {
+		t.Cleanup(func() {
+			w.deleteEndpoints(t, w.clientID, w.secret)
+			w.deleteEndpoints(t, w.otherID, w.otherSecret)
+		})
+	}
 	return w
+}
+
+// deleteEndpoints deletes every endpoint of the identity, logging what
+// it cannot.
+func (w *bb) deleteEndpoints(t *testing.T, id, secret string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := client.New(client.Config{ServiceURL: w.serviceURL, ClientID: id, ClientSecret: secret})
+	if err != nil {
+		t.Logf("clean-up: %v", err)
+		return
+	}
+	defer cl.Close()
+	eps, err := cl.ListEndpoints(ctx)
+	if err != nil {
+		t.Logf("clean-up: %v", err)
+		return
+	}
+	for _, ep := range eps {
+		if err := cl.DeleteEndpoint(ctx, ep.EndpointID); err != nil {
+			t.Logf("clean-up: delete endpoint %s: %v", ep.EndpointID, err)
+		}
+	}
 }
 
 // cleanEnv is this process's environment without funcX variables.
