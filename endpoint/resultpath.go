@@ -29,6 +29,14 @@ const recordQueue = 256
 // resultLoop.
 const refusedQueue = 16
 
+// maxPublishesInFlight bounds the result publishes awaiting the broker's
+// confirm. RabbitMQ confirms persistent messages once they are on disk,
+// tens of milliseconds under load: results that come meanwhile wait for
+// a slot and go together, in fewer, larger messages (fewer confirms,
+// deliveries and store commits per result), while a result that finds a
+// slot free (a quiet endpoint) goes at once.
+const maxPublishesInFlight = 4
+
 // maxResultsPerCommit bounds the results one journal commit takes.
 const maxResultsPerCommit = 8192
 
@@ -55,7 +63,7 @@ func (r *runner) resultLoop(ctx context.Context) {
 			return
 		case failures := <-r.refused:
 			select {
-			case queue <- toRecord{results: failures, direct: r.publishDirect(ctx, failures), refused: true}:
+			case queue <- toRecord{results: failures, direct: r.publishDirect(ctx, failures, nil), refused: true}:
 			case <-ctx.Done():
 				return // journaled tasks without results: replayed, and failed, at the next start
 			}
@@ -64,8 +72,12 @@ func (r *runner) resultLoop(ctx context.Context) {
 				return
 			}
 			batch, open := r.gatherResults(batch)
+			batch, open, ok = r.awaitPublishSlot(ctx, batch, open)
+			if !ok {
+				return // not journaled: their tasks run again at the next start
+			}
 			select {
-			case queue <- toRecord{results: batch, direct: r.publishDirect(ctx, batch)}:
+			case queue <- toRecord{results: batch, direct: r.publishDirect(ctx, batch, r.releasePublishSlot)}:
 			case <-ctx.Done():
 				return // not journaled: their tasks run again at the next start
 			}
@@ -146,14 +158,49 @@ func (r *runner) gatherResults(batch []funcx.Result) (_ []funcx.Result, open boo
 	return batch, true
 }
 
+// awaitPublishSlot takes one of the maxPublishesInFlight publish slots
+// for batch. While every slot is taken it keeps appending the engine's
+// results to batch (up to maxResultsPerCommit), so that they travel in
+// the next message. ok is false if ctx ended first; open is false once
+// the engine's results have ended.
+func (r *runner) awaitPublishSlot(ctx context.Context, batch []funcx.Result, open bool) (_ []funcx.Result, stillOpen, ok bool) {
+	for {
+		results := r.eng.Results()
+		if !open || len(batch) >= maxResultsPerCommit {
+			results = nil // full: only a slot or the end will do
+		}
+		select {
+		case r.publishSlots <- struct{}{}:
+			return batch, open, true
+		case more, ok := <-results:
+			if !ok {
+				open = false
+				continue
+			}
+			batch = append(batch, more...)
+		case <-ctx.Done():
+			return batch, open, false
+		}
+	}
+}
+
+// releasePublishSlot frees the slot of a publish that has ended.
+func (r *runner) releasePublishSlot() { <-r.publishSlots }
+
 // publishDirect starts publishing results that are being journaled,
 // if the broker is connected, and returns a wait that ends once the
 // broker has answered; nil if nothing was sent. Results the broker
 // confirmed are left for the publisher to remove from the outbox
 // (Confirm) once they are there; the others it publishes again.
-func (r *runner) publishDirect(ctx context.Context, results []funcx.Result) (wait func()) {
+// release, if set, is called once the publish has ended (or at once
+// when nothing is sent).
+func (r *runner) publishDirect(ctx context.Context, results []funcx.Result, release func()) (wait func()) {
+	if release == nil {
+		release = func() {}
+	}
 	conn := r.conns.current()
 	if conn == nil {
+		release()
 		return nil
 	}
 	ids := make([]funcx.TaskID, len(results))
@@ -162,7 +209,11 @@ func (r *runner) publishDirect(ctx context.Context, results []funcx.Result) (wai
 	}
 	r.sent.start(ids)
 	done := make(chan error, 1)
-	go func() { done <- conn.PublishResults(ctx, results) }()
+	go func() {
+		err := conn.PublishResults(ctx, results)
+		release()
+		done <- err
+	}()
 	return func() {
 		err := <-done
 		r.sent.finish(ids, err == nil)

@@ -90,7 +90,7 @@ func Run(ctx context.Context, rc RunConfig) error {
 		return err
 	}
 	r := &runner{rc: rc, log: rc.Logger.With("component", "endpoint", "endpoint", rc.EndpointID), j: j, eng: eng,
-		published: make(chan struct{}, 1), refused: make(chan []funcx.Result, refusedQueue), conns: newConnHolder()}
+		published: make(chan struct{}, 1), publishSlots: make(chan struct{}, maxPublishesInFlight), refused: make(chan []funcx.Result, refusedQueue), conns: newConnHolder()}
 	if rc.OnEngine != nil {
 		rc.OnEngine(eng)
 	}
@@ -142,6 +142,9 @@ type runner struct {
 	eng       *Engine
 	conns     *connHolder
 	published chan struct{} // wakes the publisher: the outbox grew
+	// publishSlots holds a token per result publish awaiting its
+	// confirm (see maxPublishesInFlight).
+	publishSlots chan struct{}
 	// refused carries the failures of delivered tasks the engine cannot
 	// run to the result path, which journals and publishes them like the
 	// engine's results.
