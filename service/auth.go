@@ -101,17 +101,26 @@ func (s *Service) authenticate(r *http.Request) (Identity, error) {
 	if !ok {
 		return Identity{}, unauthorized("missing bearer token: send \"Authorization: Bearer TOKEN\" with a token from POST %s", api.PathToken)
 	}
-	id, expires, err := s.store.TokenIdentity(r.Context(), hashSecret(token))
-	if errors.Is(err, ErrNotFound) {
-		return Identity{}, unauthorized("invalid bearer token: get a new one from POST %s", api.PathToken)
+	hash := hashSecret(token)
+	now := s.now()
+	ti, ok := s.seen.tokens.get(string(hash), now)
+	if !ok {
+		id, expires, err := s.store.TokenIdentity(r.Context(), hash)
+		if errors.Is(err, ErrNotFound) {
+			return Identity{}, unauthorized("invalid bearer token: get a new one from POST %s", api.PathToken)
+		}
+		if err != nil {
+			return Identity{}, fmt.Errorf("look up token: %w", err)
+		}
+		ti = tokenIdentity{id: id, expires: expires}
+		if now.Before(expires) { // an expired one is refused, and soon swept
+			s.seen.tokens.put(string(hash), ti, now)
+		}
 	}
-	if err != nil {
-		return Identity{}, fmt.Errorf("look up token: %w", err)
+	if !now.Before(ti.expires) {
+		return Identity{}, unauthorized("bearer token expired %s ago: get a new one from POST %s", now.Sub(ti.expires).Round(1e9), api.PathToken)
 	}
-	if now := s.now(); !now.Before(expires) {
-		return Identity{}, unauthorized("bearer token expired %s ago: get a new one from POST %s", now.Sub(expires).Round(1e9), api.PathToken)
-	}
-	return id, nil
+	return ti.id, nil
 }
 
 // bearerToken is the token of the request's "Authorization: Bearer"

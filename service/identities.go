@@ -70,5 +70,6 @@ func (s *Service) RemoveIdentity(ctx context.Context, ref string) error {
 	if err := s.store.DeleteIdentity(ctx, id.ID); err != nil {
 		return fmt.Errorf("service: remove identity %q: %w", ref, err)
 	}
+	s.seen.tokens.clear() // its tokens stop working here at once (lookups.go)
 	return nil
 }

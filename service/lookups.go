@@ -20,10 +20,21 @@ import (
 //     same: AddTasks checks the endpoint in its transaction (ErrDeleted,
 //     410).
 //
+// Every request also presents a bearer token, checked against the store
+// at each request before; a token is immutable too, but its identity may
+// be removed: this service forgets every token when it removes one, and
+// a removal by another process (the funcx-service CLI, another replica)
+// takes effect here within tokenTTL. Expiry is checked at every request
+// against the remembered time. Unknown tokens are not remembered, so a
+// token made by another replica works at once.
+//
 // Reads that show state (status, heartbeats) never come from here.
 
 // endpointTTL bounds how long a remembered endpoint is trusted.
 const endpointTTL = 2 * time.Second
+
+// tokenTTL bounds how long a remembered token is trusted.
+const tokenTTL = 2 * time.Second
 
 // maxRemembered bounds each cache; when full it starts over.
 const maxRemembered = 4096
@@ -32,6 +43,13 @@ const maxRemembered = 4096
 type lookups struct {
 	functions recordCache[FunctionRecord]
 	endpoints recordCache[Endpoint]
+	tokens    recordCache[tokenIdentity] // by token hash
+}
+
+// tokenIdentity is what a token stands for.
+type tokenIdentity struct {
+	id      Identity
+	expires time.Time
 }
 
 // recordCache remembers records by ID, each for ttl (0: for ever).

@@ -59,7 +59,7 @@ func New(cfg Config) (*Service, error) {
 		now:      cfg.Clock,
 		notify:   newNotifier(),
 		live:     newLiveness(),
-		seen:     &lookups{endpoints: recordCache[Endpoint]{ttl: endpointTTL}},
+		seen:     &lookups{endpoints: recordCache[Endpoint]{ttl: endpointTTL}, tokens: recordCache[tokenIdentity]{ttl: tokenTTL}},
 		stopping: make(chan struct{}),
 		clients:  newClientLimiter(cfg.MaxUnauthenticatedPerClient),
 		budget:   newBodyBudget(cfg.MaxBodyBytesInFlight),

@@ -92,6 +92,7 @@ func (s *Service) applyChange(ctx context.Context, c Change) {
 		// again, and endpoints registered meanwhile are consumed.
 		s.notify.wakeAll(0)
 		s.seen.endpoints.clear()
+		s.seen.tokens.clear()
 		if err := s.resume(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("could not resume the stored endpoints", "err", err)
 		}
