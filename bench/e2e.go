@@ -332,6 +332,9 @@ func (h *harness) e2ePhase(ctx context.Context) (err error) {
 	h.progress("end to end latency by stage: %s", stages)
 	h.latencyRows("e2e-latency-", fmt.Sprintf("one-task latency p%%g end to end, %d workers", o.Workers), "raw RabbitMQ round trip, p%g",
 		engAll, rawAll, false)
+	if err := h.brokerHopRows(ctx); err != nil {
+		return err
+	}
 	if o.NoE2EPython {
 		return nil
 	}
