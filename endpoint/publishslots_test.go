@@ -23,7 +23,17 @@ import (
 // confirms and the service's store commits per result.
 func TestResultsWaitingForAPublishSlotTravelTogether(t *testing.T) {
 	t.Parallel()
-	f := startFabric(t, inProcessBroker)
+	t.Run("in-process broker", func(t *testing.T) {
+		t.Parallel()
+		resultsWaitForAPublishSlot(t, startFabric(t, inProcessBroker))
+	})
+	t.Run("RabbitMQ", func(t *testing.T) {
+		t.Parallel()
+		resultsWaitForAPublishSlot(t, startFabric(t, rabbitBroker))
+	})
+}
+
+func resultsWaitForAPublishSlot(t *testing.T, f *fabric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	fn, err := f.cl.RegisterFunction(ctx, api.RegisterFunctionRequest{Name: "echo", Kind: "go", GoName: worker.NameEcho})
