@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/funcx-go/funcx/internal/rawio"
 )
 
 // Defaults of Config.
@@ -70,8 +73,9 @@ type Interpreter struct {
 	cfg   Config
 	cmd   *exec.Cmd
 	pid   int
-	req   *os.File // our end of the request pipe
-	rep   *os.File // our end of the reply pipe
+	req   *os.File  // our end of the request pipe
+	rep   *os.File  // our end of the reply pipe
+	w     io.Writer // req, written with raw system calls (see rawio)
 	r     *bufio.Reader
 	buf   []byte // requests encoded and not written yet (see flush)
 	hello Hello
@@ -109,7 +113,7 @@ func Start(ctx context.Context, cfg Config) (*Interpreter, error) {
 		reqW.Close()
 		return nil, fmt.Errorf("start python interpreter: %w", err)
 	}
-	p := &Interpreter{cfg: cfg, req: reqW, rep: repR, r: bufio.NewReaderSize(repR, 16<<10),
+	p := &Interpreter{cfg: cfg, req: reqW, rep: repR, w: rawio.Writer(reqW), r: bufio.NewReaderSize(rawio.Reader(repR), 16<<10),
 		out: &tail{out: cfg.Stderr}, known: map[string]struct{}{}, exited: make(chan struct{}),
 		sizes: map[uint64]int{}, stash: map[uint64]*Reply{}}
 	p.cmd = exec.Command(path, "-c", bootstrap)
@@ -146,7 +150,7 @@ func (p *Interpreter) handshake(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, p.Kill)
 	defer stop()
 	var err error
-	if p.buf, err = writeFrame(p.req, p.buf[:0], driverSource); err == nil {
+	if p.buf, err = writeFrame(p.w, p.buf[:0], driverSource); err == nil {
 		p.buf = p.buf[:0]
 		var raw []byte
 		if raw, err = readFrame(p.r, p.cfg.MaxReply); err == nil {
@@ -286,17 +290,18 @@ var errNoRoom = errors.New("no room in the request pipe")
 func (p *Interpreter) write(pd *Pending, ahead bool) error {
 	p.seq++
 	pd.req.Seq = p.seq
-	body, err := json.Marshal(&pd.req)
-	if err != nil { // every field is a plain value or checked JSON
-		return fmt.Errorf("encode the request: %w", err)
-	}
-	if ahead && p.inflight+len(body)+4 > aheadBytes {
+	// The frame is encoded in place, its length filled in after.
+	start := len(p.buf)
+	p.buf = appendRequest(append(p.buf, 0, 0, 0, 0), &pd.req)
+	size := len(p.buf) - start
+	if ahead && p.inflight+size > aheadBytes {
 		p.seq--
+		p.buf = p.buf[:start]
 		return errNoRoom
 	}
-	p.buf = appendFrame(p.buf, body)
-	p.inflight += len(body) + 4
-	p.sizes[pd.req.Seq] = len(body) + 4
+	binary.BigEndian.PutUint32(p.buf[start:], uint32(size-4))
+	p.inflight += size
+	p.sizes[pd.req.Seq] = size
 	if ahead {
 		return nil
 	}
@@ -324,7 +329,7 @@ func (p *Interpreter) flushBuffer() error {
 	if len(p.buf) == 0 {
 		return nil
 	}
-	_, err := p.req.Write(p.buf)
+	_, err := p.w.Write(p.buf)
 	if cap(p.buf) > maxKeptBuffer {
 		p.buf = nil
 	} else {
