@@ -76,3 +76,45 @@ func FuzzDecodeHello(f *testing.F) {
 		}
 	})
 }
+
+// The fast decoding of a plain success (fastReply) accepts only what
+// encoding/json decodes to the same reply.
+func FuzzFastReply(f *testing.F) {
+	for _, s := range []string{
+		okPrefix + `7` + valueKey + `null}`, okPrefix + `18446744073709551615` + valueKey + `{"a":[1,"}"]}}`,
+		okPrefix + `18446744073709551616` + valueKey + `1}`, okPrefix + `01` + valueKey + `1}`, okPrefix + `1` + valueKey + ` 1 }`,
+		okPrefix + `1` + valueKey + `1,"seq":2}`, okPrefix + `1` + valueKey + `}`, okPrefix + `1,"value":"\ud800"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		fast, ok := fastReply(p)
+		if !ok {
+			return
+		}
+		var slow Reply
+		if err := json.Unmarshal(p, &slow); err != nil {
+			t.Fatalf("fastReply accepted %q, which encoding/json refuses: %v", p, err)
+		}
+		if fast.Seq != slow.Seq || !slow.OK || !bytes.Equal(fast.Value, slow.Value) || slow.Stdout != "" || slow.Stderr != "" || slow.Truncated || slow.Kind != "" || slow.Missing {
+			t.Fatalf("fastReply decoded %q to %+v, encoding/json to %+v", p, *fast, slow)
+		}
+	})
+}
+
+// The request encoder writes what json.Marshal would, for any strings.
+func FuzzAppendRequest(f *testing.F) {
+	f.Add(uint64(1), "0123abcd", "def f():\n    return '<é>'\n", "f", 1<<20)
+	f.Add(uint64(0), "", "", "", 0)
+	f.Add(uint64(1<<63), "\"\\\x00\xff", "\u2028&", "g", -1)
+	f.Fuzz(func(t *testing.T, seq uint64, fid, source, entry string, limit int) {
+		q := request{Seq: seq, FID: fid, Source: source, Entry: entry, Call: json.RawMessage(`{"args":[1]}`), Limit: limit, Max: 64 << 20}
+		want, err := json.Marshal(&q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendRequest(nil, &q); !bytes.Equal(got, want) {
+			t.Fatalf("appendRequest wrote\n%s\njson.Marshal\n%s", got, want)
+		}
+	})
+}

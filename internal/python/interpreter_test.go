@@ -421,3 +421,26 @@ func TestSendAheadWritesTogether(t *testing.T) {
 		}
 	}
 }
+
+// The driver's reply to a call that returned and printed nothing has the
+// form fastReply reads without encoding/json: the common case stays fast
+// if the driver's encoding changes.
+func TestPlainSuccessIsReadFast(t *testing.T) {
+	t.Parallel()
+	p := start(t, Config{})
+	pd, reply, err := p.Send(&Call{Source: "def f(x):\n    return [x, 'é']\n", Entry: "f", Args: []byte(`{"args":[1]}`)})
+	if err != nil || reply != nil {
+		t.Fatalf("send: %+v %v", reply, err)
+	}
+	raw, err := readFrame(p.r, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := fastReply(raw)
+	if !ok {
+		t.Fatalf("the driver's plain success %s is not read by fastReply", raw)
+	}
+	if r.Seq != pd.req.Seq || string(r.Value) != `[1,"é"]` {
+		t.Fatalf("fastReply read %+v (%s) from %s", r, r.Value, raw)
+	}
+}
