@@ -80,6 +80,8 @@ type request struct {
 	// Limit caps the captured stdout and stderr, each; Max the reply.
 	Limit int `json:"limit"`
 	Max   int `json:"max"`
+	// Hold lets the driver answer in the quiet pipe (see Call.Hold).
+	Hold bool `json:"hold,omitempty"`
 }
 
 // appendRequest appends the JSON of q as json.Marshal writes it (but for
@@ -104,6 +106,9 @@ func appendRequest(b []byte, q *request) []byte {
 	b = strconv.AppendInt(b, int64(q.Limit), 10)
 	b = append(b, `,"max":`...)
 	b = strconv.AppendInt(b, int64(q.Max), 10)
+	if q.Hold {
+		b = append(b, `,"hold":true`...)
+	}
 	return append(b, '}')
 }
 

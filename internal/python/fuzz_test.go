@@ -108,7 +108,7 @@ func FuzzAppendRequest(f *testing.F) {
 	f.Add(uint64(0), "", "", "", 0)
 	f.Add(uint64(1<<63), "\"\\\x00\xff", "\u2028&", "g", -1)
 	f.Fuzz(func(t *testing.T, seq uint64, fid, source, entry string, limit int) {
-		q := request{Seq: seq, FID: fid, Source: source, Entry: entry, Call: json.RawMessage(`{"args":[1]}`), Limit: limit, Max: 64 << 20}
+		q := request{Seq: seq, FID: fid, Source: source, Entry: entry, Call: json.RawMessage(`{"args":[1]}`), Limit: limit, Max: 64 << 20, Hold: seq%2 == 0}
 		want, err := json.Marshal(&q)
 		if err != nil {
 			t.Fatal(err)

@@ -331,8 +331,8 @@ func TestSendAhead(t *testing.T) {
 			t.Fatalf("call %d: %+v %v, want %s", i, r, err, want)
 		}
 	}
-	if p.inflight != 0 || len(p.sizes) != 0 || len(p.stash) != 0 {
-		t.Fatalf("after every reply: %d bytes in flight, sizes %v, stash %v", p.inflight, p.sizes, p.stash)
+	if p.inflight != 0 || len(p.sent) != 0 || len(p.stash) != 0 || p.holds != 0 {
+		t.Fatalf("after every reply: %d bytes in flight, calls %v, stash %v, %d holds", p.inflight, p.sent, p.stash, p.holds)
 	}
 
 	// The pipe's budget: a request that would overfill it is not sent.
