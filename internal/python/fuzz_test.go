@@ -3,6 +3,7 @@ package python
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -115,6 +116,39 @@ func FuzzAppendRequest(f *testing.F) {
 		}
 		if got := appendRequest(nil, &q); !bytes.Equal(got, want) {
 			t.Fatalf("appendRequest wrote\n%s\njson.Marshal\n%s", got, want)
+		}
+	})
+}
+
+// Whatever is in the quiet pipe, taking frames from it never panics nor
+// takes a frame past the limit, and takes exactly the whole frames there.
+func FuzzQuietNext(f *testing.F) {
+	var buf []byte
+	buf, _ = writeFrame(&bytes.Buffer{}, buf, []byte(okPrefix+"1"+valueKey+"null}"))
+	f.Add(append(append([]byte(nil), buf...), buf...))
+	f.Add([]byte{0, 0, 0})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		q := &quiet{buf: p}
+		took := 0
+		for {
+			frame, ok, err := q.next(1 << 10)
+			if err != nil {
+				if !errors.Is(err, ErrProtocol) {
+					t.Fatalf("error %v is not a protocol error", err)
+				}
+				return
+			}
+			if !ok {
+				break
+			}
+			if len(frame) > 1<<10 {
+				t.Fatalf("frame of %d bytes past the limit", len(frame))
+			}
+			took += 4 + len(frame)
+		}
+		if took != q.off || len(p)-took >= 4 && int(binary.BigEndian.Uint32(p[took:])) <= len(p)-took-4 {
+			t.Fatalf("took %d of %d bytes, left a whole frame", took, len(p))
 		}
 	})
 }
