@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/internal/rawio"
 	"github.com/funcx-go/funcx/internal/wire"
 	"github.com/funcx-go/funcx/routing"
 )
@@ -111,8 +112,8 @@ func (r *refusal) Error() string { return r.reason }
 // beside it.
 func (ix *Interchange) serve(conn net.Conn) {
 	defer ix.wg.Done()
-	r := wire.NewReader(conn, ix.cfg.MaxFrame)
-	w := wire.NewWriter(conn, ix.cfg.MaxFrame)
+	r := wire.NewReader(rawio.Reader(conn), ix.cfg.MaxFrame)
+	w := wire.NewWriter(rawio.Writer(conn), ix.cfg.MaxFrame)
 	m, err := ix.handshake(conn, r, w)
 	if err != nil {
 		var ref *refusal

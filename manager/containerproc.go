@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx/container"
+	"github.com/funcx-go/funcx/internal/rawio"
 	"github.com/funcx-go/funcx/internal/wire"
 	"github.com/funcx-go/funcx/worker"
 )
@@ -171,7 +172,7 @@ func (m *manager) watchContainer(w *workerProc) {
 		_ = conn.Close()
 	}
 	w.conn = conn
-	w.w = wire.NewWriter(conn, m.cfg.MaxFrame)
+	w.w = wire.NewWriter(rawio.Writer(conn), m.cfg.MaxFrame)
 	m.serveWorker(w)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/internal/rawio"
 	"github.com/funcx-go/funcx/internal/wire"
 )
 
@@ -83,7 +84,7 @@ func tryDial(ctx context.Context, cfg *Config, workers int) (*link, error) {
 		hello.Deadline = time.Now().Add(cfg.Walltime)
 	}
 	l := &link{
-		conn: conn, r: wire.NewReader(conn, cfg.MaxFrame), w: wire.NewWriter(conn, cfg.MaxFrame),
+		conn: conn, r: wire.NewReader(rawio.Reader(conn), cfg.MaxFrame), w: wire.NewWriter(rawio.Writer(conn), cfg.MaxFrame),
 		wake: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))

@@ -36,6 +36,7 @@ func Main() {
 	if os.Getenv(EnvRole) != RoleManager {
 		return
 	}
+	narrowProcs()
 	stopProfile := cpuprofile.Start(RoleManager)
 	code := runFromEnv()
 	stopProfile()

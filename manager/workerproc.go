@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/funcx-go/funcx"
+	"github.com/funcx-go/funcx/internal/rawio"
 	"github.com/funcx-go/funcx/internal/wire"
 	"github.com/funcx-go/funcx/worker"
 )
@@ -107,7 +108,7 @@ func (m *manager) startProcess(idx int) (*workerProc, error) {
 		conn.Close()
 		return nil, fmt.Errorf("start worker %d: %w", idx, err)
 	}
-	w := &workerProc{idx: idx, proc: cmdProcess{cmd}, conn: conn, w: wire.NewWriter(conn, m.cfg.MaxFrame), pid: cmd.Process.Pid, started: time.Now()}
+	w := &workerProc{idx: idx, proc: cmdProcess{cmd}, conn: conn, w: wire.NewWriter(rawio.Writer(conn), m.cfg.MaxFrame), pid: cmd.Process.Pid, started: time.Now()}
 	m.wg.Add(1)
 	go m.watchWorker(w)
 	return w, nil
@@ -122,7 +123,7 @@ func (m *manager) watchWorker(w *workerProc) {
 // serveWorker reads the frames of a connected worker, then reaps it and
 // reports its exit.
 func (m *manager) serveWorker(w *workerProc) {
-	r := wire.NewReader(w.conn, m.cfg.MaxFrame)
+	r := wire.NewReader(rawio.Reader(w.conn), m.cfg.MaxFrame)
 	send := func(ev workerEvent) { m.workerEvents <- ev } // the loop drains until every watcher is done
 	var readErr error
 	for readErr == nil {

@@ -125,10 +125,13 @@ func (s *server) sendOne(p *python.Interpreter, t *funcx.Task) bool {
 	return ok
 }
 
-// pythonCall is the interpreter's call of a Python task.
+// pythonCall is the interpreter's call of a Python task. The reply of a
+// task with no timeout may come through the quiet pipe, a moment after
+// the call returned (python.Call.Hold); one with a timeout is answered at
+// once, so that its clock never runs on a reply that is already there.
 func pythonCall(t *funcx.Task) *python.Call {
 	f := &t.Function
-	return &python.Call{Source: f.Script, Entry: f.Name, Args: t.Args, OutputLimit: f.OutputLimit}
+	return &python.Call{Source: f.Script, Entry: f.Name, Args: t.Args, OutputLimit: f.OutputLimit, Hold: f.Timeout == 0}
 }
 
 // pythonError is the task error of a failed call.

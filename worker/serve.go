@@ -14,6 +14,7 @@ import (
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/internal/python"
+	"github.com/funcx-go/funcx/internal/rawio"
 	"github.com/funcx-go/funcx/internal/wire"
 )
 
@@ -61,10 +62,10 @@ func Serve(ctx context.Context, conn net.Conn, cfg Config) error {
 		log:  cfg.Logger.With("worker", cfg.WorkerID),
 		reg:  cfg.Registry,
 		conn: conn,
-		r:    wire.NewReader(conn, cfg.MaxFrame),
+		r:    wire.NewReader(rawio.Reader(conn), cfg.MaxFrame),
 		in:   newInbox(),
 	}
-	s.out = newOutbox(wire.NewWriter(conn, cfg.MaxFrame), s.log)
+	s.out = newOutbox(wire.NewWriter(rawio.Writer(conn), cfg.MaxFrame), s.log)
 	return s.serve(ctx)
 }
 

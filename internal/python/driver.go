@@ -25,4 +25,4 @@ exec(compile(r(int.from_bytes(r(4), "big")), "<funcx driver>", "exec"), {"__name
 
 // ProtocolVersion is the driver protocol this package speaks; the driver
 // states its own in the hello frame.
-const ProtocolVersion = 1
+const ProtocolVersion = 2

@@ -1,19 +1,21 @@
 # The funcx-go Python driver: it runs in a long-lived python3 started by a
 # worker and calls Python functions for it, one at a time.
 #
-# The worker starts `python3 -c BOOTSTRAP` with two pipes as file
-# descriptors 3 (requests) and 4 (replies), and sends this file as the
-# first frame; the bootstrap execs it. Every frame is a 4-byte big-endian
-# length and that many bytes of UTF-8 JSON. The driver answers with a
-# hello frame, then one reply per request, until its request pipe closes.
+# The worker starts `python3 -c BOOTSTRAP` with three pipes as file
+# descriptors 3 (requests), 4 (replies) and 5 (quiet replies, see QUIET),
+# and sends this file as the first frame; the bootstrap execs it. Every
+# frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON.
+# The driver answers with a hello frame, then one reply per request, until
+# its request pipe closes.
 #
 # A request names a function by its ID (a hash of entry and source) and
 # carries the source only when the driver may not have compiled it yet; a
 # driver that no longer has the function answers {"missing": true} and the
 # worker sends it again with the source. Each reply echoes its request's
 # "seq": the worker may send the next requests before a reply comes, so
-# that the driver goes from one call to the next without waiting for it. Compiled functions stay cached,
-# so a warm call costs one JSON decode, the call and one JSON encode.
+# that the driver goes from one call to the next without waiting for it.
+# Compiled functions stay cached, so a warm call costs one JSON decode, the
+# call and one JSON encode.
 #
 # Standard library only, Python 3.6 or later: the interpreter may be any
 # environment's (python_command), and nothing is pickled: arguments and
@@ -26,9 +28,10 @@ import json
 import linecache
 import os
 import sys
+import time
 import traceback
 
-PROTOCOL = 1
+PROTOCOL = 2
 MAX_CACHED = 256
 DRIVER_FILE = "<funcx driver>"
 
@@ -37,8 +40,10 @@ DRIVER_FILE = "<funcx driver>"
 # must see end-of-file when this interpreter dies.
 _IN = os.dup(3)
 _OUT = os.dup(4)
+_QUIET = os.dup(5)
 os.close(3)
 os.close(4)
+os.close(5)
 
 
 # Requests are read in chunks: when the worker sends calls ahead, one read
@@ -74,10 +79,24 @@ def _read_frame():
     return _inbuf[start:_inpos]  # json.loads takes a bytearray
 
 
-def _write_frame(data):
+def _buffered_frame():
+    """The next frame if it is wholly buffered already, else None."""
+    global _inpos
+    if len(_inbuf) - _inpos < 4:
+        return None
+    n = int.from_bytes(_inbuf[_inpos:_inpos + 4], "big")
+    if len(_inbuf) - _inpos < 4 + n:
+        return None
+    start = _inpos + 4
+    _inpos = start + n
+    return _inbuf[start:_inpos]
+
+
+def _write_frame(data, fd=None):
     view = memoryview(len(data).to_bytes(4, "big") + data)
+    fd = _OUT if fd is None else fd
     while view:
-        view = view[os.write(_OUT, view):]
+        view = view[os.write(fd, view):]
 
 
 class _Capture(io.TextIOBase):
@@ -140,6 +159,7 @@ class _Refused(Exception):
 
 
 _cache = collections.OrderedDict()  # function ID -> (callable, filename)
+_took = {}  # function ID of _cache -> seconds its last call took
 
 
 def _compile(fid, source, entry):
@@ -164,8 +184,9 @@ def _compile(fid, source, entry):
         raise _Refused("the source binds %s to %r, not a function: entry must name a function the source defines" % (what, entry))
     _cache[fid] = (fn, filename)
     while len(_cache) > MAX_CACHED:
-        _, (_, old) = _cache.popitem(last=False)
+        gone, (_, old) = _cache.popitem(last=False)
         linecache.cache.pop(old, None)
+        _took.pop(gone, None)
     return fn
 
 
@@ -243,13 +264,20 @@ def _handle(req):
     return {"ok": True}, encoded
 
 
-def _serve_one(raw):
+def _decode(raw):
+    """The request of a frame, or a string that says what is wrong with it."""
     try:
         req = json.loads(raw)
-        if not isinstance(req, dict):
-            raise _Refused("the request is not a JSON object")
-    except (ValueError, _Refused) as e:  # cannot happen with a worker's requests
-        return _failure("InvalidTask", "bad request from the worker: %s" % e, seq=0), None, None
+    except ValueError as e:  # cannot happen with a worker's requests
+        return "bad request from the worker: %s" % e
+    if not isinstance(req, dict):
+        return "bad request from the worker: the request is not a JSON object"
+    return req
+
+
+def _serve_one(req):
+    if isinstance(req, str):
+        return _failure("InvalidTask", req, seq=0), None, None
     limit = req.get("limit")
     if not isinstance(limit, int) or limit < 0:
         limit = 1 << 20
@@ -294,12 +322,56 @@ def main():
         "version": "%d.%d.%d" % sys.version_info[:3],
         "executable": sys.executable,
     }).encode("ascii"))
+    quiet = 0  # bytes written to the quiet pipe since the last reply
+    since = 0.0  # when the first of them was written
+    req = None  # the next request, taken from the buffer
     while True:
-        raw = _read_frame()
-        if raw is None:  # the worker closed the pipe: stop
-            return
-        reply, value, limit = _serve_one(raw)
-        _write_frame(_encode(reply, value, limit))
+        if req is None:
+            raw = _read_frame()
+            if raw is None:  # the worker closed the pipe: stop
+                return
+            req = _decode(raw)
+        start = time.perf_counter()
+        reply, value, limit = _serve_one(req)
+        data = _encode(reply, value, limit)
+        now = time.perf_counter()
+        short = now - start < QUIET_CALL
+        hold = isinstance(req, dict) and req.get("hold") is True
+        if isinstance(req, dict) and req.get("fid") in _cache:
+            _took[req["fid"]] = now - start
+        raw = _buffered_frame()
+        req = None if raw is None else _decode(raw)
+        if hold and short and _quiet_next(req) and quiet + len(data) + 4 <= QUIET_BYTES and (not quiet or now - since < QUIET_AGE):
+            if not quiet:
+                since = now
+            quiet += len(data) + 4
+            _write_frame(data, _QUIET)
+        else:
+            quiet = 0
+            _write_frame(data)
+
+
+# The quiet pipe. A reply on the reply pipe wakes the worker; one on the
+# quiet pipe does not, and waits there until the next reply on the reply
+# pipe, or until the worker has waited a moment and looks. For runs of
+# short calls that the worker sent ahead, most replies go quietly and the
+# worker wakes once for several. A reply goes quietly only if its request
+# allows it ("hold": the worker sets it for a task with no timeout), its
+# call took less than QUIET_CALL, the next request is here already and is
+# of a function whose last call took less than QUIET_CALL (so the next
+# reply, loud if need be, comes soon), and the quiet pipe holds less than
+# QUIET_BYTES (it never fills) for less than QUIET_AGE.
+QUIET_CALL = 0.0002
+QUIET_AGE = 0.001
+QUIET_BYTES = 16 << 10
+
+
+def _quiet_next(nxt):
+    """Whether the buffered request nxt promises a reply soon."""
+    if not isinstance(nxt, dict):
+        return False
+    took = _took.get(nxt.get("fid"))
+    return took is not None and took < QUIET_CALL
 
 
 main()

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/funcx-go/funcx/internal/rawio"
 )
 
 // Defaults of Config.
@@ -70,21 +73,26 @@ type Interpreter struct {
 	cfg   Config
 	cmd   *exec.Cmd
 	pid   int
-	req   *os.File // our end of the request pipe
-	rep   *os.File // our end of the reply pipe
+	req   *os.File  // our end of the request pipe
+	rep   *os.File  // our end of the reply pipe
+	w     io.Writer // req, written with raw system calls (see rawio)
 	r     *bufio.Reader
+	q     *quiet // the quiet reply pipe (quiet.go)
 	buf   []byte // requests encoded and not written yet (see flush)
 	hello Hello
 	out   *tail
 	known map[string]struct{} // function IDs sent with their source
 	dead  bool                // a call failed: the interpreter was killed
 	// Calls in flight (see SendAhead): the last sequence number, the
-	// request bytes not answered by size per sequence number, and the
-	// replies read before their call was waited for.
+	// request bytes not answered and the calls by sequence number, the
+	// replies read before their call was waited for, and how many calls
+	// in flight may be answered in the quiet pipe.
 	seq      uint64
 	inflight int
-	sizes    map[uint64]int
+	sent     map[uint64]sentCall
 	stash    map[uint64]*Reply
+	holds    int
+	eof      bool // the reply pipe ended: the driver is gone
 
 	exited  chan struct{} // closed once the process is reaped
 	waitErr error         // set before exited is closed
@@ -109,12 +117,20 @@ func Start(ctx context.Context, cfg Config) (*Interpreter, error) {
 		reqW.Close()
 		return nil, fmt.Errorf("start python interpreter: %w", err)
 	}
-	p := &Interpreter{cfg: cfg, req: reqW, rep: repR, r: bufio.NewReaderSize(repR, 16<<10),
-		out: &tail{out: cfg.Stderr}, known: map[string]struct{}{}, exited: make(chan struct{}),
-		sizes: map[uint64]int{}, stash: map[uint64]*Reply{}}
+	q, quietW, err := newQuiet()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		repR.Close()
+		repW.Close()
+		return nil, fmt.Errorf("start python interpreter: %w", err)
+	}
+	p := &Interpreter{cfg: cfg, req: reqW, rep: repR, w: rawio.Writer(reqW), r: bufio.NewReaderSize(rawio.Reader(repR), 16<<10),
+		q: q, out: &tail{out: cfg.Stderr}, known: map[string]struct{}{}, exited: make(chan struct{}),
+		sent: map[uint64]sentCall{}, stash: map[uint64]*Reply{}}
 	p.cmd = exec.Command(path, "-c", bootstrap)
 	p.cmd.Env = cfg.Env
-	p.cmd.ExtraFiles = []*os.File{reqR, repW} // descriptors 3 and 4
+	p.cmd.ExtraFiles = []*os.File{reqR, repW, quietW} // descriptors 3, 4 and 5
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = groupAttr()
 	// A child of the function that keeps stderr open cannot hold up Wait.
@@ -122,9 +138,11 @@ func Start(ctx context.Context, cfg Config) (*Interpreter, error) {
 	err = p.cmd.Start()
 	reqR.Close() // the interpreter holds them now
 	repW.Close()
+	quietW.Close()
 	if err != nil {
 		reqW.Close()
 		repR.Close()
+		q.close()
 		return nil, fmt.Errorf("start python interpreter %s: %w", path, err)
 	}
 	p.pid = p.cmd.Process.Pid
@@ -146,7 +164,7 @@ func (p *Interpreter) handshake(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, p.Kill)
 	defer stop()
 	var err error
-	if p.buf, err = writeFrame(p.req, p.buf[:0], driverSource); err == nil {
+	if p.buf, err = writeFrame(p.w, p.buf[:0], driverSource); err == nil {
 		p.buf = p.buf[:0]
 		var raw []byte
 		if raw, err = readFrame(p.r, p.cfg.MaxReply); err == nil {
@@ -185,6 +203,13 @@ type Call struct {
 	// OutputLimit caps the captured stdout and stderr, each, in bytes.
 	// Defaults to DefaultOutputLimit.
 	OutputLimit int
+	// Hold lets the driver answer a short call in the quiet pipe when the
+	// next call is already sent (quiet.go): runs of short calls sent ahead
+	// then cost one wake-up of the caller for several. The reply may come
+	// a little later than the call returned (up to firstPoll, or until
+	// the next reply), so set it for a call with no deadline of its own.
+	// Defaults to false.
+	Hold bool
 }
 
 // FunctionID is the ID a function is cached under: a hash of its entry
@@ -257,7 +282,7 @@ func (p *Interpreter) send(c *Call, ahead bool) (*Pending, *Reply, error) {
 		return nil, &Reply{Kind: KindInvalidTask, Message: "the arguments are not valid JSON"}, nil
 	}
 	fid := FunctionID(c.Source, c.Entry)
-	pd := &Pending{p: p, call: c, req: request{FID: fid, Call: args, Limit: cmp.Or(c.OutputLimit, DefaultOutputLimit), Max: p.cfg.MaxReply}}
+	pd := &Pending{p: p, call: c, req: request{FID: fid, Call: args, Limit: cmp.Or(c.OutputLimit, DefaultOutputLimit), Max: p.cfg.MaxReply, Hold: c.Hold}}
 	_, pd.known = p.known[fid]
 	if !pd.known {
 		pd.req.Source, pd.req.Entry = c.Source, c.Entry
@@ -286,17 +311,21 @@ var errNoRoom = errors.New("no room in the request pipe")
 func (p *Interpreter) write(pd *Pending, ahead bool) error {
 	p.seq++
 	pd.req.Seq = p.seq
-	body, err := json.Marshal(&pd.req)
-	if err != nil { // every field is a plain value or checked JSON
-		return fmt.Errorf("encode the request: %w", err)
-	}
-	if ahead && p.inflight+len(body)+4 > aheadBytes {
+	// The frame is encoded in place, its length filled in after.
+	start := len(p.buf)
+	p.buf = appendRequest(append(p.buf, 0, 0, 0, 0), &pd.req)
+	size := len(p.buf) - start
+	if ahead && p.inflight+size > aheadBytes {
 		p.seq--
+		p.buf = p.buf[:start]
 		return errNoRoom
 	}
-	p.buf = appendFrame(p.buf, body)
-	p.inflight += len(body) + 4
-	p.sizes[pd.req.Seq] = len(body) + 4
+	binary.BigEndian.PutUint32(p.buf[start:], uint32(size-4))
+	p.inflight += size
+	p.sent[pd.req.Seq] = sentCall{size: size, hold: pd.req.Hold}
+	if pd.req.Hold {
+		p.holds++
+	}
 	if ahead {
 		return nil
 	}
@@ -324,7 +353,7 @@ func (p *Interpreter) flushBuffer() error {
 	if len(p.buf) == 0 {
 		return nil
 	}
-	_, err := p.req.Write(p.buf)
+	_, err := p.w.Write(p.buf)
 	if cap(p.buf) > maxKeptBuffer {
 		p.buf = nil
 	} else {
@@ -362,9 +391,25 @@ func (p *Interpreter) Wait(ctx context.Context, pd *Pending) (*Reply, error) {
 	return reply, nil
 }
 
+// sentCall is a call in flight: its request's size, and whether its
+// reply may come in the quiet pipe.
+type sentCall struct {
+	size int
+	hold bool
+}
+
+// Polling the quiet pipe while waiting for a reply (see quiet.go): first
+// after firstPoll, then at doubling intervals up to maxPoll, so that a
+// long call costs the worker a few wake-ups a second at most.
+const (
+	firstPoll = time.Millisecond
+	maxPoll   = 128 * time.Millisecond
+)
+
 // await reads replies until pd's, sending it again with its source if the
 // driver no longer has the function.
 func (p *Interpreter) await(pd *Pending) (*Reply, error) {
+	poll := firstPoll
 	for {
 		if p.dead {
 			return nil, errors.New("python interpreter is dead")
@@ -375,27 +420,34 @@ func (p *Interpreter) await(pd *Pending) (*Reply, error) {
 			return nil, err
 		}
 		reply, ok := p.stash[pd.req.Seq]
-		if ok {
-			delete(p.stash, pd.req.Seq)
-		} else {
+		if !ok {
+			if err := p.readQuiet(); err != nil {
+				return nil, err
+			}
+			if _, ok := p.stash[pd.req.Seq]; ok {
+				continue
+			}
+			if p.eof { // gone, and its quiet replies do not hold this one's
+				return nil, io.EOF
+			}
+			if p.holds > 0 && p.r.Buffered() == 0 && !p.waitLoud(poll) {
+				poll = min(2*poll, maxPoll)
+				continue
+			}
 			raw, err := readFrame(p.r, p.cfg.MaxReply+64<<10) // the driver keeps to Max; the rest is slack
+			if errors.Is(err, io.EOF) {
+				p.eof = true // the quiet pipe may still hold replies written before the end
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
-			if reply, err = decodeReply(raw); err != nil {
+			if err := p.accept(raw); err != nil {
 				return nil, err
 			}
-			size, sent := p.sizes[reply.Seq]
-			if !sent {
-				return nil, fmt.Errorf("%w: a reply to request %d, which is not in flight", ErrProtocol, reply.Seq)
-			}
-			delete(p.sizes, reply.Seq)
-			p.inflight -= size
-			if reply.Seq != pd.req.Seq {
-				p.stash[reply.Seq] = reply
-				continue
-			}
+			continue
 		}
+		delete(p.stash, pd.req.Seq)
 		if !reply.Missing {
 			return reply, nil
 		}
@@ -409,6 +461,55 @@ func (p *Interpreter) await(pd *Pending) (*Reply, error) {
 			return nil, err
 		}
 	}
+}
+
+// waitLoud waits up to d for the reply pipe to have something to read,
+// and reports whether it has (or failed: readFrame then says how).
+func (p *Interpreter) waitLoud(d time.Duration) bool {
+	if p.rep.SetReadDeadline(time.Now().Add(d)) != nil {
+		return true // no deadlines here: read without
+	}
+	_, err := p.r.Peek(1) // takes nothing, whatever comes
+	_ = p.rep.SetReadDeadline(time.Time{})
+	return !errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// readQuiet takes the replies waiting in the quiet pipe.
+func (p *Interpreter) readQuiet() error {
+	if p.holds == 0 {
+		return nil
+	}
+	if err := p.q.fill(); err != nil {
+		return err
+	}
+	for {
+		raw, ok, err := p.q.next(p.cfg.MaxReply + 64<<10)
+		if err != nil || !ok {
+			return err
+		}
+		if err := p.accept(raw); err != nil {
+			return err
+		}
+	}
+}
+
+// accept decodes a reply and keeps it for its call.
+func (p *Interpreter) accept(raw []byte) error {
+	reply, err := decodeReply(raw)
+	if err != nil {
+		return err
+	}
+	c, sent := p.sent[reply.Seq]
+	if !sent {
+		return fmt.Errorf("%w: a reply to request %d, which is not in flight", ErrProtocol, reply.Seq)
+	}
+	delete(p.sent, reply.Seq)
+	p.inflight -= c.size
+	if c.hold {
+		p.holds--
+	}
+	p.stash[reply.Seq] = reply
+	return nil
 }
 
 // exitStatus describes how the interpreter ended, given the error that
@@ -467,6 +568,7 @@ func (p *Interpreter) Close(grace time.Duration) {
 		p.Kill()
 		<-p.exited
 		p.rep.Close()
+		p.q.close()
 		p.dead = true
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -331,8 +332,8 @@ func TestSendAhead(t *testing.T) {
 			t.Fatalf("call %d: %+v %v, want %s", i, r, err, want)
 		}
 	}
-	if p.inflight != 0 || len(p.sizes) != 0 || len(p.stash) != 0 {
-		t.Fatalf("after every reply: %d bytes in flight, sizes %v, stash %v", p.inflight, p.sizes, p.stash)
+	if p.inflight != 0 || len(p.sent) != 0 || len(p.stash) != 0 || p.holds != 0 {
+		t.Fatalf("after every reply: %d bytes in flight, calls %v, stash %v, %d holds", p.inflight, p.sent, p.stash, p.holds)
 	}
 
 	// The pipe's budget: a request that would overfill it is not sent.
@@ -419,5 +420,95 @@ func TestSendAheadWritesTogether(t *testing.T) {
 		if r, err := p.Wait(context.Background(), pd); err != nil || !r.OK || string(r.Value) != want {
 			t.Fatalf("call %d: %+v %v, want %s", i, r, err, want)
 		}
+	}
+}
+
+// The driver's reply to a call that returned and printed nothing has the
+// form fastReply reads without encoding/json: the common case stays fast
+// if the driver's encoding changes.
+func TestPlainSuccessIsReadFast(t *testing.T) {
+	t.Parallel()
+	p := start(t, Config{})
+	pd, reply, err := p.Send(&Call{Source: "def f(x):\n    return [x, 'é']\n", Entry: "f", Args: []byte(`{"args":[1]}`)})
+	if err != nil || reply != nil {
+		t.Fatalf("send: %+v %v", reply, err)
+	}
+	raw, err := readFrame(p.r, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := fastReply(raw)
+	if !ok {
+		t.Fatalf("the driver's plain success %s is not read by fastReply", raw)
+	}
+	if r.Seq != pd.req.Seq || string(r.Value) != `[1,"é"]` {
+		t.Fatalf("fastReply read %+v (%s) from %s", r, r.Value, raw)
+	}
+}
+
+// holdSource is a function that is short when called with no path, and
+// otherwise waits for the file at path to exist, or exits the interpreter
+// if path is "exit": a short function that turns long, or crashes.
+const holdSource = "import os, time\ndef h(path=''):\n    if path == 'exit':\n        os._exit(7)\n" +
+	"    while path and not os.path.exists(path):\n        time.sleep(0.002)\n    return 1\n"
+
+// sendHeld warms h up (known and short), then sends a short call of it
+// and, ahead, a call with path, both allowed the quiet pipe (Call.Hold).
+func sendHeld(t *testing.T, p *Interpreter, path string) (first, second *Pending) {
+	t.Helper()
+	for range 3 {
+		if r := call(t, p, holdSource, "h", ""); !r.OK {
+			t.Fatalf("warm-up: %+v", r)
+		}
+	}
+	// Both in one write, so that the driver has the second when the first
+	// returns.
+	first, ok := p.SendAhead(&Call{Source: holdSource, Entry: "h", Hold: true})
+	args, _ := json.Marshal(map[string]any{"args": []string{path}})
+	second, ok2 := p.SendAhead(&Call{Source: holdSource, Entry: "h", Args: args, Hold: true})
+	if !ok || !ok2 {
+		t.Fatal("not sent ahead")
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return first, second
+}
+
+// A reply that went to the quiet pipe comes while the next call, of a
+// function that was short, runs long: the caller looks there.
+func TestQuietReplyComesWhileTheNextCallRuns(t *testing.T) {
+	t.Parallel()
+	p := start(t, Config{})
+	path := filepath.Join(t.TempDir(), "go")
+	first, second := sendHeld(t, p, path)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if r, err := p.Wait(ctx, first); err != nil || string(r.Value) != "1" {
+		t.Fatalf("the first reply did not come while the next call ran: %+v %v", r, err)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := p.Wait(context.Background(), second); err != nil || string(r.Value) != "1" {
+		t.Fatalf("second: %+v %v", r, err)
+	}
+	if p.holds != 0 || len(p.sent) != 0 {
+		t.Fatalf("%d holds, calls %v in flight after every reply", p.holds, p.sent)
+	}
+}
+
+// A reply that went to the quiet pipe survives the interpreter's crash in
+// the next call: the call that returned is answered, the one that crashed
+// fails with the exit status.
+func TestQuietReplySurvivesACrash(t *testing.T) {
+	t.Parallel()
+	p := start(t, Config{})
+	first, second := sendHeld(t, p, "exit")
+	if r, err := p.Wait(context.Background(), first); err != nil || string(r.Value) != "1" {
+		t.Fatalf("the call before the crash: %+v %v", r, err)
+	}
+	if r, err := p.Wait(context.Background(), second); err == nil || !strings.Contains(err.Error(), "exited with status 7") || !p.Dead() {
+		t.Fatalf("the crashing call: %+v %v (dead %v), want exit status 7", r, err, p.Dead())
 	}
 }
