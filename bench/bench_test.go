@@ -108,7 +108,7 @@ func TestQuickRun(t *testing.T) {
 				t.Errorf("%s: %d and %d results checked, want %d each", r.Key, r.Returned, r.BaselineReturned, want)
 			}
 			switch {
-			case r.Key == "shell-uncaptured" || r.Key == "shell-direct" || r.Key == "python-latency-p99" || r.Key == "e2e-python-sdk":
+			case r.Key == "shell-uncaptured" || r.Key == "shell-direct" || r.Key == "python-latency-p99" || r.Key == "e2e-python-sdk" || r.Key == "broker-hop-p50":
 				if r.Target != nil {
 					t.Errorf("%s: has a target", r.Key)
 				}
@@ -126,7 +126,7 @@ func TestQuickRun(t *testing.T) {
 			"latency-p50": o.Pings, "latency-p99": o.Pings,
 			"shell-captured": o.ShellTasks, "shell-uncaptured": o.ShellTasks, "shell-direct": o.ShellTasks,
 			"container-warm": max(20, o.Pings/5), "container-cold": 3,
-			"e2e-noop": o.E2ETasks, "e2e-noop-ratio": o.E2ETasks, "e2e-latency-p50": o.Pings, "e2e-latency-p99": o.Pings,
+			"e2e-noop": o.E2ETasks, "e2e-noop-ratio": o.E2ETasks, "e2e-latency-p50": o.Pings, "e2e-latency-p99": o.Pings, "broker-hop-p50": o.Pings,
 			"python-noop": o.Tasks, "python-latency-p50": o.Pings, "python-latency-p99": o.Pings, "e2e-python-sdk": o.E2ETasks,
 		}
 		for _, r := range rep.Rows {

@@ -27,7 +27,7 @@ const (
 // measure them in.
 var rowOrder = []string{"dispatch", "noop-a", "noop-b", "latency-p50", "latency-p99", "shell-captured", "shell-uncaptured", "shell-direct",
 	"python-noop", "python-latency-p50", "python-latency-p99",
-	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99", "e2e-python-sdk", "hostile-rss", "retention-size"}
+	"container-warm", "container-cold", "e2e-noop", "e2e-noop-ratio", "e2e-latency-p50", "e2e-latency-p99", "broker-hop-p50", "e2e-python-sdk", "hostile-rss", "retention-size"}
 
 // harness runs the phases and collects their rows.
 type harness struct {
