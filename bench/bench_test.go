@@ -56,7 +56,7 @@ func TestQuickRun(t *testing.T) {
 		t.Log("-short: only the rows that need no service (not the end-to-end, Python or container rows)")
 		args = append(args, "-only", "dispatch,engine")
 		want = slices.DeleteFunc(want, func(k string) bool {
-			return strings.HasPrefix(k, "e2e-") || strings.HasPrefix(k, "python-") || strings.HasPrefix(k, "container-")
+			return strings.HasPrefix(k, "e2e-") || strings.HasPrefix(k, "broker-") || strings.HasPrefix(k, "python-") || strings.HasPrefix(k, "container-")
 		})
 		wantRuns = 4
 	} else {
