@@ -262,16 +262,17 @@ func (st *stageTimes) add(start time.Time, t api.Times, end time.Time) {
 	}
 }
 
-// String gives each stage's median: where one task's time goes.
+// String gives each stage's median and 99th percentile: where one
+// task's time goes, and which stage its slow tail comes from.
 func (st stageTimes) String() string {
 	var b strings.Builder
 	for i, name := range stageNames {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %.3f", name, ms(percentile(st[i], 50)))
+		fmt.Fprintf(&b, "%s %.3f/%.3f", name, ms(percentile(st[i], 50)), ms(percentile(st[i], 99)))
 	}
-	return b.String() + " (ms, medians)"
+	return b.String() + " (ms, p50/p99)"
 }
 
 // e2ePhase measures the fabric end to end through RabbitMQ beside a raw

@@ -8,7 +8,9 @@
 // Reads use a small pool of read-only connections. Transactions begin
 // IMMEDIATE, so a writer takes the lock up front instead of failing to
 // upgrade it halfway; busy_timeout covers other processes (the CLI's user
-// commands) writing the same file.
+// commands) writing the same file. No commit copies the WAL into the
+// database file: a checkpointer does, on a connection of its own (see
+// checkpointer), so that no request waits for it.
 package sqlitestore
 
 import (
@@ -45,6 +47,10 @@ type Config struct {
 	// MaxReaders bounds the read connections. Defaults to
 	// DefaultMaxReaders.
 	MaxReaders int
+	// CheckpointInterval is how often the WAL's new pages are copied into
+	// the database file, off the commit path (see checkpointer).
+	// Defaults to DefaultCheckpointInterval.
+	CheckpointInterval time.Duration
 	// Logger receives the store's logs (a database file whose mode Open
 	// tightened). Defaults to nil: quiet.
 	Logger *slog.Logger
@@ -54,6 +60,7 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	c.BusyTimeout = cmp.Or(c.BusyTimeout, DefaultBusyTimeout)
 	c.MaxReaders = cmp.Or(c.MaxReaders, DefaultMaxReaders)
+	c.CheckpointInterval = cmp.Or(c.CheckpointInterval, DefaultCheckpointInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -70,6 +77,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("sqlitestore: BusyTimeout %s is negative", c.BusyTimeout)
 	case c.MaxReaders < 0:
 		return fmt.Errorf("sqlitestore: MaxReaders %d is negative", c.MaxReaders)
+	case c.CheckpointInterval < 0:
+		return fmt.Errorf("sqlitestore: CheckpointInterval %s is negative", c.CheckpointInterval)
 	}
 	return nil
 }
@@ -81,6 +90,7 @@ type Store struct {
 	r *sql.DB // read-only connections; == w for ":memory:"
 	// ws and rs are the prepared statements of w and r.
 	ws, rs *stmtCache
+	cp     *checkpointer // nil for ":memory:", which has no WAL
 }
 
 var _ service.Store = (*Store)(nil)
@@ -116,8 +126,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	// synchronous=NORMAL is durable across process crashes in WAL mode;
-	// only an OS crash can lose the last transactions.
-	w, err := sql.Open("sqlite", cfg.Path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	// only an OS crash can lose the last transactions. The writer leaves
+	// checkpoints to the checkpointer, and the WAL file is cut back to
+	// 64 MiB when it restarts after a burst.
+	w, err := sql.Open("sqlite", cfg.Path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
+		"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", cfg.Path, err)
 	}
@@ -137,12 +150,20 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.cp, err = startCheckpointer(cfg.Path, pragmas, cfg.CheckpointInterval, cfg.Logger); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	err := s.ws.close()
+	var err error
+	if s.cp != nil {
+		err = s.cp.stop()
+	}
+	err = errors.Join(err, s.ws.close())
 	if s.rs != s.ws {
 		err = errors.Join(err, s.rs.close())
 	}

@@ -53,7 +53,7 @@ func TestOpen(t *testing.T) {
 	})
 	t.Run("bad config", func(t *testing.T) {
 		t.Parallel()
-		for _, cfg := range []sqlitestore.Config{{}, {Path: "a?b"}, {Path: "x", MaxReaders: -1}} {
+		for _, cfg := range []sqlitestore.Config{{}, {Path: "a?b"}, {Path: "x", MaxReaders: -1}, {Path: "x", CheckpointInterval: -1}} {
 			if _, err := sqlitestore.Open(ctx, cfg); err == nil {
 				t.Errorf("Open(%+v) succeeded", cfg)
 			}
