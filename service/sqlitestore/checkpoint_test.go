@@ -30,22 +30,30 @@ func walFrames(t *testing.T, path string) int {
 	return int((fi.Size() - 32) / walFrameSize)
 }
 
+// seedOneEndpoint stores identity "a", its endpoint "e1" and its
+// function "f1".
+func seedOneEndpoint(tb testing.TB, st *sqlitestore.Store) {
+	tb.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	if err := st.CreateIdentity(ctx, service.IdentityRecord{Identity: service.Identity{ID: "a", Name: "a", ClientID: "ca", CreatedAt: now}, SecretHash: []byte{1}}); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := st.RegisterEndpoint(ctx, service.Endpoint{ID: "e1", Owner: "a", Name: "e1", RegisteredAt: now}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.CreateFunction(ctx, service.FunctionRecord{ID: "f1", Owner: "a", Name: "f1", Function: funcx.Command("true"), CreatedAt: now}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // submitOneByOne commits n single-task submissions and their results:
 // 2n write transactions of a few pages each, as n tasks sent one at a
 // time make.
 func submitOneByOne(t *testing.T, st *sqlitestore.Store, n int) {
 	t.Helper()
 	ctx := context.Background()
-	now := time.Now()
-	if err := st.CreateIdentity(ctx, service.IdentityRecord{Identity: service.Identity{ID: "a", Name: "a", ClientID: "ca", CreatedAt: now}, SecretHash: []byte{1}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.RegisterEndpoint(ctx, service.Endpoint{ID: "e1", Owner: "a", Name: "e1", RegisteredAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateFunction(ctx, service.FunctionRecord{ID: "f1", Owner: "a", Name: "f1", Function: funcx.Command("true"), CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	seedOneEndpoint(t, st)
 	for range n {
 		rec := service.TaskRecord{ID: funcx.NewTaskID(), Owner: "a", EndpointID: "e1", FunctionID: "f1", Submitted: time.Now()}
 		if _, err := st.AddTasks(ctx, []service.TaskRecord{rec}); err != nil {

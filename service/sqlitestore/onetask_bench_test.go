@@ -21,16 +21,7 @@ func BenchmarkOneTask(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	now := time.Now()
-	if err := st.CreateIdentity(ctx, service.IdentityRecord{Identity: service.Identity{ID: "a", Name: "a", ClientID: "ca", CreatedAt: now}, SecretHash: []byte{1}}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := st.RegisterEndpoint(ctx, service.Endpoint{ID: "e1", Owner: "a", Name: "e1", RegisteredAt: now}); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.CreateFunction(ctx, service.FunctionRecord{ID: "f1", Owner: "a", Name: "f1", Function: funcx.Command("true"), CreatedAt: now}); err != nil {
-		b.Fatal(err)
-	}
+	seedOneEndpoint(b, st)
 	for b.Loop() {
 		rec := service.TaskRecord{ID: funcx.NewTaskID(), Owner: "a", EndpointID: "e1", FunctionID: "f1", Submitted: time.Now()}
 		sub, err := st.AddTasks(ctx, []service.TaskRecord{rec})
