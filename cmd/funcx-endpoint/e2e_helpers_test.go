@@ -266,8 +266,10 @@ func (w *bb) runID(t *testing.T) string {
 	return r.RunID
 }
 
-// daemonPID is the pid in daemon.pid.
-func (w *bb) daemonPID(t *testing.T) int {
+// daemonProc is the process daemon.pid names, by PID and start time: on
+// a machine that starts many processes its PID soon names another one
+// once it has exited.
+func (w *bb) daemonProc(t *testing.T) procfs.Proc {
 	t.Helper()
 	b, err := os.ReadFile(w.profile(t).Path(profile.PIDFile))
 	if err != nil {
@@ -277,12 +279,19 @@ func (w *bb) daemonPID(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pid
+	p, ok := procfs.Identify(pid)
+	if !ok {
+		t.Fatalf("daemon %d is not running", pid)
+	}
+	return p
 }
 
-func alive(pid int) bool {
-	st, ok := procfs.ReadStat(pid)
-	return ok && st.Live()
+// kill sends SIGKILL to p unless it has exited: never to a process that
+// took its PID since.
+func kill(p procfs.Proc) {
+	if p.Alive() {
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+	}
 }
 
 // configureWith configures the default profile and appends extra to its
@@ -320,7 +329,7 @@ func (w *bb) configureWith(t *testing.T, extra string) {
 // started is a daemon that start left running.
 type started struct {
 	endpointID, runID string
-	pid               int
+	daemon            procfs.Proc
 }
 
 // start runs `funcx-endpoint start` and returns the daemon it left
@@ -349,9 +358,9 @@ func (w *bb) running(t *testing.T) started {
 	if err != nil || !ok {
 		t.Fatalf("endpoint.json: %+v, %v, %v", reg, ok, err)
 	}
-	s := started{endpointID: reg.EndpointID, pid: w.daemonPID(t), runID: w.runID(t)}
+	s := started{endpointID: reg.EndpointID, daemon: w.daemonProc(t), runID: w.runID(t)}
 	t.Cleanup(func() {
-		_ = syscall.Kill(s.pid, syscall.SIGKILL)
+		kill(s.daemon)
 		_, _ = profile.KillRun(context.Background(), s.runID)
 	})
 	return s
@@ -390,15 +399,14 @@ func (w *bb) killed(t *testing.T, s started, alsoRun bool) {
 	for _, pid := range procs {
 		_ = syscall.Kill(pid, syscall.SIGSTOP)
 	}
-	kill := []int{s.pid}
+	kill(s.daemon)
 	if alsoRun {
-		kill = append(kill, procs...)
+		for _, pid := range procs {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
-	for _, pid := range kill {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	if !eventually(time.Minute, func() bool { return !alive(s.pid) }) {
-		t.Fatalf("daemon %d outlives SIGKILL", s.pid)
+	if !eventually(time.Minute, func() bool { return !s.daemon.Alive() }) {
+		t.Fatalf("daemon %d outlives SIGKILL", s.daemon.PID)
 	}
 	if alsoRun && !eventually(time.Minute, func() bool { return len(profile.RunProcesses(s.runID)) == 0 }) {
 		t.Fatalf("processes %v of the run outlive SIGKILL", profile.RunProcesses(s.runID))

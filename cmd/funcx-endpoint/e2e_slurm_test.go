@@ -238,8 +238,8 @@ walltime = "10m"
 	if o.code != 0 || !strings.Contains(o.stdout, "stopped") {
 		t.Fatalf("stop: %+v", o)
 	}
-	if alive(ep.pid) {
-		t.Fatalf("daemon %d still runs after stop", ep.pid)
+	if ep.daemon.Alive() {
+		t.Fatalf("daemon %d still runs after stop", ep.daemon.PID)
 	}
 	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Stopped" || row[2] != ep.endpointID {
 		t.Fatalf("after stop: %q", row)

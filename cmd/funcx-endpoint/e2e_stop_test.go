@@ -39,8 +39,8 @@ func TestStopPublishesResultsOfTasksInFlight(t *testing.T) {
 	if !strings.Contains(o.stderr, "in flight to finish") {
 		t.Errorf("stop did not say that it waits for the tasks in flight: %q", o.stderr)
 	}
-	if alive(s.pid) {
-		t.Fatalf("daemon %d still runs after stop", s.pid)
+	if s.daemon.Alive() {
+		t.Fatalf("daemon %d still runs after stop", s.daemon.PID)
 	}
 	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Stopped" {
 		t.Fatalf("after stop: %q", row)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/procfs"
 	"github.com/funcx-go/funcx/service/api"
 	"github.com/funcx-go/funcx/worker"
 )
@@ -29,10 +30,10 @@ func TestEndpointLifecycle(t *testing.T) {
 	t.Parallel()
 	w := startWorld(t)
 	var runIDs []string
-	var pids []int
+	var daemons []procfs.Proc
 	t.Cleanup(func() { // whatever failed, leave nothing running
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+		for _, d := range daemons {
+			kill(d)
 		}
 		for _, id := range runIDs {
 			_, _ = profile.KillRun(context.Background(), id)
@@ -64,7 +65,7 @@ func TestEndpointLifecycle(t *testing.T) {
 		t.Fatalf("start: %+v", o)
 	}
 	id := m[1]
-	pids = append(pids, w.daemonPID(t))
+	daemons = append(daemons, w.daemonProc(t))
 	runIDs = append(runIDs, w.runID(t))
 	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Running" || row[2] != id {
 		t.Fatalf("after start: %q", row)
@@ -172,10 +173,10 @@ func TestEndpointLifecycle(t *testing.T) {
 	}
 
 	// kill -9: no clean-up at all.
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(daemons[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for alive(pids[0]) {
+	for daemons[0].Alive() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The lock goes with the daemon's last thread, which can lag behind
@@ -208,7 +209,7 @@ func TestEndpointLifecycle(t *testing.T) {
 	if left := profile.RunProcesses(runIDs[0]); len(left) > 0 {
 		t.Fatalf("processes of the killed run remain after the clean-up: %v", left)
 	}
-	pids = append(pids, w.daemonPID(t))
+	daemons = append(daemons, w.daemonProc(t))
 	runIDs = append(runIDs, w.runID(t))
 	if runIDs[1] == runIDs[0] {
 		t.Fatal("the new daemon reused the run ID")
@@ -227,13 +228,13 @@ func TestEndpointLifecycle(t *testing.T) {
 	if m := idRE.FindStringSubmatch(o.stdout); o.code != 0 || m == nil || m[1] != id || !strings.Contains(o.stdout, "stopped") {
 		t.Fatalf("restart: %+v", o)
 	}
-	if alive(pids[1]) {
-		t.Fatalf("the daemon before the restart (%d) still runs", pids[1])
+	if daemons[1].Alive() {
+		t.Fatalf("the daemon before the restart (%d) still runs", daemons[1].PID)
 	}
 	if left := profile.RunProcesses(runIDs[1]); len(left) > 0 {
 		t.Fatalf("processes of the run before the restart remain: %v", left)
 	}
-	pids = append(pids, w.daemonPID(t))
+	daemons = append(daemons, w.daemonProc(t))
 	runIDs = append(runIDs, w.runID(t))
 	check(100, submit(100, 110))
 	if got := w.funcxRun(t, id, "sh", "-c", "echo $((6 * 7))"); got != "42\n" {
@@ -244,8 +245,8 @@ func TestEndpointLifecycle(t *testing.T) {
 		t.Fatalf("stop: %+v", o)
 	}
 	// One stop is enough: the daemon is gone when it returns.
-	if alive(pids[2]) {
-		t.Fatalf("daemon %d still runs after stop", pids[2])
+	if daemons[2].Alive() {
+		t.Fatalf("daemon %d still runs after stop", daemons[2].PID)
 	}
 	if row := listRow(t, w.run(t, "list"), "default"); row[1] != "Stopped" || row[2] != id {
 		t.Fatalf("after stop: %q", row)

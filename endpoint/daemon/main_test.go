@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -37,7 +38,8 @@ func TestMain(m *testing.M) {
 // serveAsChild is the daemon of the Spawn tests, serving profile name of
 // $FUNCX_HOME. Modes: "serve" serves with an in-process broker of its
 // own; "unreachable" with a RabbitMQ nobody listens for, giving up after
-// a second; "silent" dies without a report.
+// a second; "silent" dies without a report; "stubborn" and "lingering"
+// only hold the daemon lock (see stubborn, lingering).
 func serveAsChild(mode, name string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -47,6 +49,9 @@ func serveAsChild(mode, name string) int {
 	}
 	if err == nil && mode == "stubborn" {
 		return stubborn(p)
+	}
+	if err == nil && mode == "lingering" {
+		return lingering(p)
 	}
 	if err != nil || mode == "silent" {
 		fmt.Fprintln(os.Stderr, "boom: the child dies without a report:", err)
@@ -121,4 +126,25 @@ func stubborn(p *profile.Profile) int {
 	}
 	fmt.Println("locked")
 	select {}
+}
+
+// lingering holds p's daemon lock until SIGTERM, releases it as a clean
+// stop does, and exits two seconds later: a daemon whose exit lags
+// behind its lock. It says "locked" on stdout once it holds it.
+func lingering(p *profile.Profile) int {
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	lock, err := p.AcquireDaemonLock()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("locked")
+	<-term
+	if err := lock.Release(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	time.Sleep(2 * time.Second)
+	return 0
 }

@@ -97,12 +97,17 @@ func Stop(ctx context.Context, p *profile.Profile, cfg StopConfig) (StopReport, 
 		return rep, cleanupAfterStop(ctx, p, &rep)
 	}
 	rep.PID = st.PID
+	// Named now, while it holds its lock: once it has exited, its PID
+	// may name another process.
+	daemon, live := procfs.Identify(st.PID)
 	s := &stopper{p: p, cfg: cfg, grace: StopGrace(p)}
 	if st, err = s.stop(ctx, st.PID); err != nil {
 		return rep, err
 	}
 	// The lock is released as the daemon exits; wait for the exit itself.
-	waitGone(st.PID, exitWait)
+	if live {
+		waitGone(daemon, exitWait)
+	}
 	if st.State == profile.Disconnected {
 		return rep, cleanupAfterStop(ctx, p, &rep)
 	}
@@ -200,13 +205,10 @@ func (s *stopper) progress() {
 	s.tell(StopProgress{Event: StopWaiting, Grace: s.grace, InFlight: n, Left: left})
 }
 
-// waitGone waits until pid has exited (or is a zombie), at most timeout.
-func waitGone(pid int, timeout time.Duration) {
+// waitGone waits until p has exited (or is a zombie), at most timeout.
+func waitGone(p procfs.Proc, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if st, ok := procfs.ReadStat(pid); !ok || !st.Live() {
-			return
-		}
+	for p.Alive() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }

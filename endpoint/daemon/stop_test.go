@@ -11,6 +11,7 @@ import (
 
 	"github.com/funcx-go/funcx/client"
 	"github.com/funcx-go/funcx/endpoint/profile"
+	"github.com/funcx-go/funcx/internal/procfs"
 )
 
 // A Disconnected profile (its daemon died) is cleaned up, not signalled.
@@ -40,26 +41,7 @@ func TestStopCleansUpAfterADeadDaemon(t *testing.T) {
 func TestStopKillsAStuckDaemon(t *testing.T) {
 	t.Parallel()
 	p := newProfile(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, p.Name)
-	cmd.Env = append(os.Environ(), envChild+"=stubborn", client.EnvHome+"="+p.Home)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
-		t.Fatalf("the stuck daemon said %q, %v", line, err)
-	}
+	cmd := startLockHolder(t, p, "stubborn")
 	var events []StopEvent
 	rep, err := Stop(context.Background(), p, StopConfig{Timeout: 200 * time.Millisecond, Progress: func(s StopProgress) {
 		events = append(events, s.Event)
@@ -72,6 +54,28 @@ func TestStopKillsAStuckDaemon(t *testing.T) {
 	}
 	if st, _ := p.Status(); st.State != profile.Stopped {
 		t.Fatalf("after the kill: %v", st.State)
+	}
+}
+
+// Stop returns once the daemon's process has exited, not when it
+// released its lock, which it does just before (the old Stop waited for
+// PID 0, so a test could see the daemon alive after stop). The daemon is
+// named by PID and start time, so a PID used again by another process
+// is not waited for.
+func TestStopWaitsForTheDaemonsExit(t *testing.T) {
+	t.Parallel()
+	p := newProfile(t)
+	cmd := startLockHolder(t, p, "lingering")
+	daemon, ok := procfs.Identify(cmd.Process.Pid)
+	if !ok {
+		t.Fatal("the lingering daemon is not running")
+	}
+	rep, err := Stop(context.Background(), p, StopConfig{})
+	if err != nil || rep.PID != cmd.Process.Pid || rep.Cleanup != nil {
+		t.Fatalf("stop: %+v, %v", rep, err)
+	}
+	if daemon.Alive() {
+		t.Fatalf("Stop returned while daemon %d still ran", daemon.PID)
 	}
 }
 
@@ -91,4 +95,32 @@ func TestCleanupSummary(t *testing.T) {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
 	}
+}
+
+// startLockHolder starts the test binary as a daemon of p that only
+// holds its lock (mode "stubborn" or "lingering", see serveAsChild), and
+// returns once it holds it; the test's cleanup kills and reaps it.
+func startLockHolder(t *testing.T, p *profile.Profile, mode string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, p.Name)
+	cmd.Env = append(os.Environ(), envChild+"="+mode, client.EnvHome+"="+p.Home)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
+		t.Fatalf("the %s daemon said %q, %v", mode, line, err)
+	}
+	return cmd
 }

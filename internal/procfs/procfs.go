@@ -15,6 +15,9 @@ type Stat struct {
 	PPID    int
 	PGRP    int
 	Session int
+	// Start is when the process started, in clock ticks since boot: with
+	// the PID it names one process, even once the PID is used again.
+	Start uint64
 }
 
 // Live reports whether the process runs: zombies run nothing and only wait
@@ -30,21 +33,54 @@ func ReadStat(pid int) (Stat, bool) {
 	if err != nil {
 		return Stat{}, false
 	}
+	return parseStat(b)
+}
+
+// parseStat parses the text of /proc/<pid>/stat.
+func parseStat(b []byte) (Stat, bool) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return Stat{}, false
 	}
-	f := bytes.Fields(b[i+1:]) // state ppid pgrp session ...
-	if len(f) < 4 || len(f[0]) != 1 {
+	// Fields from the state on: field 3 of proc(5) is f[0], so the
+	// start time (field 22) is f[19].
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 20 || len(f[0]) != 1 {
 		return Stat{}, false
 	}
 	ppid, e1 := strconv.Atoi(string(f[1]))
 	pgrp, e2 := strconv.Atoi(string(f[2]))
 	sid, e3 := strconv.Atoi(string(f[3]))
-	if e1 != nil || e2 != nil || e3 != nil {
+	start, e4 := strconv.ParseUint(string(f[19]), 10, 64)
+	if e1 != nil || e2 != nil || e3 != nil || e4 != nil {
 		return Stat{}, false
 	}
-	return Stat{State: f[0][0], PPID: ppid, PGRP: pgrp, Session: sid}, true
+	return Stat{State: f[0][0], PPID: ppid, PGRP: pgrp, Session: sid, Start: start}, true
+}
+
+// Proc names one process: a PID, which Linux gives to a new process soon
+// after the old one exits when processes come and go fast (pid_max is
+// 32,768 on small machines), and the start time that tells them apart.
+type Proc struct {
+	PID   int
+	Start uint64
+}
+
+// Identify returns the process pid names now; ok is false if there is no
+// live one.
+func Identify(pid int) (_ Proc, ok bool) {
+	st, ok := ReadStat(pid)
+	if !ok || !st.Live() {
+		return Proc{}, false
+	}
+	return Proc{PID: pid, Start: st.Start}, true
+}
+
+// Alive reports whether p still runs: its PID names a live process that
+// started when p did.
+func (p Proc) Alive() bool {
+	st, ok := ReadStat(p.PID)
+	return ok && st.Live() && st.Start == p.Start
 }
 
 // PIDs lists the process IDs in /proc.
