@@ -3,6 +3,7 @@ package manager_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -370,9 +371,16 @@ func TestAcceleratorsOneWorkerEach(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *manager.Config) { c.MaxWorkers, c.AvailableAccelerators = 8, []string{"0", "1"} })
 	start(t, context.Background(), b.cfg)
+	// The two tasks meet before they answer, so they run at once, on two
+	// workers, however late a loaded machine starts the second worker (a
+	// task queued behind the first is handed to it once it is ready).
+	// Alone, one would give up after a minute and the test fail.
+	meet := t.TempDir()
 	var tasks []funcx.Task
-	for range 2 {
-		tasks = append(tasks, shell("sleep 0.3; echo -n $CUDA_VISIBLE_DEVICES/$ROCR_VISIBLE_DEVICES"))
+	for i := range 2 {
+		tasks = append(tasks, shell(fmt.Sprintf(`touch %[1]s/%[2]d; n=0
+while [ "$(ls %[1]s | wc -l)" -lt 2 ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done
+echo -n $CUDA_VISIBLE_DEVICES/$ROCR_VISIBLE_DEVICES`, meet, i)))
 	}
 	if err := b.ix.Submit(tasks...); err != nil {
 		t.Fatal(err)
