@@ -36,11 +36,10 @@ type checkpointer struct {
 	last atomic.Pointer[checkpointOutcome]
 }
 
-// checkpointOutcome is what PRAGMA wal_checkpoint reports.
+// checkpointOutcome is what PRAGMA wal_checkpoint reports of the WAL.
 type checkpointOutcome struct {
-	busy         bool // it could not run (another checkpoint, or a writer restarting the WAL)
-	log          int  // pages in the WAL
-	checkpointed int  // of them, pages now in the database file
+	log          int // pages in the WAL
+	checkpointed int // of them, pages now in the database file
 }
 
 // startCheckpointer opens the checkpointer's connection to path and
@@ -78,12 +77,11 @@ func (c *checkpointer) run() {
 
 // checkpoint runs one PASSIVE checkpoint.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	var busy int
+	var busy int // another checkpoint ran: this one copied nothing
 	var o checkpointOutcome
 	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &o.log, &o.checkpointed); err != nil {
 		return err
 	}
-	o.busy = busy != 0
 	c.last.Store(&o)
 	return nil
 }
