@@ -11,16 +11,32 @@ import (
 //  1. resultLoop publishes each batch to the broker at once, without
 //     waiting for the journal: a result reaches the service without an
 //     fsync on its way. Safe: if the endpoint dies before the result is
-//     journaled (or its task's commit fails), the task's delivery was
-//     not acked, so the task runs again and the service keeps the first
-//     result it got.
-//  2. recordLoop journals them in the outbox, as many batches per commit
-//     as are waiting, once their tasks are journaled (so that the journal
-//     never holds a result before its task), then notes which ones the
-//     broker confirmed, for the publisher to drop from the outbox.
+//     journaled (or its task's commit fails), the task is still in the
+//     journal (or its delivery was not acked), so the task runs again and
+//     the service keeps the first result it got.
+//  2. recordLoop waits, batch by batch, for the broker's answer to the
+//     publish (and for the tasks' own commits, so that the journal never
+//     records a result before its task). A result the broker confirmed is
+//     not written to the outbox at all: its task is left for the
+//     publisher, which moves it straight from the task table to the
+//     recently-done set in its next Confirm (one commit per
+//     confirmEvery, shared by every result confirmed meanwhile). Only a
+//     result the broker did not take goes to the outbox, for the
+//     publisher to send again.
 //
-// The steps run on their own goroutines so that a commit (two fsyncs)
-// never holds up the publishing of the next results.
+// Before, every result was written to the outbox while its publish was
+// under way, and removed again once confirmed: a journal commit (two
+// fsyncs) per result batch. A task thus costs one commit of its own (the
+// task's, before its delivery is acked) instead of two; on a quiet
+// endpoint, where each task travels alone, that halves the endpoint's
+// fsyncs, whose interference is a large part of the one-task latency.
+// The price: an endpoint killed within confirmEvery of a result the
+// service already has runs that task again (execution is at least once;
+// the service drops the second result), where before it published the
+// result again.
+//
+// The steps run on their own goroutines so that a commit never holds up
+// the publishing of the next results.
 
 // recordQueue bounds the published batches waiting for recordLoop.
 const recordQueue = 256
@@ -44,7 +60,9 @@ const maxResultsPerCommit = 8192
 // no broker connection was up) and waiting to be journaled.
 type toRecord struct {
 	results []funcx.Result
-	direct  func() // waits for the broker's answer to the publish
+	// direct waits for the broker's answer to the publish and reports
+	// whether the broker confirmed it.
+	direct func() (confirmed bool)
 	// refused marks failures of tasks the engine never took: they do not
 	// count among the engine's results (waitRecorded).
 	refused bool
@@ -116,18 +134,16 @@ func (r *runner) recordLoop(queue <-chan toRecord) {
 		for _, it := range items {
 			batch = append(batch, it.results...)
 		}
-		// A result enters the outbox only once its task is journaled.
+		// A result is recorded (in the outbox, or as done by the
+		// publisher's Confirm) only once its task is journaled.
 		batch = r.live.awaitJournaled(batch)
-		if _, err := r.j.AddResults(ctx, batch); err != nil {
-			r.log.Error("recording results failed; the tasks stay journaled and will run again", "results", len(batch), "err", err)
+		if outbox := r.unconfirmed(items, batch); len(outbox) > 0 {
+			if _, err := r.j.AddResults(ctx, outbox); err != nil {
+				r.log.Error("recording results failed; the tasks stay journaled and will run again", "results", len(outbox), "err", err)
+			}
 		}
 		fromEngine := 0
 		for _, it := range items {
-			if it.direct != nil {
-				it.direct()
-			} else {
-				r.unsent.Store(true) // journaled, not sent
-			}
 			if !it.refused {
 				fromEngine += len(it.results)
 			}
@@ -137,6 +153,37 @@ func (r *runner) recordLoop(queue <-chan toRecord) {
 		r.wakePublisher()
 		clear(items)
 	}
+}
+
+// unconfirmed waits for the broker's answer to each item's publish and
+// returns the results of journaled (those of journaled, the tasks
+// awaitJournaled kept) that the broker did not confirm: they go to the
+// outbox. A publish that was never made (no connection) or failed marks
+// the outbox unsent, for the publisher to read it.
+func (r *runner) unconfirmed(items []toRecord, journaled []funcx.Result) []funcx.Result {
+	var missed map[funcx.TaskID]struct{}
+	for _, it := range items {
+		if it.direct != nil && it.direct() {
+			continue
+		}
+		r.unsent.Store(true)
+		if missed == nil {
+			missed = make(map[funcx.TaskID]struct{}, len(it.results))
+		}
+		for i := range it.results {
+			missed[it.results[i].TaskID] = struct{}{}
+		}
+	}
+	if missed == nil {
+		return nil
+	}
+	out := make([]funcx.Result, 0, len(missed))
+	for _, res := range journaled {
+		if _, ok := missed[res.TaskID]; ok {
+			out = append(out, res)
+		}
+	}
+	return out
 }
 
 // gatherResults appends to batch the result batches the engine has
@@ -187,14 +234,15 @@ func (r *runner) awaitPublishSlot(ctx context.Context, batch []funcx.Result, ope
 // releasePublishSlot frees the slot of a publish that has ended.
 func (r *runner) releasePublishSlot() { <-r.publishSlots }
 
-// publishDirect starts publishing results that are being journaled,
+// publishDirect starts publishing results before they are journaled,
 // if the broker is connected, and returns a wait that ends once the
-// broker has answered; nil if nothing was sent. Results the broker
-// confirmed are left for the publisher to remove from the outbox
-// (Confirm) once they are there; the others it publishes again.
+// broker has answered and says whether it confirmed them; nil if
+// nothing was sent. Results the broker confirmed are left for the
+// publisher to record as done (Confirm); the others go to the outbox,
+// which it publishes again.
 // release, if set, is called once the publish has ended (or at once
 // when nothing is sent).
-func (r *runner) publishDirect(ctx context.Context, results []funcx.Result, release func()) (wait func()) {
+func (r *runner) publishDirect(ctx context.Context, results []funcx.Result, release func()) (wait func() (confirmed bool)) {
 	if release == nil {
 		release = func() {}
 	}
@@ -214,14 +262,12 @@ func (r *runner) publishDirect(ctx context.Context, results []funcx.Result, rele
 		release()
 		done <- err
 	}()
-	return func() {
+	return func() bool {
 		err := <-done
 		r.sent.finish(ids, err == nil)
-		if err != nil {
-			r.unsent.Store(true)
-		}
 		if err != nil && ctx.Err() == nil {
-			r.log.Warn("publishing results failed; they stay in the outbox", "results", len(results), "err", err)
+			r.log.Warn("publishing results failed; they go to the outbox", "results", len(results), "err", err)
 		}
+		return err == nil
 	}
 }

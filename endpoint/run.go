@@ -61,8 +61,9 @@ type RunConfig struct {
 
 // Run runs an endpoint until ctx ends: tasks arrive from the broker, are
 // written to the journal and only then acknowledged, run on the engine,
-// and their results wait in the journal's outbox until the broker has
-// confirmed them. After a crash, the next Run re-publishes the outbox and
+// and stay in the journal until the broker has confirmed their results
+// (a result the broker did not take waits in the journal's outbox; see
+// resultpath.go). After a crash, the next Run re-publishes the outbox and
 // re-runs journaled tasks that have no result: every task runs at least
 // once and gets exactly one recorded result.
 //
@@ -344,9 +345,10 @@ func (r *runner) publishLoop(ctx context.Context) {
 	}
 }
 
-// Confirmed results leave the outbox in one commit per confirmEvery (or
-// confirmBatch results) rather than one per flush: until then a crash
-// only publishes them once more (the service drops the duplicates), and
+// Confirmed results are recorded as done in one commit per confirmEvery
+// (or confirmBatch results) rather than one per flush: until then a
+// crash only publishes them once more, or runs their tasks once more if
+// they never went to the outbox (the service drops the duplicates), and
 // a commit (an fsync) per result batch would double the journal's work
 // and hold up the next tasks' commits.
 const (
@@ -354,7 +356,7 @@ const (
 	confirmBatch = 4096
 )
 
-// flushOutbox removes what the broker confirmed from the outbox (every
+// flushOutbox records what the broker confirmed as done (every
 // confirmEvery, or at once before a read of the outbox), then, if
 // results may be waiting there unsent (or final), publishes the outbox
 // until it is empty (but for results the result loop is publishing),
@@ -371,9 +373,10 @@ func (r *runner) flushOutbox(ctx context.Context, final bool) (empty bool) {
 		r.lastConfirm = time.Now()
 		if ids := r.sent.takeConfirmed(); len(ids) > 0 {
 			if err := r.j.Confirm(ctx, ids); err != nil {
-				// Left in the outbox: the next run publishes them again and
-				// the service drops the duplicates.
-				r.log.Error("removing confirmed results from the outbox failed", "err", err)
+				// Left in the outbox or the task table: the next run
+				// publishes them, or runs their tasks, again and the
+				// service drops the duplicates.
+				r.log.Error("recording confirmed results as done failed", "err", err)
 			}
 			r.sent.confirmDone(ids)
 		}
@@ -519,9 +522,10 @@ func (h *connHolder) current() broker.EndpointConn {
 }
 
 // sentResults tracks the results the result loop publishes itself: those
-// in flight, and those the broker confirmed that are still in the
-// outbox. The publisher sends neither again, and removes the confirmed
-// ones from the outbox.
+// in flight, and those the broker confirmed that the journal does not
+// yet record as done. The publisher sends neither again, and records the
+// confirmed ones as done (Confirm takes each from the outbox, or from
+// the task table if it never went to the outbox).
 type sentResults struct {
 	mu        sync.Mutex
 	inFlight  map[funcx.TaskID]struct{}

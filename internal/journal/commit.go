@@ -279,20 +279,26 @@ func (j *Journal) putResults(w *writer, r *request, delta *Stats) error {
 	return nil
 }
 
-// confirm removes published results from the outbox and remembers their
-// task IDs in the recently-done set.
+// confirm removes published results from the outbox, or the tasks of
+// results published and confirmed before they were recorded from the
+// task table, and remembers their task IDs in the recently-done set.
 func (j *Journal) confirm(w *writer, r *request) error {
 	x := &j.idx
 	var at []byte
 	for _, id := range r.ids {
-		oseq, ok := x.outbox[id]
-		if !ok {
+		if oseq, ok := x.outbox[id]; ok {
+			if err := w.outbox.Delete(w.key(oseq, id)); err != nil {
+				return fmt.Errorf("delete result of task %s: %w", id, err)
+			}
+			delete(x.outbox, id)
+		} else if tseq, ok := x.pending[id]; ok {
+			if err := w.tasks.Delete(w.key(tseq, id)); err != nil {
+				return fmt.Errorf("delete task %s: %w", id, err)
+			}
+			delete(x.pending, id)
+		} else {
 			continue
 		}
-		if err := w.outbox.Delete(w.key(oseq, id)); err != nil {
-			return fmt.Errorf("delete result of task %s: %w", id, err)
-		}
-		delete(x.outbox, id)
 		if at == nil {
 			at = appendDone(nil, w.now)
 		}

@@ -19,7 +19,9 @@
 //     of them and has at most one recorded result.
 //  3. The endpoint publishes the result; when the broker confirms it,
 //     Confirm removes it from the outbox and adds the task ID to the
-//     recently-done set.
+//     recently-done set. A result the broker confirmed before it was
+//     recorded need not enter the outbox at all: Confirm then takes its
+//     task straight from the task table to the recently-done set.
 //
 // After a restart the endpoint re-publishes Outbox and re-dispatches
 // PendingTasks: execution is at least once, the recorded result exactly

@@ -62,9 +62,12 @@ type index struct {
 
 // Stats are the journal's figures.
 type Stats struct {
-	// Tasks is the number of journaled tasks without a result.
+	// Tasks is the number of journaled tasks not yet confirmed done:
+	// waiting, running, or with a result the broker confirmed that the
+	// next Confirm records.
 	Tasks int
-	// Outbox is the number of results waiting for the broker's confirm.
+	// Outbox is the number of recorded results waiting for the broker's
+	// confirm.
 	Outbox int
 	// Done is the size of the recently-done set.
 	Done int

@@ -237,12 +237,41 @@ func TestOutbox(t *testing.T) {
 		if s := j.Stats(); s.Outbox != 4 || s.Done != 2 {
 			t.Fatalf("stats = %+v", s)
 		}
-		// A pending task's ID is not confirmed: it has no result yet.
-		more := sampleTasks(1)
-		mustAddTasks(t, j, more)
-		mustConfirm(t, j, taskIDs(more))
-		if got := mustPending(t, j); len(got) != 1 {
-			t.Fatal("confirming a pending task removed it")
+	})
+
+	// The endpoint skips the outbox for a result the broker confirmed
+	// before it was recorded: Confirm then takes the task straight from
+	// the task table to the recently-done set, in one commit. Before,
+	// Confirm ignored a task without a recorded result, so the task stayed
+	// pending and would have run again at every start.
+	t.Run("confirm of a result never recorded finishes its task", func(t *testing.T) {
+		t.Parallel()
+		j, path := setup(t, Options{})
+		tasks := sampleTasks(4)
+		mustAddTasks(t, j, tasks)
+		before := j.Stats().Commits
+		mustConfirm(t, j, taskIDs(tasks[:3]))
+		s := j.Stats()
+		if s.Tasks != 1 || s.Outbox != 0 || s.Done != 3 || s.Commits != before+1 {
+			t.Fatalf("after confirming 3 of 4 pending tasks: %+v, want 1 task, 0 in the outbox, 3 done, in 1 commit", s)
+		}
+		// A late result of a finished task is an orphan, and a
+		// redelivery is known: the task never runs or records twice.
+		if n := mustAddResults(t, j, resultsFor(tasks[:1])); n != 0 {
+			t.Fatalf("a result of a confirmed task was recorded (%d)", n)
+		}
+		if fresh := mustAddTasks(t, j, tasks[:3]); len(fresh) != 0 {
+			t.Fatalf("redelivered confirmed tasks are fresh: %v", taskIDs(fresh))
+		}
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		j = openAt(t, path, Options{})
+		if got := taskIDs(mustPending(t, j)); !sameIDs(got, taskIDs(tasks[3:])) {
+			t.Fatalf("after reopening, pending = %v, want only the unconfirmed task", got)
+		}
+		if s := j.Stats(); s.Done != 3 || s.Outbox != 0 {
+			t.Fatalf("after reopening: %+v", s)
 		}
 	})
 }

@@ -69,9 +69,11 @@ func (j *Journal) AddResults(ctx context.Context, results []funcx.Result) (store
 	return r.stored, nil
 }
 
-// Confirm removes results the broker has confirmed from the outbox and
-// adds their task IDs to the recently-done set. IDs not in the outbox are
-// ignored. It returns once the change is durable.
+// Confirm records tasks whose results the broker has confirmed: each
+// leaves the outbox, or the task table if its result was confirmed before
+// it was ever recorded (the endpoint then skips the outbox), and its ID
+// joins the recently-done set. IDs in neither table are ignored. It
+// returns once the change is durable.
 func (j *Journal) Confirm(ctx context.Context, ids []funcx.TaskID) error {
 	if len(ids) == 0 {
 		return nil
