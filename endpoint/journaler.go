@@ -188,9 +188,16 @@ func (jr *journaler) commit(batch []journaling) {
 			tasks = append(tasks, q.d.Tasks...)
 		}
 	}
+	// The results the broker confirmed since the last commit are
+	// recorded as done in this one, rather than in a commit of their own
+	// (the publisher's Confirm, every confirmEvery, is for a quiet link).
+	confirmed := jr.r.sent.takeConfirmed()
 	// Not the link's context: a stop lets the commit of tasks already
 	// running finish, so that their results can go out.
-	_, err := jr.r.j.AddTasks(context.Background(), tasks)
+	_, err := jr.r.j.AddTasksConfirming(context.Background(), tasks, confirmed)
+	if err == nil {
+		jr.r.sent.confirmDone(confirmed)
+	}
 	for _, q := range batch {
 		q.c.err = err
 		close(q.c.done)

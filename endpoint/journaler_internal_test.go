@@ -218,3 +218,52 @@ func TestJournalerAcksAfterCommit(t *testing.T) {
 		}
 	}
 }
+
+// The journaler records the tasks whose results the broker confirmed in
+// the commit of the next delivery's tasks, so that a steady stream of
+// tasks costs one journal commit (two fsyncs) per delivery and nothing
+// more; the publisher's own Confirm is left for a link with no new
+// tasks. Before, they waited for that Confirm, a commit of its own.
+func TestJournalerRecordsConfirmedResultsWithTheNextTasks(t *testing.T) {
+	j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"), journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r := &runner{j: j, log: slog.New(slog.DiscardHandler)}
+	jr := newJournaler(r)
+	defer jr.stop()
+	deliver := func(tasks []funcx.Task) *fakeDelivery {
+		f := &fakeDelivery{tasks: tasks}
+		c := doneWait()
+		r.live.admit(tasks, c, j.Known)
+		jr.add(f.delivery(j), c)
+		<-c.done
+		if c.err != nil {
+			t.Fatal(c.err)
+		}
+		return f
+	}
+	first := newTasks(3)
+	deliver(first)
+	// The first tasks ran, and the broker confirmed their results.
+	results := r.live.awaitJournaled(resultsOf(first))
+	ids := make([]funcx.TaskID, len(results))
+	for i := range results {
+		ids[i] = results[i].TaskID
+	}
+	r.sent.start(ids)
+	r.sent.finish(ids, true)
+	r.live.forget(results)
+
+	before := j.Stats()
+	next := newTasks(2)
+	deliver(next)
+	s := j.Stats()
+	if s.Commits != before.Commits+1 || s.Done != 3 || s.Tasks != 2 || s.Outbox != 0 {
+		t.Fatalf("after the next delivery: %+v, want 1 more commit, the 3 confirmed tasks done, the 2 new ones journaled", s)
+	}
+	if left := r.sent.takeConfirmed(); len(left) != 0 {
+		t.Fatalf("%d confirmed IDs still waiting for the publisher's Confirm", len(left))
+	}
+}

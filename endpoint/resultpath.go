@@ -17,23 +17,23 @@ import (
 //  2. recordLoop waits, batch by batch, for the broker's answer to the
 //     publish (and for the tasks' own commits, so that the journal never
 //     records a result before its task). A result the broker confirmed is
-//     not written to the outbox at all: its task is left for the
-//     publisher, which moves it straight from the task table to the
-//     recently-done set in its next Confirm (one commit per
-//     confirmEvery, shared by every result confirmed meanwhile). Only a
+//     not written to the outbox at all: its task moves straight from the
+//     task table to the recently-done set in the next delivery's commit
+//     (the journaler's AddTasksConfirming), or, on a link with no new
+//     tasks, in the publisher's Confirm (every confirmEvery). Only a
 //     result the broker did not take goes to the outbox, for the
 //     publisher to send again.
 //
 // Before, every result was written to the outbox while its publish was
 // under way, and removed again once confirmed: a journal commit (two
-// fsyncs) per result batch. A task thus costs one commit of its own (the
-// task's, before its delivery is acked) instead of two; on a quiet
+// fsyncs) per result batch. A task thus costs one commit (the one that
+// journals it before its delivery is acked) instead of two; on a quiet
 // endpoint, where each task travels alone, that halves the endpoint's
 // fsyncs, whose interference is a large part of the one-task latency.
-// The price: an endpoint killed within confirmEvery of a result the
-// service already has runs that task again (execution is at least once;
-// the service drops the second result), where before it published the
-// result again.
+// The price: an endpoint killed after the broker confirmed a result but
+// before that result's task was recorded as done runs the task again
+// (execution is at least once; the service drops the second result),
+// where before it published the result again.
 //
 // The steps run on their own goroutines so that a commit never holds up
 // the publishing of the next results.

@@ -345,12 +345,13 @@ func (r *runner) publishLoop(ctx context.Context) {
 	}
 }
 
-// Confirmed results are recorded as done in one commit per confirmEvery
-// (or confirmBatch results) rather than one per flush: until then a
-// crash only publishes them once more, or runs their tasks once more if
-// they never went to the outbox (the service drops the duplicates), and
-// a commit (an fsync) per result batch would double the journal's work
-// and hold up the next tasks' commits.
+// Confirmed results are recorded as done in the next delivery's commit
+// (journaler.commit) or, when no delivery comes, by the publisher in one
+// commit per confirmEvery (or confirmBatch results) rather than one per
+// flush: until then a crash only publishes them once more, or runs their
+// tasks once more if they never went to the outbox (the service drops
+// the duplicates), and a commit (an fsync) per result batch would double
+// the journal's work and hold up the next tasks' commits.
 const (
 	confirmEvery = 50 * time.Millisecond
 	confirmBatch = 4096

@@ -18,15 +18,16 @@ const (
 	opQuarantine
 )
 
-// request is one AddTasks, AddResults or Confirm call waiting for a commit.
+// request is one AddTasks (AddTasksConfirming), AddResults or Confirm
+// call waiting for a commit.
 // The caller encodes its records before queueing, so encoding runs on the
 // callers' cores in parallel and the committer only writes.
 type request struct {
 	op      opKind
 	tasks   []funcx.Task
 	results []funcx.Result
-	ids     []funcx.TaskID
-	recs    [][]byte // encoded task or result records, one per element
+	ids     []funcx.TaskID // Confirm's, or AddTasksConfirming's confirmed
+	recs    [][]byte       // encoded task or result records, one per element
 
 	quarantine []quarantineItem
 
@@ -180,6 +181,9 @@ func (j *Journal) apply(w *writer, batch []*request, delta *Stats) error {
 		switch r.op {
 		case opTasks:
 			err = j.putTasks(w, r, delta)
+			if err == nil && len(r.ids) > 0 {
+				err = j.confirm(w, r) // AddTasksConfirming
+			}
 		case opResults:
 			err = j.putResults(w, r, delta)
 		case opConfirm:

@@ -21,7 +21,8 @@
 //     Confirm removes it from the outbox and adds the task ID to the
 //     recently-done set. A result the broker confirmed before it was
 //     recorded need not enter the outbox at all: Confirm then takes its
-//     task straight from the task table to the recently-done set.
+//     task straight from the task table to the recently-done set, and
+//     AddTasksConfirming does so in the commit of the next tasks.
 //
 // After a restart the endpoint re-publishes Outbox and re-dispatches
 // PendingTasks: execution is at least once, the recorded result exactly

@@ -274,6 +274,30 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("after reopening: %+v", s)
 		}
 	})
+
+	// The endpoint records the tasks whose results the broker confirmed
+	// with the next delivery's tasks: one commit for both.
+	t.Run("tasks and confirms share a commit", func(t *testing.T) {
+		t.Parallel()
+		j, _ := setup(t, Options{})
+		first, next := sampleTasks(3), sampleTasks(2)
+		mustAddTasks(t, j, first)
+		before := j.Stats().Commits
+		fresh, err := j.AddTasksConfirming(context.Background(), next, taskIDs(first[:2]))
+		if err != nil || len(fresh) != 2 {
+			t.Fatalf("AddTasksConfirming: %d fresh, %v", len(fresh), err)
+		}
+		if s := j.Stats(); s.Commits != before+1 || s.Tasks != 3 || s.Done != 2 {
+			t.Fatalf("%+v, want 1 commit, 3 tasks (first[2] and the 2 new), 2 done", s)
+		}
+		// No tasks: a Confirm.
+		if _, err := j.AddTasksConfirming(context.Background(), nil, taskIDs(first[2:])); err != nil {
+			t.Fatal(err)
+		}
+		if s := j.Stats(); s.Tasks != 2 || s.Done != 3 {
+			t.Fatalf("%+v, want 2 tasks, 3 done", s)
+		}
+	})
 }
 
 func TestDoneSet(t *testing.T) {
