@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -301,19 +302,31 @@ func TestDrainsBeforeWalltime(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *manager.Config) {
 		c.MaxWorkers, c.Prefetch = 1, 3
-		// Drain starts 3 s in: time enough for a race-built worker on a
-		// loaded machine to start the long task first, which then runs
-		// on through the drain.
-		c.Walltime, c.DrainPeriod = 10*time.Second, 7*time.Second
+		// Drain starts 10 s in: time enough for a race-built worker on a
+		// loaded machine to start the long task first (with 3 s, once in
+		// CI it had not, and the drain returned all four tasks).
+		c.Walltime, c.DrainPeriod = 40*time.Second, 30*time.Second
 	})
-	long := shell("sleep 4; echo done")
+	// The long task runs until the test has seen the drain, however
+	// long the worker took to start it (up to a minute).
+	dir := t.TempDir()
+	started, release := filepath.Join(dir, "started"), filepath.Join(dir, "release")
+	long := shell(fmt.Sprintf("touch %s; i=0; while [ ! -e %s ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; echo done", started, release))
 	queued := []funcx.Task{shell("echo q1"), shell("echo q2"), shell("echo q3")}
 	if err := b.ix.Submit(append([]funcx.Task{long}, queued...)...); err != nil {
 		t.Fatal(err)
 	}
 	done := start(t, context.Background(), b.cfg)
+	waitFor(t, "the long task to start", func() bool { _, err := os.Stat(started); return err == nil })
 	// The queued three come back to the interchange while the running
-	// task finishes, then the manager leaves.
+	// task goes on, then it finishes and the manager leaves.
+	waitFor(t, "the drain to return the queued tasks", func() bool {
+		s := b.ix.Stats()
+		return s.Pending == 3 && len(s.Managers) == 1 && s.Managers[0].Draining
+	})
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	r := collect(t, b.ix, 1)[long.ID]
 	if string(r.Stdout) != "done\n" {
 		t.Fatalf("running task: %+v", r)
