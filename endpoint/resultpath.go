@@ -134,8 +134,8 @@ func (r *runner) recordLoop(queue <-chan toRecord) {
 		for _, it := range items {
 			batch = append(batch, it.results...)
 		}
-		// A result is recorded (in the outbox, or as done by the
-		// publisher's Confirm) only once its task is journaled.
+		// A result is recorded (in the outbox, or as done) only once its
+		// task is journaled.
 		batch = r.live.awaitJournaled(batch)
 		if outbox := r.unconfirmed(items, batch); len(outbox) > 0 {
 			if _, err := r.j.AddResults(ctx, outbox); err != nil {
@@ -156,10 +156,10 @@ func (r *runner) recordLoop(queue <-chan toRecord) {
 }
 
 // unconfirmed waits for the broker's answer to each item's publish and
-// returns the results of journaled (those of journaled, the tasks
-// awaitJournaled kept) that the broker did not confirm: they go to the
-// outbox. A publish that was never made (no connection) or failed marks
-// the outbox unsent, for the publisher to read it.
+// returns those of the journaled results (the ones awaitJournaled kept)
+// whose publish the broker did not confirm: they go to the outbox. A
+// publish that was never made (no connection) or that failed marks the
+// outbox unsent, for the publisher to read it.
 func (r *runner) unconfirmed(items []toRecord, journaled []funcx.Result) []funcx.Result {
 	var missed map[funcx.TaskID]struct{}
 	for _, it := range items {
