@@ -31,7 +31,7 @@ func (s *Store) AddTasks(ctx context.Context, tasks []service.TaskRecord) (servi
 		if out.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		incs, err := incarnations(ctx, tx, tasks)
+		incs, err := s.incarnations(ctx, tx, tasks)
 		if err != nil {
 			return err
 		}
@@ -76,15 +76,23 @@ func (s *Store) AddTasks(ctx context.Context, tasks []service.TaskRecord) (servi
 // tasks, read in the submission's transaction: a task is stamped with
 // the registration it is routed to, and none is stored for an endpoint
 // deleted since the service looked it up (or not its owner's).
-func incarnations(ctx context.Context, tx *sql.Tx, tasks []service.TaskRecord) (map[string]int64, error) {
+func (s *Store) incarnations(ctx context.Context, tx *sql.Tx, tasks []service.TaskRecord) (map[string]int64, error) {
 	incs := make(map[string]int64, 1)
+	var read *sql.Stmt
 	for i := range tasks {
 		t := &tasks[i]
 		if _, ok := incs[t.EndpointID]; ok {
 			continue
 		}
+		if read == nil {
+			var err error
+			if read, err = s.ws.inTx(ctx, tx, qEndpointIncarnation); err != nil {
+				return nil, err
+			}
+			defer read.Close()
+		}
 		var inc int64
-		err := tx.QueryRowContext(rowContext(ctx), `SELECT incarnation FROM endpoints WHERE id = ? AND owner = ?`, t.EndpointID, t.Owner).Scan(&inc)
+		err := read.QueryRowContext(rowContext(ctx), t.EndpointID, t.Owner).Scan(&inc)
 		if err == sql.ErrNoRows {
 			gone, terr := tombstoned(rowContext(ctx), tx, t.EndpointID)
 			if terr != nil {
