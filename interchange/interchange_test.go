@@ -453,3 +453,24 @@ func (brokenRouter) Route(pending []routing.Pending, managers []routing.Manager,
 		routing.Assignment{Manager: 0, Type: typ, Count: 10 * max(managers[0].Free, 1)},
 	)
 }
+
+// TestSubmitRoutesAtOnce: a task a connected manager has room for is
+// assigned to it by the time Submit returns, not later by the dispatch
+// loop: on a quiet endpoint, where tasks come one at a time, that is one
+// goroutine hand-off less on each task's way to its worker.
+func TestSubmitRoutesAtOnce(t *testing.T) {
+	t.Parallel()
+	ix := setup(t, nil)
+	hold := func(*funcx.Task) (funcx.Result, bool) { return funcx.Result{}, false }
+	f := dial(t, ix, func(c *interchangetest.FakeManagerConfig) { c.Workers, c.Prefetch, c.Answer = 2, 0, hold })
+	waitFor(t, func() bool { return len(ix.Stats().Managers) == 1 })
+	for i := range 4 {
+		if err := ix.Submit(tasks(1)...); err != nil {
+			t.Fatal(err)
+		}
+		if s, want := ix.Stats(), min(i+1, 2); s.InFlight != want || s.Pending != i+1-want {
+			t.Fatalf("after task %d: %d in flight, %d pending; want %d in flight", i, s.InFlight, s.Pending, want)
+		}
+	}
+	waitFor(t, func() bool { return len(f.Received()) == 2 })
+}
