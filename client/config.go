@@ -102,6 +102,13 @@ type Config struct {
 	// (services may be configured below api.MaxResultsPage). A page too
 	// large for MaxResponseBytes makes the client ask for fewer.
 	PollLimit int
+	// DisableResultsStream makes the results poll ask for one page per
+	// request instead of a stream of pages (api.ContentTypeResultsStream)
+	// that lasts PollWait. Streams save a request per page; turn them
+	// off only behind a proxy that buffers responses, which would hold
+	// each stream's results until the stream ends. Defaults to false:
+	// streams.
+	DisableResultsStream bool
 
 	// Logger receives the client's log; nil means quiet.
 	Logger *slog.Logger

@@ -342,19 +342,47 @@ func TestClose(t *testing.T) {
 
 func TestResultsPollRefused(t *testing.T) {
 	t.Parallel()
-	b := setup(t, clienttest.Config{Run: clienttest.Echo}, nil)
-	ex := b.c.Executor(b.endpointID)
-	// One task done: the poll loop has started and is idle.
-	if _, err := ex.Submit(b.goFunc, 1).Result(b.ctx); err != nil {
-		t.Fatal(err)
-	}
-	b.srv.FailNext("GET /v1/results", 1, http.StatusForbidden, "forbidden")
-	// The poll is refused: the waiting future fails instead of hanging.
-	if _, err := ex.Submit(b.goFunc, 2).Result(b.ctx); !errors.Is(err, client.ErrForbidden) {
-		t.Fatalf("err = %v, want ErrForbidden", err)
-	}
-	// A later submission polls again.
-	if _, err := ex.Submit(b.goFunc, 3).Result(b.ctx); err != nil {
-		t.Fatal(err)
-	}
+	t.Run("long polls", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, clienttest.Config{Run: clienttest.Echo}, func(c *client.Config) { c.DisableResultsStream = true })
+		ex := b.c.Executor(b.endpointID)
+		// One task done: the poll loop has started and is idle.
+		if _, err := ex.Submit(b.goFunc, 1).Result(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.srv.FailNext("GET /v1/results", 1, http.StatusForbidden, "forbidden")
+		// The poll is refused: the waiting future fails instead of hanging.
+		if _, err := ex.Submit(b.goFunc, 2).Result(b.ctx); !errors.Is(err, client.ErrForbidden) {
+			t.Fatalf("err = %v, want ErrForbidden", err)
+		}
+		// A later submission polls again.
+		if _, err := ex.Submit(b.goFunc, 3).Result(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("streams", func(t *testing.T) {
+		t.Parallel()
+		// Streams that end at once when no result comes, so that the
+		// next one soon asks again.
+		b := setup(t, clienttest.Config{Run: clienttest.Echo}, func(c *client.Config) { c.PollWait = time.Millisecond })
+		ex := b.c.Executor(b.endpointID)
+		if _, err := ex.Submit(b.goFunc, 1).Result(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.srv.FailNext("GET /v1/results", 1, http.StatusForbidden, "forbidden")
+		// Results may still come on the stream that was open; the next
+		// stream is refused, and the future waiting then fails.
+		for i := 2; ; i++ {
+			_, err := ex.Submit(b.goFunc, i).Result(b.ctx)
+			if errors.Is(err, client.ErrForbidden) {
+				break
+			}
+			if err != nil || i > 1000 {
+				t.Fatalf("task %d: err = %v, want ErrForbidden once the stream is refused", i, err)
+			}
+		}
+		if _, err := ex.Submit(b.goFunc, 0).Result(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

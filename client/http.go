@@ -43,6 +43,9 @@ type call struct {
 	idempotent bool
 	// extraTimeout extends RequestTimeout for a long poll.
 	extraTimeout time.Duration
+	// stream, if not nil, reads a 2xx body as it arrives instead of out
+	// and decode; contentType is the response's.
+	stream func(contentType string, body io.Reader) error
 }
 
 // do sends k, retrying an idempotent call after temporary failures and any
@@ -131,6 +134,12 @@ func (c *Client) send(ctx context.Context, k call, body []byte, token string) (t
 		return true, err
 	}
 	defer resp.Body.Close()
+	if k.stream != nil && resp.StatusCode < 300 {
+		if err := k.stream(resp.Header.Get("Content-Type"), resp.Body); err != nil {
+			return !errors.Is(err, errBodyTooLarge), fmt.Errorf("read the response to %s %s: %w", k.method, k.path, err)
+		}
+		return false, nil
+	}
 	data, err := readAll(resp.Body, c.cfg.MaxResponseBytes)
 	if err != nil {
 		return !errors.Is(err, errBodyTooLarge), fmt.Errorf("read the response to %s %s: %w", k.method, k.path, err)

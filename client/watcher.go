@@ -97,11 +97,23 @@ func (w *watcher) start(ctx context.Context) error {
 }
 
 // run long-polls results while futures are waiting, until ctx ends.
+// Each poll is a stream of pages lasting PollWait (unless
+// DisableResultsStream): a client that submits one task at a time has
+// its poll open already when the next task's result comes, rather than
+// sending a new one, which would compete with that task's submission.
 func (w *watcher) run(ctx context.Context) {
 	limit := w.c.cfg.PollLimit
 	failures := 0
 	for w.waitPending(ctx) {
-		page, err := w.c.Results(ctx, w.after, w.c.cfg.PollWait, limit)
+		var err error
+		if w.c.cfg.DisableResultsStream {
+			var page *api.ResultsPage
+			if page, err = w.c.Results(ctx, w.after, w.c.cfg.PollWait, limit); err == nil {
+				w.take(page)
+			}
+		} else {
+			err = w.c.resultsStream(ctx, w.after, w.c.cfg.PollWait, limit, w.take)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -127,11 +139,15 @@ func (w *watcher) run(ctx context.Context) {
 			continue
 		}
 		failures = 0
-		for i := range page.Results {
-			w.deliver(page.Results[i])
-		}
-		w.after = max(w.after, page.Next, maxSeq(page.Results))
 	}
+}
+
+// take delivers a page's results and moves the cursor past them.
+func (w *watcher) take(page *api.ResultsPage) {
+	for i := range page.Results {
+		w.deliver(page.Results[i])
+	}
+	w.after = max(w.after, page.Next, maxSeq(page.Results))
 }
 
 // waitPending blocks until a future is waiting; false once ctx ends. An

@@ -41,6 +41,10 @@ type Config struct {
 	// (a certificate for 127.0.0.1), and URL start with https://.
 	// Defaults to nil: plain HTTP.
 	TLS *tls.Config
+	// NoResultsStream makes the server answer GET /v1/results?stream=1
+	// with one page, as a service that does not stream does. Defaults to
+	// false: streams, as the service does.
+	NoResultsStream bool
 }
 
 func (c Config) withDefaults() Config {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/funcx-go/funcx"
@@ -144,6 +145,9 @@ func (s *Server) taskStatusMany(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
+// resultsPage answers GET /v1/results: one page, or with stream=1 (unless
+// Config.NoResultsStream) a stream of pages, one per line, until the
+// wait has passed, as the service does.
 func (s *Server) resultsPage(w http.ResponseWriter, r *http.Request) {
 	after, err := queryInt(r, "after", 0)
 	if err == nil && after < 0 {
@@ -151,11 +155,15 @@ func (s *Server) resultsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	limit, err2 := queryInt(r, "limit", api.MaxResultsPage)
 	var wait time.Duration
-	var err3 error
+	var err3, err4 error
 	if v := r.URL.Query().Get("wait"); v != "" {
 		wait, err3 = time.ParseDuration(v)
 	}
-	for _, e := range []error{err, err2, err3} {
+	stream := false
+	if v := r.URL.Query().Get("stream"); v != "" && !s.cfg.NoResultsStream {
+		stream, err4 = strconv.ParseBool(v)
+	}
+	for _, e := range []error{err, err2, err3, err4} {
 		if e != nil {
 			writeError(w, http.StatusBadRequest, "bad_request", e.Error())
 			return
@@ -164,6 +172,14 @@ func (s *Server) resultsPage(w http.ResponseWriter, r *http.Request) {
 	limit = min(max(limit, 1), api.MaxResultsPage)
 	timer := time.NewTimer(min(wait, api.MaxWait))
 	defer timer.Stop()
+	rc := http.NewResponseController(w)
+	if stream {
+		w.Header().Set("Content-Type", api.ContentTypeResultsStream)
+		w.WriteHeader(http.StatusOK)
+		if rc.Flush() != nil {
+			return
+		}
+	}
 	for {
 		s.mu.Lock()
 		n := int64(len(s.results))
@@ -173,12 +189,28 @@ func (s *Server) resultsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		changed := s.changed
 		s.mu.Unlock()
-		if len(page) > 0 || wait <= 0 {
-			next := after
-			if len(page) > 0 {
-				next = page[len(page)-1].Seq
+		next := after
+		if len(page) > 0 {
+			next = page[len(page)-1].Seq
+		}
+		switch {
+		case stream && len(page) > 0:
+			data, err := json.Marshal(api.ResultsPage{Results: page, Next: next})
+			if err != nil {
+				panic(err) // plain structs
 			}
-			writeJSON(w, http.StatusOK, api.ResultsPage{Results: append([]api.TaskResult{}, page...), Next: next})
+			if _, err := w.Write(append(data, '\n')); err != nil || rc.Flush() != nil {
+				return
+			}
+			after = next
+			if wait <= 0 {
+				return
+			}
+			continue
+		case stream && wait <= 0:
+			return
+		case !stream && (len(page) > 0 || wait <= 0):
+			writeJSON(w, http.StatusOK, api.ResultsPage{Results: page, Next: next})
 			return
 		}
 		select {

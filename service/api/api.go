@@ -35,7 +35,7 @@ const (
 	// PathTask + "{id}": GET -> TaskStatus
 	PathTask        = "/v1/tasks/"
 	PathTaskStatus  = "/v1/tasks:status" // POST TaskStatusRequest -> TaskStatusList
-	PathResults     = "/v1/results"      // GET ?after=SEQ&wait=DURATION&limit=N -> ResultsPage
+	PathResults     = "/v1/results"      // GET ?after=SEQ&wait=DURATION&limit=N[&stream=1] -> ResultsPage (stream=1: one per line, see ResultsPage)
 	PathMetrics     = "/metrics"         // Prometheus text format, no auth
 	PathHealth      = "/healthz"         // GET -> 200 "ok", no auth
 	GrantClientCred = "client_credentials"
@@ -324,7 +324,18 @@ type Times struct {
 // ResultsPage is a page of the caller's results in completion order.
 // Request the next page with after=Next; a long poll (wait=) returns as
 // soon as any result newer than after exists.
+//
+// With stream=1 (and a wait) the answer is ContentTypeResultsStream: the
+// service sends the status at once, then one ResultsPage per line
+// (newline-terminated JSON), each as soon as its results are stored and
+// each continuing from the one before, and ends the response when the
+// wait has passed. Every page in a stream has results; a stream that
+// ends without any had none. A service that does not stream answers
+// with one page, as application/json: read the Content-Type.
 type ResultsPage struct {
 	Results []TaskResult `json:"results"`
 	Next    int64        `json:"next"`
 }
+
+// ContentTypeResultsStream is the type of a results stream (stream=1).
+const ContentTypeResultsStream = "application/x-ndjson"
