@@ -58,6 +58,19 @@ func TestResultsStream(t *testing.T) {
 		}
 		return &p
 	}
+	// wantEnd checks that a stream ends without another page.
+	wantEnd := func(t *testing.T, r *bufio.Reader) {
+		t.Helper()
+		if p := page(t, r); p != nil {
+			t.Fatalf("a page after the last result: %+v", p)
+		}
+	}
+	// threeTasks sets up alice's endpoint with three tasks submitted.
+	threeTasks := func(t *testing.T) (b *bundle, ep string, ids []string) {
+		b = setup(t)
+		ep = b.registerEndpoint(t, b.alice)
+		return b, ep, b.submit(t, b.alice, ep, b.registerFunction(t, b.alice, echo), 3)
+	}
 	taskIDs := func(p *api.ResultsPage) []string {
 		var ids []string
 		for _, r := range p.Results {
@@ -89,16 +102,12 @@ func TestResultsStream(t *testing.T) {
 		if got := taskIDs(p2); len(got) != 2 || got[0] != ids[1] || got[1] != ids[2] || p2.Next != p2.Results[1].Seq || p2.Results[0].Seq <= p.Next {
 			t.Fatalf("second page %+v after %+v", p2, p)
 		}
-		if p := page(t, r); p != nil {
-			t.Fatalf("a page after the last result: %+v", p)
-		}
+		wantEnd(t, r)
 	})
 
 	t.Run("stored results come at once, limit per page", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		ep := b.registerEndpoint(t, b.alice)
-		ids := b.submit(t, b.alice, ep, b.registerFunction(t, b.alice, echo), 3)
+		b, ep, ids := threeTasks(t)
 		b.succeed(t, ep, ids...)
 		r := open(t, b, b.alice, "after=0&wait=1s&limit=2&stream=true")
 		p1, p2 := page(t, r), page(t, r)
@@ -108,16 +117,12 @@ func TestResultsStream(t *testing.T) {
 		if got := taskIDs(p2); len(got) != 1 || got[0] != ids[2] || p2.Next != 3 {
 			t.Fatalf("second page %+v", p2)
 		}
-		if p := page(t, r); p != nil {
-			t.Fatalf("a page after the last result: %+v", p)
-		}
+		wantEnd(t, r)
 	})
 
 	t.Run("without a wait, one page at most", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		ep := b.registerEndpoint(t, b.alice)
-		ids := b.submit(t, b.alice, ep, b.registerFunction(t, b.alice, echo), 3)
+		b, ep, ids := threeTasks(t)
 		if p := page(t, open(t, b, b.alice, "after=0&stream=1")); p != nil {
 			t.Fatalf("a page without results: %+v", p)
 		}
@@ -126,9 +131,7 @@ func TestResultsStream(t *testing.T) {
 		if p := page(t, r); len(p.Results) != 1 || p.Results[0].TaskID != ids[1] {
 			t.Fatalf("page %+v", p)
 		}
-		if p := page(t, r); p != nil {
-			t.Fatalf("a second page without a wait: %+v", p)
-		}
+		wantEnd(t, r)
 	})
 
 	t.Run("stop ends streams", func(t *testing.T) {
@@ -138,9 +141,7 @@ func TestResultsStream(t *testing.T) {
 		if err := b.svc.Stop(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if p := page(t, r); p != nil {
-			t.Fatalf("page %+v", p)
-		}
+		wantEnd(t, r)
 	})
 
 	t.Run("bad stream value", func(t *testing.T) {
