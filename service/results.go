@@ -61,7 +61,9 @@ func (s *Service) handleResults(w http.ResponseWriter, r *http.Request, who Iden
 
 // streamWriteTimeout bounds the write of one page of a results stream: a
 // client that stops reading loses its stream rather than holding the
-// service's goroutine for the rest of the wait.
+// service's goroutine for the rest of the wait. net/http clears the
+// deadline once the request is over, so a later request on the same
+// connection is not cut by it.
 const streamWriteTimeout = 30 * time.Second
 
 // streamResults writes the poll's pages as they come, one per line,
@@ -93,7 +95,7 @@ func (s *Service) streamResults(w http.ResponseWriter, r *http.Request, p *resul
 			return nil // the wait has passed, or the client has gone
 		}
 		buf = appendResultsPage(buf[:0], pageOf(recs, after)) // ends in a newline
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(s.streamWriteTimeout))
 		if _, err := w.Write(buf); err != nil {
 			return nil // the client has gone
 		}

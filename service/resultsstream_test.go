@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"testing"
+	"time"
 
 	"github.com/funcx-go/funcx/service/api"
 )
@@ -142,6 +144,50 @@ func TestResultsStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantEnd(t, r)
+	})
+
+	t.Run("a connection outlives its stream's write deadline", func(t *testing.T) {
+		t.Parallel()
+		b, ep, ids := threeTasks(t)
+		b.svc.SetStreamWriteTimeout(300 * time.Millisecond)
+		srv := httptest.NewServer(b.svc.Handler())
+		t.Cleanup(srv.Close)
+		tr := srv.Client().Transport.(*http.Transport).Clone()
+		tr.MaxConnsPerHost = 1 // the long poll reuses the stream's connection
+		t.Cleanup(tr.CloseIdleConnections)
+		get := func(query string) (data []byte, reused bool, err error) {
+			trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) { reused = ci.Reused }}
+			req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), "GET", srv.URL+api.PathResults+"?"+query, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+b.alice.token)
+			resp, err := (&http.Client{Transport: tr}).Do(req)
+			if err != nil {
+				return nil, reused, err
+			}
+			defer resp.Body.Close()
+			data, err = io.ReadAll(resp.Body)
+			return data, reused, err
+		}
+		b.succeed(t, ep, ids[0])
+		// A page is written at once, with its deadline; the stream ends.
+		if data, _, err := get("after=0&wait=100ms&stream=1"); err != nil || len(data) == 0 {
+			t.Fatalf("stream: %q, %v", data, err)
+		}
+		// A long poll on the same connection answers after that deadline.
+		go func() {
+			time.Sleep(600 * time.Millisecond)
+			b.succeed(t, ep, ids[1])
+		}()
+		data, reused, err := get("after=1&wait=10s")
+		if !reused {
+			t.Fatal("the long poll did not reuse the stream's connection: the test proves nothing")
+		}
+		var p api.ResultsPage
+		if err != nil || jsonUnmarshal(data, &p) != nil || len(p.Results) != 1 || p.Results[0].TaskID != ids[1] {
+			t.Fatalf("long poll after the stream: %q, %v", data, err)
+		}
 	})
 
 	t.Run("bad stream value", func(t *testing.T) {

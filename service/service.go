@@ -42,6 +42,8 @@ type Service struct {
 	stopping chan struct{} // closed by Stop; wakes long polls
 	stopOnce sync.Once
 	addr     atomic.Pointer[net.Addr]
+
+	streamWriteTimeout time.Duration // streamWriteTimeout; shorter in tests
 }
 
 // New returns a service configured by cfg. It starts nothing: see Start
@@ -63,6 +65,8 @@ func New(cfg Config) (*Service, error) {
 		stopping: make(chan struct{}),
 		clients:  newClientLimiter(cfg.MaxUnauthenticatedPerClient),
 		budget:   newBodyBudget(cfg.MaxBodyBytesInFlight),
+
+		streamWriteTimeout: streamWriteTimeout,
 	}
 	s.metricsAuth = newMetricsGate(cfg.MetricsToken)
 	if cfg.TLSCertFile != "" {
