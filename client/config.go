@@ -94,8 +94,9 @@ type Config struct {
 	// wait and are grouped into the next batch. Defaults to
 	// DefaultMaxSubmitsInFlight.
 	MaxSubmitsInFlight int
-	// PollWait is how long one results long poll waits on the service, at
-	// most api.MaxWait. Defaults to DefaultPollWait.
+	// PollWait is how long one results long poll waits on the service,
+	// or one results stream lasts, at most api.MaxWait. Defaults to
+	// DefaultPollWait.
 	PollWait time.Duration
 	// PollLimit caps the results in one page of the long poll, at most
 	// api.MaxResultsPage. Defaults to 0: the service's own page size

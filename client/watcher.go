@@ -151,7 +151,8 @@ func (w *watcher) take(page *api.ResultsPage) {
 }
 
 // waitPending blocks until a future is waiting; false once ctx ends. An
-// idle client thus sends no requests.
+// idle client thus sends no new requests (a stream open when its last
+// future resolved lasts to the end of its PollWait).
 func (w *watcher) waitPending(ctx context.Context) bool {
 	for {
 		w.mu.Lock()
