@@ -18,7 +18,8 @@ type resultsPoll struct {
 
 	timeout <-chan time.Time // nil once the wait has passed (or for no wait)
 	recheck <-chan time.Time // a SharedStore's periodic read; nil otherwise
-	stops   []func() bool
+	timer   *time.Timer      // timeout's; nil for no wait
+	ticker  *time.Ticker     // recheck's
 
 	// caughtUp: the last page ended at the newest result the service had
 	// announced when the next wait began (see next).
@@ -29,22 +30,24 @@ type resultsPoll struct {
 func (s *Service) newResultsPoll(owner string, after int64, limit int, wait time.Duration) *resultsPoll {
 	p := &resultsPoll{s: s, owner: owner, after: after, limit: limit}
 	if wait > 0 {
-		t := time.NewTimer(wait)
-		p.timeout, p.stops = t.C, append(p.stops, t.Stop)
+		p.timer = time.NewTimer(wait)
+		p.timeout = p.timer.C
 		if _, shared := s.store.(SharedStore); shared {
 			// Another replica's results wake this poll through the
 			// store's changes; a missed change costs at most this long.
-			tick := time.NewTicker(s.cfg.SharedRecheck)
-			p.recheck = tick.C
-			p.stops = append(p.stops, func() bool { tick.Stop(); return true })
+			p.ticker = time.NewTicker(s.cfg.SharedRecheck)
+			p.recheck = p.ticker.C
 		}
 	}
 	return p
 }
 
 func (p *resultsPoll) stop() {
-	for _, f := range p.stops {
-		f()
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if p.ticker != nil {
+		p.ticker.Stop()
 	}
 }
 
