@@ -38,6 +38,7 @@ type Interchange struct {
 	holding  bool           // Drain: dispatch nothing more
 	badRoute bool           // the router assigned to no manager (logged once)
 	early    []funcx.Result // refused before Start
+	route    routeScratch   // dispatchOnce's buffers, reused by every call
 	counters Counters
 	inflight int
 }
@@ -141,7 +142,7 @@ func (ix *Interchange) Submit(tasks ...funcx.Task) error {
 	// reaches its manager's writer one goroutine hand-off sooner, about a
 	// tenth of a millisecond on a loaded 2-core machine. Routing never
 	// blocks on a manager: it only queues tasks for the writers.
-	ix.dispatchOnce(nil, nil, nil)
+	ix.dispatchOnce()
 	return nil
 }
 
@@ -275,27 +276,33 @@ func (ix *Interchange) acceptLoop() {
 // free up or held tasks are released (Submit routes new tasks itself).
 func (ix *Interchange) dispatchLoop() {
 	defer ix.wg.Done()
-	var (
-		snaps   []routing.Manager
-		pend    []routing.Pending
-		assigns []routing.Assignment
-	)
 	for {
 		select {
 		case <-ix.done:
 			return
 		case <-ix.kick:
 		}
-		snaps, pend, assigns = ix.dispatchOnce(snaps[:0], pend[:0], assigns[:0])
+		ix.dispatchOnce()
 	}
 }
 
-func (ix *Interchange) dispatchOnce(snaps []routing.Manager, pend []routing.Pending, assigns []routing.Assignment) ([]routing.Manager, []routing.Pending, []routing.Assignment) {
+// routeScratch is what one routing hands the Router; its buffers are kept
+// between calls (under mu) so that routing a lone task allocates nothing.
+type routeScratch struct {
+	snaps   []routing.Manager
+	pend    []routing.Pending
+	assigns []routing.Assignment
+}
+
+// dispatchOnce routes what is pending to the managers' free slots.
+func (ix *Interchange) dispatchOnce() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.holding || ix.pending.total == 0 || len(ix.order) == 0 {
-		return snaps, pend, assigns
+		return
 	}
+	snaps, pend, assigns := ix.route.snaps[:0], ix.route.pend[:0], ix.route.assigns[:0]
+	defer func() { ix.route = routeScratch{snaps, pend, assigns} }()
 	for _, typ := range ix.pending.order {
 		if n := ix.pending.byType[typ].len(); n > 0 {
 			pend = append(pend, routing.Pending{Type: typ, Count: n})
@@ -306,7 +313,7 @@ func (ix *Interchange) dispatchOnce(snaps []routing.Manager, pend []routing.Pend
 	}
 	assigns = ix.cfg.Router.Route(pend, snaps, assigns)
 	if len(assigns) == 0 {
-		return snaps, pend, assigns
+		return
 	}
 	now := time.Now()
 	n := 0
@@ -344,5 +351,4 @@ func (ix *Interchange) dispatchOnce(snaps []routing.Manager, pend []routing.Pend
 	}
 	ix.inflight += n
 	ix.counters.Dispatched += uint64(n)
-	return snaps, pend, assigns
 }
