@@ -17,11 +17,7 @@ import (
 // newer than after exists, or with an empty page after wait (capped at
 // api.MaxWait). limit caps the page; 0 leaves it to the service.
 func (c *Client) Results(ctx context.Context, after int64, wait time.Duration, limit int) (*api.ResultsPage, error) {
-	wait = min(max(wait, 0), api.MaxWait)
-	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "wait": {wait.String()}}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
+	q, wait := resultsQuery(after, wait, limit)
 	var page api.ResultsPage
 	k := call{method: http.MethodGet, path: api.PathResults, query: q, out: &page, idempotent: true, extraTimeout: wait,
 		decode: func(data []byte, out any) error { return decodeResultsPage(data, out.(*api.ResultsPage)) }}
@@ -29,6 +25,17 @@ func (c *Client) Results(ctx context.Context, after int64, wait time.Duration, l
 		return nil, fmt.Errorf("get results after %d: %w", after, err)
 	}
 	return &page, nil
+}
+
+// resultsQuery is the query of GET /v1/results, with wait capped at
+// api.MaxWait.
+func resultsQuery(after int64, wait time.Duration, limit int) (url.Values, time.Duration) {
+	wait = min(max(wait, 0), api.MaxWait)
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "wait": {wait.String()}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return q, wait
 }
 
 // ResultsHead returns the cursor of the newest stored result (0 if there

@@ -8,8 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/funcx-go/funcx/service/api"
@@ -22,11 +20,8 @@ import (
 // Results it is not retried: pages already handed over would come again,
 // and the caller (the watcher) retries from its moved cursor.
 func (c *Client) resultsStream(ctx context.Context, after int64, wait time.Duration, limit int, onPage func(*api.ResultsPage)) error {
-	wait = min(max(wait, 0), api.MaxWait)
-	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "wait": {wait.String()}, "stream": {"1"}}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
+	q, wait := resultsQuery(after, wait, limit)
+	q.Set("stream", "1")
 	k := call{method: http.MethodGet, path: api.PathResults, query: q, extraTimeout: wait,
 		stream: func(contentType string, body io.Reader) error {
 			return readResultsStream(contentType, body, c.cfg.MaxResponseBytes, onPage)
