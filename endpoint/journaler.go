@@ -3,6 +3,7 @@ package endpoint
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/funcx-go/funcx"
 	"github.com/funcx-go/funcx/broker"
@@ -12,8 +13,9 @@ import (
 // it: the commit (two fsyncs) and the task overlap, and a task's result
 // is a commit sooner. What still waits for the commit:
 //
-//   - the ack: a delivery is acked only once its tasks are durable, so a
-//     crash before the commit has the broker deliver them again;
+//   - the ack: a delivery is acked only once each of its tasks is
+//     durable, in the journal or as a result the broker confirmed, so a
+//     crash before that has the broker deliver them again;
 //   - the task's result in the outbox: it is not written there before
 //     the task's record has committed (liveTasks.awaitJournaled), so a
 //     recorded result always has its task's record before it in the
@@ -22,6 +24,25 @@ import (
 // Running a task, or publishing its result, before its commit can only
 // run it once more after a crash; execution is at least once anyway and
 // the service keeps the first result it gets.
+//
+// The commit waits a little (journalLinger) for the tasks' results: a
+// task whose result the broker confirmed meanwhile is not journaled at
+// all (confirmedEarly). A short task on a quiet endpoint, the one-task
+// round trip, then costs the endpoint no commit and no fsync, whose
+// interference with the task's own path was the largest part of what
+// the endpoint added to its latency; under load, the deliveries of the
+// wait share one commit. Such a task joins the recently-done set like
+// any other whose result was confirmed (with the next commit, and known
+// from memory until then: runner.knownTask), so a redelivery of it does
+// not run again.
+
+// journalLinger is how long a delivery's commit waits for its tasks'
+// results. A no-op task's result is confirmed 1 to 3 ms after its
+// delivery on a quiet endpoint (the service stores it and acks it, and
+// the broker then confirms it); the wait costs a task nothing but a
+// later ack (its result goes out at once either way), and under load
+// the deliveries of one wait share a commit.
+const journalLinger = 5 * time.Millisecond
 
 // commitWait is one journal commit of a delivery's tasks.
 type commitWait struct {
@@ -115,7 +136,11 @@ func (l *liveTasks) forget(results []funcx.Result) {
 // order they came, each queue of them in one AddTasks call (one commit),
 // and acks each once its tasks are durable.
 type journaler struct {
-	r      *runner
+	r *runner
+	// linger is how long a delivery may wait for its tasks' results
+	// before its commit (0: commit at once).
+	linger time.Duration
+	timer  *time.Timer // linger's
 	mu     sync.Mutex
 	queue  []journaling
 	wake   chan struct{} // a delivery was queued
@@ -125,12 +150,13 @@ type journaler struct {
 }
 
 type journaling struct {
-	d broker.Delivery
-	c *commitWait
+	d  broker.Delivery
+	c  *commitWait
+	at time.Time // when it was queued
 }
 
 func newJournaler(r *runner) *journaler {
-	jr := &journaler{r: r, wake: make(chan struct{}, 1), quit: make(chan struct{}),
+	jr := &journaler{r: r, linger: r.journalLinger, wake: make(chan struct{}, 1), quit: make(chan struct{}),
 		done: make(chan struct{}), failed: make(chan struct{})}
 	go jr.loop()
 	return jr
@@ -138,7 +164,7 @@ func newJournaler(r *runner) *journaler {
 
 func (jr *journaler) add(d broker.Delivery, c *commitWait) {
 	jr.mu.Lock()
-	jr.queue = append(jr.queue, journaling{d, c})
+	jr.queue = append(jr.queue, journaling{d: d, c: c, at: time.Now()})
 	jr.mu.Unlock()
 	select {
 	case jr.wake <- struct{}{}:
@@ -154,14 +180,19 @@ func (jr *journaler) stop() {
 
 func (jr *journaler) loop() {
 	defer close(jr.done)
+	defer func() {
+		if jr.timer != nil {
+			jr.timer.Stop()
+		}
+	}()
 	var batch []journaling
 	for {
-		jr.mu.Lock()
-		batch, jr.queue = jr.queue, batch[:0]
-		jr.mu.Unlock()
+		batch = jr.take(batch)
 		if len(batch) > 0 {
+			batch = jr.lingerFor(batch)
 			jr.commit(batch)
 			clear(batch)
+			batch = batch[:0]
 			continue
 		}
 		select {
@@ -177,8 +208,50 @@ func (jr *journaler) loop() {
 	}
 }
 
-// commit journals a batch of deliveries and settles them: acked if the
-// commit succeeded, returned to the queue if not.
+// take appends the queued deliveries to batch.
+func (jr *journaler) take(batch []journaling) []journaling {
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	batch = append(batch, jr.queue...)
+	clear(jr.queue)
+	jr.queue = jr.queue[:0]
+	return batch
+}
+
+// lingerFor holds batch back until the broker has confirmed the results
+// of all its tasks, or its oldest delivery has waited jr.linger, or the
+// journaler is stopping, and adds the deliveries that come meanwhile.
+func (jr *journaler) lingerFor(batch []journaling) []journaling {
+	if jr.linger <= 0 {
+		return batch
+	}
+	deadline := batch[0].at.Add(jr.linger)
+	for !jr.r.early.all(batch) {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return batch
+		}
+		if jr.timer == nil {
+			jr.timer = time.NewTimer(wait)
+		} else {
+			jr.timer.Reset(wait)
+		}
+		select {
+		case <-jr.quit:
+			return batch
+		case <-jr.timer.C:
+			return batch
+		case <-jr.wake:
+			batch = jr.take(batch)
+		case <-jr.r.early.wake:
+		}
+	}
+	return batch
+}
+
+// commit journals a batch of deliveries, but for the tasks whose results
+// the broker confirmed, and settles them: acked if the commit succeeded
+// (or there was nothing to commit), returned to the queue if not.
 func (jr *journaler) commit(batch []journaling) {
 	var tasks []funcx.Task
 	if len(batch) == 1 {
@@ -188,15 +261,23 @@ func (jr *journaler) commit(batch []journaling) {
 			tasks = append(tasks, q.d.Tasks...)
 		}
 	}
-	// The results the broker confirmed since the last commit are
-	// recorded as done in this one, rather than in a commit of their own
-	// (the publisher's Confirm, every confirmEvery, is for a quiet link).
-	confirmed := jr.r.sent.takeConfirmed()
-	// Not the link's context: a stop lets the commit of tasks already
-	// running finish, so that their results can go out.
-	_, err := jr.r.j.AddTasksConfirming(context.Background(), tasks, confirmed)
-	if err == nil {
-		jr.r.sent.confirmDone(confirmed)
+	// Tasks whose results the broker confirmed are done with: not
+	// journaled (their IDs are recorded done with the other confirmed
+	// results).
+	tasks = jr.r.early.unconfirmed(tasks)
+	var err error
+	if len(tasks) > 0 {
+		// The results the broker confirmed since the last commit are
+		// recorded as done in this one, rather than in a commit of their
+		// own (the publisher's Confirm, every confirmEvery, is for a
+		// quiet link).
+		confirmed := jr.r.sent.takeConfirmed()
+		// Not the link's context: a stop lets the commit of tasks
+		// already running finish, so that their results can go out.
+		_, err = jr.r.j.AddTasksConfirming(context.Background(), tasks, confirmed)
+		if err == nil {
+			jr.r.sent.confirmDone(confirmed)
+		}
 	}
 	for _, q := range batch {
 		q.c.err = err
@@ -216,7 +297,8 @@ func (jr *journaler) commit(batch []journaling) {
 	}
 	for _, q := range batch {
 		if err := q.d.Ack(); err != nil {
-			// Journaled already: a redelivery is recognised as a duplicate.
+			// Journaled already, or its result confirmed (see
+			// knownTask): a redelivery is recognised as a duplicate.
 			jr.r.log.Warn("ack failed after journaling; a redelivery will be ignored", "err", err)
 		}
 	}

@@ -20,9 +20,11 @@ import (
 //     not written to the outbox at all: its task moves straight from the
 //     task table to the recently-done set in the next delivery's commit
 //     (the journaler's AddTasksConfirming), or, on a link with no new
-//     tasks, in the publisher's Confirm (every confirmEvery). Only a
-//     result the broker did not take goes to the outbox, for the
-//     publisher to send again.
+//     tasks, in the publisher's Confirm (every confirmEvery). A task
+//     whose result the broker confirmed before its own commit is not
+//     journaled at all (confirmedEarly), and joins the recently-done set
+//     the same way. Only a result the broker did not take goes to the
+//     outbox, for the publisher to send again.
 //
 // Before, every result was written to the outbox while its publish was
 // under way, and removed again once confirmed: a journal commit (two
@@ -259,11 +261,19 @@ func (r *runner) publishDirect(ctx context.Context, results []funcx.Result, rele
 	done := make(chan error, 1)
 	go func() {
 		err := conn.PublishResults(ctx, results)
+		if err == nil {
+			// Before done: the result loop settles them after it.
+			r.early.add(ids)
+		}
 		release()
 		done <- err
 	}()
 	return func() bool {
 		err := <-done
+		// Called once the tasks' commits are over: the journaler has
+		// journaled each of these tasks or skipped it, and a confirmed
+		// one is recorded done either way (see sentResults).
+		r.early.forget(ids)
 		r.sent.finish(ids, err == nil)
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("publishing results failed; they go to the outbox", "results", len(results), "err", err)

@@ -91,7 +91,8 @@ func Run(ctx context.Context, rc RunConfig) error {
 		return err
 	}
 	r := &runner{rc: rc, log: rc.Logger.With("component", "endpoint", "endpoint", rc.EndpointID), j: j, eng: eng,
-		published: make(chan struct{}, 1), publishSlots: make(chan struct{}, maxPublishesInFlight), refused: make(chan []funcx.Result, refusedQueue), conns: newConnHolder()}
+		published: make(chan struct{}, 1), publishSlots: make(chan struct{}, maxPublishesInFlight), refused: make(chan []funcx.Result, refusedQueue), conns: newConnHolder(),
+		early: confirmedEarly{wake: make(chan struct{}, 1)}, journalLinger: journalLinger}
 	if rc.OnEngine != nil {
 		rc.OnEngine(eng)
 	}
@@ -158,6 +159,12 @@ type runner struct {
 	// live holds the tasks taken from the broker whose results are not
 	// yet journaled.
 	live liveTasks
+	// early holds the tasks whose results the broker confirmed, until
+	// the result loop takes them; the journaler does not journal them.
+	early confirmedEarly
+	// journalLinger is how long a delivery's commit waits for its
+	// tasks' results (see journaler.go).
+	journalLinger time.Duration
 	// unsent says that the outbox may hold results nobody is publishing
 	// (left by the last run, journaled while disconnected, or whose
 	// publish failed): the publisher reads the outbox only then.
@@ -258,8 +265,9 @@ func (r *runner) linkLoop(ctx, take context.Context) {
 }
 
 // consume handles deliveries until the connection ends or ctx does. A
-// fresh task goes to the engine at once, while its journal commit runs
-// (see liveTasks); the delivery is acked only once the commit is done.
+// fresh task goes to the engine at once, while its journal commit waits
+// and runs (see journaler.go); the delivery is acked only once its tasks
+// are journaled or their results confirmed.
 // A delivery received after ctx ended is not run: consume returns it.
 func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) (held *broker.Delivery) {
 	jr := newJournaler(r)
@@ -282,11 +290,19 @@ func (r *runner) consume(ctx context.Context, conn broker.EndpointConn) (held *b
 				return &d // both were ready; the stop wins
 			}
 			c := &commitWait{done: make(chan struct{})}
-			fresh := r.live.admit(d.Tasks, c, r.j.Known)
+			fresh := r.live.admit(d.Tasks, c, r.knownTask)
 			jr.add(d, c)
 			r.submitLive(ctx, fresh)
 		}
 	}
+}
+
+// knownTask reports whether a delivered task was taken before: it is in
+// the journal (waiting, running, or recently done), or its result was
+// confirmed and waits to be recorded done (a task the journaler did not
+// journal is in the journal only from then on).
+func (r *runner) knownTask(id funcx.TaskID) bool {
+	return r.j.Known(id) || r.sent.isConfirmed(id)
 }
 
 // submitLive hands delivered tasks to the engine. A task the engine
@@ -566,6 +582,15 @@ func (s *sentResults) takeConfirmed() []funcx.TaskID {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// isConfirmed reports whether id's result is confirmed and not yet
+// recorded done.
+func (s *sentResults) isConfirmed(id funcx.TaskID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.confirmed[id]
+	return ok
 }
 
 func (s *sentResults) confirmedCount() int {

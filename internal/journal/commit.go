@@ -285,7 +285,9 @@ func (j *Journal) putResults(w *writer, r *request, delta *Stats) error {
 
 // confirm removes published results from the outbox, or the tasks of
 // results published and confirmed before they were recorded from the
-// task table, and remembers their task IDs in the recently-done set.
+// task table, and remembers their task IDs in the recently-done set. So
+// does an ID in neither table that is not done already: a task the
+// endpoint never journaled because its result was confirmed first.
 func (j *Journal) confirm(w *writer, r *request) error {
 	x := &j.idx
 	var at []byte
@@ -300,7 +302,7 @@ func (j *Journal) confirm(w *writer, r *request) error {
 				return fmt.Errorf("delete task %s: %w", id, err)
 			}
 			delete(x.pending, id)
-		} else {
+		} else if _, done := x.done[id]; done {
 			continue
 		}
 		if at == nil {

@@ -228,14 +228,21 @@ func TestOutbox(t *testing.T) {
 		tasks := sampleTasks(6)
 		mustAddTasks(t, j, tasks)
 		mustAddResults(t, j, resultsFor(tasks))
-		// Confirm a subset plus IDs that are not in the outbox.
-		mustConfirm(t, j, []funcx.TaskID{tasks[1].ID, tasks[4].ID, funcx.NewTaskID()})
+		// Confirm a subset plus an ID the journal does not hold (a task
+		// whose result was confirmed before it was journaled): it is done
+		// too, once, however often it is confirmed.
+		other := funcx.NewTaskID()
+		mustConfirm(t, j, []funcx.TaskID{tasks[1].ID, tasks[4].ID, other})
+		mustConfirm(t, j, []funcx.TaskID{tasks[1].ID, other})
 		want := taskIDs([]funcx.Task{tasks[0], tasks[2], tasks[3], tasks[5]})
 		if got := resultIDs(mustOutbox(t, j)); !sameIDs(got, want) {
 			t.Fatalf("outbox = %v, want %v", got, want)
 		}
-		if s := j.Stats(); s.Outbox != 4 || s.Done != 2 {
-			t.Fatalf("stats = %+v", s)
+		if s := j.Stats(); s.Outbox != 4 || s.Done != 3 {
+			t.Fatalf("stats = %+v, want 4 in the outbox, 3 done", s)
+		}
+		if !j.Known(other) {
+			t.Fatal("a confirmed task the journal never held is not known: its redelivery would run")
 		}
 	})
 

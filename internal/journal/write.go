@@ -81,7 +81,9 @@ func (j *Journal) AddResults(ctx context.Context, results []funcx.Result) (store
 // Confirm records tasks whose results the broker has confirmed: each
 // leaves the outbox, or the task table if its result was confirmed before
 // it was ever recorded (the endpoint then skips the outbox), and its ID
-// joins the recently-done set. IDs in neither table are ignored. It
+// joins the recently-done set. So does an ID in neither table (a task
+// whose result was confirmed before it was journaled, which the endpoint
+// then does not journal), so that a redelivery of it is known. It
 // returns once the change is durable.
 func (j *Journal) Confirm(ctx context.Context, ids []funcx.TaskID) error {
 	if len(ids) == 0 {
