@@ -11,9 +11,9 @@ import (
 	"github.com/funcx-go/funcx/worker/workertest"
 )
 
-// A worker process runs Python tasks on one P and gives a Go function the
-// Ps back; an in-process Serve leaves GOMAXPROCS alone. Not parallel:
-// GOMAXPROCS belongs to the test binary.
+// A worker process runs Python and shell tasks on one P and gives a Go
+// function the Ps back; an in-process Serve leaves GOMAXPROCS alone. Not
+// parallel: GOMAXPROCS belongs to the test binary.
 func TestPythonTasksNarrowProcs(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	var reg worker.Registry
@@ -39,6 +39,12 @@ func TestPythonTasksNarrowProcs(t *testing.T) {
 		t.Fatalf("a Go function ran with GOMAXPROCS %d, want 4", n)
 	}
 	wantSuccess(t, run1(t, c, noop))
+	// Shell tasks too, after a Go function gave the Ps back.
+	wantSuccess(t, run1(t, c, procs))
+	wantSuccess(t, run1(t, c, newTask(funcx.Command("true"), "")))
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Fatalf("GOMAXPROCS %d after a shell task, want 1", n)
+	}
 	c.Close()
 	<-done
 	if n := runtime.GOMAXPROCS(0); n != 4 {

@@ -38,6 +38,7 @@ const (
 // rest of its process group (background children) is killed too: nothing
 // a task started outlives it.
 func (s *server) runShell(ctx context.Context, t *funcx.Task, res *funcx.Result) {
+	s.narrowProcs() // a relay for the command: see procs.go
 	f := &t.Function
 	res.ExitCode = -1
 	argv, err := shellArgv(f, t.Args)
